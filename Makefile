@@ -1,0 +1,33 @@
+# The two quick-start commands: `make demo` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/responder init
+	$(BIN)/responder plan check
+	$(BIN)/responder plan show --hazard flood
+
+lint: $(STAMP)
+	$(BIN)/ruff check responder tests benchmarks
+	$(BIN)/mypy responder
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint unit
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) responder.db responder.db-wal responder.db-shm

@@ -1,0 +1,1 @@
+"""Use cases: each one a single transaction around decisions made by the pure core."""

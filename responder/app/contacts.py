@@ -1,0 +1,65 @@
+"""Importing and listing the roster in force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from responder.app.context import AppContext
+from responder.configfiles.roster_csv import RosterFile, read_roster
+from responder.domain.errors import InputError, Problem
+from responder.domain.plan import Plan
+from responder.domain.roster import Roster
+from responder.storage.db import transaction
+from responder.storage.people import RosterDiff, apply_diff, diff_roster, load_roster
+
+
+def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
+    """Read the file and check each row against the plan's groups and languages."""
+    loaded = read_roster(path, plan.area.country)
+    for person in loaded.roster.people:
+        line = loaded.lines.get(person.id)
+        for m in person.memberships:
+            if m.group not in plan.group_ids:
+                known = ", ".join(sorted(plan.group_ids))
+                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line, "groups"))
+        if person.language not in plan.languages:
+            loaded.problems.append(Problem(f"language {person.language!r} is not one of the plan's {plan.languages}",
+                                           str(path), line, "language"))
+    loaded.problems.sort(key=lambda p: p.line or 0)
+    return loaded
+
+
+def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False) -> RosterDiff:
+    """Upsert everyone in ``path``. Any bad row: nothing is written and every bad row is listed."""
+    loaded = validate_roster_file(path, ctx.plan)
+    loaded.raise_if_bad()
+    ctx.require_schema()
+    with transaction(ctx.sessions) as session:
+        diff = diff_roster(load_roster(session), loaded.roster)
+        if not dry_run:
+            apply_diff(session, diff, ctx.clock.now())
+        else:
+            session.rollback()
+    return diff
+
+
+def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:
+    ctx.require_schema()
+    if group is not None and group not in ctx.plan.group_ids:
+        raise InputError(Problem(f"unknown group {group!r} (known: {', '.join(sorted(ctx.plan.group_ids))})",
+                                 field="--group"))
+    with ctx.sessions() as session:
+        roster = load_roster(session)
+    if group is None:
+        return roster
+    return Roster(tuple(roster.members(group)))
+
+
+def roster_in_force(ctx: AppContext) -> Roster:
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        roster = load_roster(session)
+    if not roster.people:
+        raise InputError(Problem("no people in the database: run `responder contacts import contacts/roster.csv`",
+                                 field="roster"))
+    return roster

@@ -1,0 +1,61 @@
+"""What every use case needs: settings, the database, a clock, and the plan in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from responder.configfiles.plan_file import PlanFile, read_plan
+from responder.domain.clock import Clock, SystemClock
+from responder.domain.errors import InputError, Problem
+from responder.domain.plan import Plan
+from responder.settings import Settings
+from responder.storage.db import make_engine, session_factory
+
+
+@dataclass
+class AppContext:
+    """The wiring of one process. Tests and drills build their own with a fake clock."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    engine_override: Engine | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self.engine_override or make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def plan_file(self) -> PlanFile:
+        return read_plan(self.settings.plan_file)
+
+    @property
+    def plan(self) -> Plan:
+        return self.plan_file.plan
+
+    def resolve(self, relative: str) -> Path:
+        """A path named in the plan, relative to the working folder (where config/ lives)."""
+        path = Path(relative)
+        if path.is_absolute() or path.exists():
+            return path
+        base = self.settings.plan_file.resolve().parent.parent
+        return base / path
+
+    def require_schema(self) -> None:
+        from responder.storage.migrate import current_revision, head_revision
+
+        current = current_revision(self.engine)
+        if current is None:
+            raise InputError(Problem("the database is not set up: run `responder init` first",
+                                     field="RESPONDER_DATABASE_URL"))
+        if current != head_revision():
+            raise InputError(Problem(f"the database schema is at {current}, this version needs {head_revision()}: "
+                                     "run `responder db upgrade`", field="RESPONDER_DATABASE_URL"))

@@ -1,0 +1,29 @@
+"""Who is the duty officer now (值班员), and their deputy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from responder.app.context import AppContext
+from responder.configfiles.rota_csv import read_rota
+from responder.domain.roster import DutyRota, Person, Roster, Shift
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    at: datetime
+    shift: Shift | None
+    officer: Person | None
+    deputy: Person | None
+
+
+def load_rota(ctx: AppContext) -> DutyRota:
+    return read_rota(ctx.resolve(ctx.plan.duty.rota_file), ctx.plan.area.zone)
+
+
+def on_duty(rota: DutyRota, roster: Roster, when: datetime) -> OnDuty:
+    shift = rota.on_duty(when)
+    if shift is None:
+        return OnDuty(when, None, None, None)
+    return OnDuty(when, shift, roster.get(shift.person), roster.get(shift.deputy) if shift.deputy else None)

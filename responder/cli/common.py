@@ -1,0 +1,95 @@
+"""Shared CLI plumbing: the app context, located error output, local-time display."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from responder.app.context import AppContext
+    from responder.domain.errors import Problem
+
+
+class State:
+    overrides: dict[str, Any] = {}  # noqa: RUF012 - process-wide CLI options
+    ctx: AppContext | None = None
+
+
+def app_context() -> AppContext:
+    """The process's AppContext, built on first use from settings and the global options."""
+    if State.ctx is None:
+        from responder.app.context import AppContext
+        from responder.settings import Settings
+
+        State.ctx = AppContext(Settings(**State.overrides))
+    return State.ctx
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_problems(problems: list[Problem], err: bool = True) -> None:
+    from rich.markup import escape
+
+    out = console(stderr=err)
+    for p in problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}")
+
+
+class ResponderGroup(TyperGroup):
+    """Turns the project's own errors into a located message and an exit code, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
+        from responder.domain.errors import InputError, ResponderError
+
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            print_problems(exc.problems)
+            raise typer.Exit(exc.exit_code) from None
+        except ResponderError as exc:
+            console(stderr=True).print(f"[red]error[/red]: {exc}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(help=help_text, cls=ResponderGroup, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_show_locals=False, rich_markup_mode=None)
+
+
+def dump_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """Times are UTC inside and shown in the plan's zone."""
+    if when is None:
+        return "—"
+    return when.astimezone(app_context().plan.area.zone).strftime(fmt)
+
+
+def text(value: dict[str, str], language: str | None = None) -> str:
+    from responder.domain.plan import pick
+
+    plan = app_context().plan
+    return pick(value, language or plan.default_language, plan.default_language)

@@ -1,0 +1,46 @@
+"""``responder``: the duty officer's command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from responder.cli.common import State, new_app
+
+app = new_app("responder: flood and drought emergency response coordinator (防汛抗旱应急响应).")
+
+
+@app.callback()
+def main(
+    database_url: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: RESPONDER_DATABASE_URL "
+                                                     "or sqlite:///responder.db).")] = None,
+    plan: Annotated[Path | None, typer.Option("--plan", help="Plan file (default: config/plan.yaml).")] = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="Roster file (default: contacts/roster.csv).")] = None,
+    language: Annotated[str | None, typer.Option("--lang", help="Language for names shown in tables (zh, en).")]
+    = None,
+) -> None:
+    """Global options apply to every command."""
+    State.ctx = None
+    State.overrides = {k: v for k, v in {"database_url": database_url, "plan_file": plan, "roster_file": roster,
+                                          "display_language": language}.items() if v is not None}
+
+
+def _register() -> None:
+    from responder.cli import contacts_cmd, db_cmd, duty_cmd, plan_cmd
+
+    app.command("init", help="Create or upgrade the database and load the roster the first time. Safe to run twice.")(
+        db_cmd.init
+    )
+    app.add_typer(db_cmd.app, name="db")
+    app.add_typer(plan_cmd.app, name="plan")
+    app.add_typer(contacts_cmd.app, name="contacts")
+    app.add_typer(duty_cmd.app, name="duty")
+
+
+_register()
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Reading the plan, roster and rota files: every error names its file, line and field."""

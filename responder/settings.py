@@ -1,0 +1,46 @@
+"""Deployment settings from the environment (``RESPONDER_*``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESPONDER_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    database_url: str = "sqlite:///responder.db"
+    plan_file: Path = Path("config/plan.yaml")
+    roster_file: Path = Path("contacts/roster.csv")
+    display_language: str | None = None
+    """Language of names in tables; the plan's first language if unset."""
+
+    gateway: Literal["console", "twilio", "fake"] = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str | None = None
+    """Point the real SDK at another server (tests, staging)."""
+    public_url: str | None = None
+    """The URL Twilio reaches this service at; status callbacks and signature checks use it."""
+
+    send_rate_per_second: float = Field(default=1.0, gt=0)
+    """Messages per second per sender number: the limit the provider enforces."""
+    send_deadline_seconds: float = Field(default=900, gt=0)
+    """How long a message may keep being retried before it is marked failed."""
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=120.0, gt=0)
+    claim_batch: int = Field(default=50, ge=1)
+    worker_id: str | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+
+def load_settings() -> Settings:
+    return Settings()

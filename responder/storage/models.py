@@ -1,0 +1,155 @@
+"""Tables. Every change here comes with an Alembic migration (a test checks they agree)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from responder.storage.types import JsonType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JsonType,
+        list[Any]: JsonType,
+    }
+
+
+class PersonRow(Base):
+    """The roster in force; ``contacts import`` upserts it."""
+
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    language: Mapped[str] = mapped_column(String(10))
+    village: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+
+class MembershipRow(Base):
+    __tablename__ = "memberships"
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(8))
+    """The short code people put in their replies ("1 K7") when several incidents are open."""
+    hazard: Mapped[str] = mapped_column(String(40))
+    area: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(200))
+    raised_at: Mapped[datetime]
+    level_changed_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    """hazard/area (and drill flag) while open, NULL once ended: the database refuses a second open one."""
+    open_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    plan_snapshot: Mapped[dict[str, Any]]
+    roster_snapshot: Mapped[list[Any]]
+
+
+class RecipientRow(Base):
+    """One person called out for an incident, with their tasks and confirmation."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (UniqueConstraint("incident_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    assignments: Mapped[list[Any]]
+    """[{group, role, task, report_to}] at the level they were last called for."""
+    called_at: Mapped[datetime]
+    called_level: Mapped[int] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_channel: Mapped[str | None] = mapped_column(String(20))
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutboxRow(Base):
+    """A message to send. Written in the same transaction as the decision that calls for it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    person_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10), default="sms")
+    to_number: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(40), default="default")
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    """pending → sending → sent → delivered | failed | undelivered; or cancelled."""
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    final_at: Mapped[datetime | None]
+    failure_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class SendAttemptRow(Base):
+    __tablename__ = "send_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    at: Mapped[datetime]
+    worker: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEventRow(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the first migration)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]

@@ -1,0 +1,78 @@
+"""The roster in force, as stored: read it whole, or upsert a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from responder.domain.roster import Membership, Person, Roster
+from responder.domain.types import Role
+from responder.storage.models import MembershipRow, PersonRow
+
+
+def load_roster(session: Session) -> Roster:
+    people = session.scalars(select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)).all()
+    memberships: dict[str, list[Membership]] = {}
+    for m in session.scalars(select(MembershipRow).order_by(MembershipRow.person_id, MembershipRow.group_id)):
+        memberships.setdefault(m.person_id, []).append(Membership(m.group_id, Role(m.role)))
+    return Roster(tuple(
+        Person(p.id, p.name, p.phone, p.language, p.village, tuple(memberships.get(p.id, ())))
+        for p in people
+    ))
+
+
+@dataclass
+class RosterDiff:
+    added: list[Person] = field(default_factory=list)
+    changed: list[tuple[Person, Person]] = field(default_factory=list)
+    unchanged: list[Person] = field(default_factory=list)
+    not_in_file: list[Person] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed)
+
+
+def diff_roster(current: Roster, incoming: Roster) -> RosterDiff:
+    diff = RosterDiff()
+    for person in incoming.people:
+        old = current.get(person.id)
+        if old is None:
+            diff.added.append(person)
+        elif _same(old, person):
+            diff.unchanged.append(person)
+        else:
+            diff.changed.append((old, person))
+    incoming_ids = {p.id for p in incoming.people}
+    diff.not_in_file = [p for p in current.people if p.id not in incoming_ids]
+    return diff
+
+
+def _same(a: Person, b: Person) -> bool:
+    return a.to_dict() == b.to_dict() if set(a.memberships) == set(b.memberships) else False
+
+
+def apply_diff(session: Session, diff: RosterDiff, now: datetime) -> None:
+    """Write added and changed people; phones are swapped safely by writing changed rows first."""
+    changed = [new for _, new in diff.changed]
+    if changed:
+        # Free phone numbers first so that two people swapping numbers does not trip the unique index.
+        for person in changed:
+            row = session.get(PersonRow, person.id)
+            assert row is not None
+            row.phone = f"swap:{person.id}"[:20]
+        session.flush()
+    for person in changed + diff.added:
+        row = session.get(PersonRow, person.id)
+        if row is None:
+            row = PersonRow(id=person.id)
+            session.add(row)
+        row.name, row.phone, row.language, row.village = person.name, person.phone, person.language, person.village
+        row.active, row.updated_at = True, now
+        session.execute(delete(MembershipRow).where(MembershipRow.person_id == person.id))
+        for m in person.memberships:
+            session.add(MembershipRow(person_id=person.id, group_id=m.group, role=m.role.value))
+    session.flush()
