@@ -29,13 +29,17 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """The URL Twilio reaches this service at; status callbacks and signature checks use it."""
 
-    send_rate_per_second: float = Field(default=1.0, gt=0)
-    """Messages per second per sender number: the limit the provider enforces."""
+    send_rate_per_second: float | None = Field(default=None, ge=0)
+    """Messages per second per sender number, the limit the provider enforces; 0 means none.
+    Unset: 1/s for twilio (a long code's limit), none for console and fake."""
     send_deadline_seconds: float = Field(default=900, gt=0)
     """How long a message may keep being retried before it is marked failed."""
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=120.0, gt=0)
     claim_batch: int = Field(default=50, ge=1)
+    claim_timeout_seconds: float = Field(default=120, gt=0)
+    """A row 'sending' for longer than this belonged to a worker that died: reconcile it."""
+    send_concurrency: int = Field(default=4, ge=1)
     worker_id: str | None = None
 
     http_host: str = "127.0.0.1"

@@ -193,6 +193,8 @@ def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
                     and not roster.members(target.group, [target.role]):
                 out.plan(("escalation_chain", si, "targets", ti),
                          f"nobody is {target.role.value} of {target.group!r}")
+    if plan.duty.fallback:
+        known(plan.duty.fallback, ("duty", "fallback"))
     for zi, zone in enumerate(plan.evacuation_zones):
         known(zone.responsible, ("evacuation_zones", zi, "responsible"))
         for hi, helper in enumerate(zone.helpers):

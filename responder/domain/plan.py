@@ -218,6 +218,8 @@ class Templates(Strict):
     callout: dict[LevelNumber, LocalText]
     upgrade: LocalText
     downgrade: LocalText
+    released: LocalText
+    """To people no longer needed after a downgrade."""
     standdown: LocalText
     evacuation: LocalText
     confirmed: LocalText
@@ -269,6 +271,8 @@ class Resources(Strict):
 class Duty(Strict):
     rota_file: str = "contacts/duty-rota.csv"
     season: Season
+    fallback: str | None = None
+    """Who stands in as duty officer when the rota names nobody (outside the season)."""
 
 
 class Plan(Strict):

@@ -1,0 +1,280 @@
+"""The duty officer's use cases: raise, upgrade, downgrade and end an alert.
+
+Each runs in one transaction: the incident's state, its recipients, the outbox rows and the audit
+event are written together or not at all. Sending happens later, from the outbox.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from responder.app.context import AppContext
+from responder.domain.callout import Contact
+from responder.domain.errors import Conflict, InputError, NotFound, Problem
+from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
+from responder.domain.messages import IncidentFacts, assess
+from responder.domain.plan import Plan
+from responder.domain.roster import Person, Roster
+from responder.domain.sms import Segments
+from responder.storage import incidents as store
+from responder.storage.models import IncidentRow
+
+MAX_REASON = 300
+
+
+@dataclass(frozen=True)
+class PreviewText:
+    kind: str
+    language: str
+    text: str
+    segments: Segments
+    recipients: int
+    warnings: tuple[str, ...]
+
+
+@dataclass
+class Preview:
+    hazard: str
+    level: int
+    groups: dict[str, int]
+    people: int
+    texts: list[PreviewText] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for t in self.texts for w in t.warnings]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    incident_id: int
+    code: str
+    level: int
+    status: str
+    recipients: int
+    messages: int
+    cancelled: int = 0
+
+
+def sender_key(ctx: AppContext) -> str:
+    s = ctx.settings
+    return s.twilio_messaging_service_sid or s.twilio_from_number or "default"
+
+
+def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
+    """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
+    from responder.app.duty import load_rota
+
+    try:
+        shift = load_rota(ctx).on_duty(ctx.clock.now())
+    except InputError:
+        shift = None
+    person = roster.get(shift.person) if shift else None
+    if person is None and plan.duty.fallback:
+        person = roster.get(plan.duty.fallback)
+    return person
+
+
+def _check_level(level: int) -> None:
+    if level not in (1, 2, 3, 4):
+        raise InputError(Problem(f"unknown level {level}: warning levels are 4 (blue), 3 (yellow), 2 (orange), "
+                                 "1 (red)", field="--level"))
+
+
+def _check_reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InputError(Problem("a reason is required (what happened, which reading)", field="--reason"))
+    if len(reason) > MAX_REASON:
+        raise InputError(Problem(f"reason is {len(reason)} characters; at most {MAX_REASON} fit in an SMS call-out",
+                                 field="--reason"))
+    return reason
+
+
+def _check_messages(plan: Plan, decision: Decision) -> list[PreviewText]:
+    """Group the distinct texts per language with segment counts; refuse any over a hard limit."""
+    seen: dict[tuple[str, str, str], list[Any]] = {}
+    for msg in decision.messages:
+        rendered = assess(plan, msg.contact.phone, msg.text, msg.contact.language)
+        key = (msg.kind, msg.contact.language, msg.text)
+        if key in seen:
+            seen[key][1] += 1
+            seen[key][2].update(rendered.warnings)
+        else:
+            seen[key] = [rendered, 1, set(rendered.warnings)]
+    texts = [PreviewText(k[0], k[1], k[2], v[0].segments, v[1], tuple(sorted(v[2]))) for k, v in seen.items()]
+    texts.sort(key=lambda t: (t.kind, t.language, -t.recipients))
+    return texts
+
+
+def _refuse_over_limit(texts: list[PreviewText]) -> None:
+    bad = [t for t in texts if t.warnings]
+    if bad:
+        worst = max(bad, key=lambda t: len(t.text))
+        raise InputError(Problem(f"a {worst.kind} message in {worst.language} would be refused: "
+                                 f"{'; '.join(worst.warnings)}. Shorten the reason.", field="--reason"))
+
+
+def _hazard(plan: Plan, hazard: str) -> None:
+    if plan.hazard(hazard) is None:
+        known = ", ".join(h.id for h in plan.hazards)
+        raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
+
+
+def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool,
+                 session: Session) -> tuple[Plan, Roster, IncidentFacts, Decision, list[PreviewText]]:
+    from responder.storage.people import load_roster
+
+    plan = ctx.plan
+    _check_level(level)
+    _hazard(plan, hazard)
+    reason = _check_reason(reason)
+    roster = load_roster(session)
+    if not roster.people:
+        raise InputError(Problem("no people in the database: run `responder contacts import contacts/roster.csv`",
+                                 field="roster"))
+    taken = {row.code for row in store.open_incidents(session)}
+    sequence = (session.scalar(select(func.count()).select_from(IncidentRow)) or 0) + 1
+    facts = IncidentFacts(incident_code(sequence, taken), hazard, level, reason, is_drill)
+    decision = decide_raise(plan, roster, facts, duty_officer(ctx, roster, plan), ctx.clock.now())
+    texts = _check_messages(plan, decision)
+    return plan, roster, facts, decision, texts
+
+
+def preview_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        _, _, _, decision, texts = _draft_raise(ctx, hazard, level, reason, is_drill, session)
+    return Preview(hazard, level, decision.groups(), len(decision.recipients), texts)
+
+
+def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
+                evidence: dict[str, Any] | None = None) -> Outcome:
+    """Declare a warning level: incident, snapshots, recipients, outbox and audit in one transaction."""
+    from responder.storage.db import transaction
+
+    ctx.require_schema()
+    now = ctx.clock.now()
+    try:
+        with transaction(ctx.sessions) as session:
+            plan, roster, facts, decision, texts = _draft_raise(ctx, hazard, level, reason, is_drill, session)
+            _refuse_over_limit(texts)
+            existing = next((i for i in store.open_incidents(session)
+                             if i.hazard == hazard and i.area == plan.area.id and i.is_drill == is_drill), None)
+            if existing is not None:
+                raise Conflict(f"a {hazard} incident is already open for {plan.area.id}: #{existing.id} "
+                               f"(code {existing.code}, level {existing.level}); upgrade or end it instead")
+            incident = IncidentRow(
+                code=facts.code, hazard=hazard, area=plan.area.id, level=level, status="open", is_drill=is_drill,
+                reason=facts.reason, raised_by=by, raised_at=now, level_changed_at=now,
+                open_key=f"{plan.area.id}:{hazard}:{'drill' if is_drill else 'live'}", open_code=facts.code,
+                plan_snapshot=plan.model_dump(mode="json"), roster_snapshot=roster.to_list(),
+            )
+            session.add(incident)
+            session.flush()
+            store.save_recipients(session, incident.id, decision.recipients, level, now)
+            queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
+            store.audit(session, now, by, "raised", f"{hazard} level {level} declared; {len(decision.recipients)} "
+                        f"people called in {len(decision.groups())} groups", incident.id, facts.reason,
+                        {"level": level, "hazard": hazard, "groups": decision.groups(), "is_drill": is_drill,
+                         **({"trigger": evidence} if evidence else {})})
+    except IntegrityError:
+        with ctx.sessions() as session:
+            existing = next((i for i in store.open_incidents(session) if i.hazard == hazard and i.is_drill == is_drill),
+                            None)
+        if existing is not None:
+            raise Conflict(f"a {hazard} incident is already open: #{existing.id} (code {existing.code}, "
+                           f"level {existing.level}); it was raised at the same moment") from None
+        raise
+    return Outcome(incident.id, incident.code, level, "open", len(decision.recipients), queued)
+
+
+def _deadline(ctx: AppContext) -> timedelta:
+    return timedelta(seconds=ctx.settings.send_deadline_seconds)
+
+
+def load_open(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow:
+    query = select(IncidentRow).where(IncidentRow.id == incident_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    incident = session.scalar(query)
+    if incident is None:
+        raise NotFound(f"no incident #{incident_id}")
+    if incident.status != "open":
+        raise Conflict(f"incident #{incident_id} ({incident.code}) has already ended "
+                       f"({incident.ended_at.isoformat() if incident.ended_at else ''})")
+    return incident
+
+
+def snapshot_of(incident: IncidentRow) -> tuple[Plan, Roster]:
+    """The plan and roster the incident was declared under: later edits do not change it."""
+    return Plan.model_validate(incident.plan_snapshot), Roster.from_list(incident.roster_snapshot)
+
+
+def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by: str,
+                 evidence: dict[str, Any] | None = None) -> Outcome:
+    """Upgrade or downgrade an open incident."""
+    from responder.storage.db import transaction
+
+    _check_level(level)
+    reason = _check_reason(reason)
+    ctx.require_schema()
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        incident = load_open(session, incident_id)
+        if level == incident.level:
+            raise InputError(Problem(f"incident #{incident_id} is already at level {level}", field="--level"))
+        plan, roster = snapshot_of(incident)
+        facts = IncidentFacts(incident.code, incident.hazard, level, reason, incident.is_drill, incident.level)
+        already = store.recipient_plans(store.recipients_of(session, incident.id))
+        decision = decide_level_change(plan, roster, facts, already, duty_officer(ctx, roster, plan), now)
+        _refuse_over_limit(_check_messages(plan, decision))
+        verb = "upgraded" if level < incident.level else "downgraded"
+        store.save_recipients(session, incident.id, decision.recipients, level, now)
+        queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
+        store.audit(session, now, by, verb, f"level {incident.level} → {level}; {len(decision.messages)} messages",
+                    incident.id, reason, {"from": incident.level, "to": level, "groups": decision.groups(),
+                                          **({"trigger": evidence} if evidence else {})})
+        old = incident.level
+        incident.level, incident.level_changed_at = level, now
+        count = len(already) + len([p for p in decision.recipients if p not in already])
+    return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
+
+
+def end_alert(ctx: AppContext, incident_id: int, reason: str, by: str) -> Outcome:
+    """Stand-down (应急结束): cancel what was not sent, tell everyone who was told anything."""
+    from responder.storage.db import transaction
+
+    reason = _check_reason(reason)
+    ctx.require_schema()
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        incident = load_open(session, incident_id)
+        plan, _ = snapshot_of(incident)
+        cancelled = store.cancel_pending(session, incident.id, now)
+        told = store.told_person_ids(session, incident.id)
+        rows = store.recipients_of(session, incident.id)
+        contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in rows if r.person_id in told]
+        facts = IncidentFacts(incident.code, incident.hazard, incident.level, reason, incident.is_drill)
+        decision = decide_end(plan, facts, contacts, now)
+        queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
+        store.audit(session, now, by, "ended", f"stand-down; {queued} told, {cancelled} unsent messages cancelled",
+                    incident.id, reason, {"level": incident.level, "cancelled": cancelled})
+        incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
+    return Outcome(incident.id, incident.code, incident.level, "ended", len(rows), queued, cancelled)
+
+
+def group_counts(rows: list[Any]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for row in rows:
+        for a in row.assignments:
+            if a.get("group"):
+                counts[a["group"]] += 1
+    return counts

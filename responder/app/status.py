@@ -1,0 +1,129 @@
+"""What the duty officer sees: incident list, per-group status, and the audit timeline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from responder.app.context import AppContext
+from responder.domain.errors import NotFound
+from responder.domain.plan import Plan, pick
+from responder.storage import incidents as store
+from responder.storage.models import IncidentRow, OutboxRow
+
+RANK = {"delivered": 6, "sent": 5, "sending": 4, "pending": 3, "undelivered": 2, "failed": 1, "cancelled": 0}
+
+
+@dataclass
+class PersonStatus:
+    person_id: str
+    name: str
+    phone: str
+    delivery: str
+    confirmed_at: datetime | None
+    confirmed_channel: str | None
+    groups: list[str]
+
+
+@dataclass
+class GroupStatus:
+    group: str
+    name: str
+    called: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    confirmed: int = 0
+    required: int | None = None
+    unreachable: list[str] = field(default_factory=list)
+    not_confirmed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IncidentStatus:
+    incident: IncidentRow
+    groups: list[GroupStatus]
+    people: list[PersonStatus]
+    other: list[PersonStatus]
+    """Recipients outside any group: the reporting chain, evacuation-zone leads."""
+    totals: dict[str, int]
+    next_step: dict[str, Any] | None = None
+
+    def to_dict(self, plan: Plan) -> dict[str, Any]:
+        inc = self.incident
+        return {
+            "id": inc.id, "code": inc.code, "hazard": inc.hazard, "level": inc.level, "status": inc.status,
+            "is_drill": inc.is_drill, "reason": inc.reason, "raised_by": inc.raised_by, "raised_at": inc.raised_at,
+            "ended_at": inc.ended_at, "totals": self.totals, "next_step": self.next_step,
+            "groups": [g.__dict__ for g in self.groups],
+            "people": [p.__dict__ for p in self.people + self.other],
+        }
+
+
+def list_incidents(ctx: AppContext, include_ended: bool = True, limit: int = 50) -> list[IncidentRow]:
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        query = select(IncidentRow).order_by(IncidentRow.id.desc()).limit(limit)
+        if not include_ended:
+            query = query.where(IncidentRow.status == "open")
+        return list(session.scalars(query))
+
+
+def get_incident(ctx: AppContext, incident_id: int) -> IncidentRow:
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        incident = session.get(IncidentRow, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident #{incident_id}")
+    return incident
+
+
+def incident_status(ctx: AppContext, incident_id: int) -> IncidentStatus:
+    from responder.app.alerts import snapshot_of
+
+    incident = get_incident(ctx, incident_id)
+    plan, _ = snapshot_of(incident)
+    with ctx.sessions() as session:
+        recipients = store.recipients_of(session, incident_id)
+        messages = session.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind).where(
+            OutboxRow.incident_id == incident_id)).all()
+    best: dict[str, str] = {}
+    totals: dict[str, int] = defaultdict(int)
+    for pid, status, _kind in messages:
+        totals[status] += 1
+        if pid and RANK.get(status, -1) > RANK.get(best.get(pid, ""), -1):
+            best[pid] = status
+    groups: dict[str, GroupStatus] = {}
+    people, other = [], []
+    for r in recipients:
+        delivery = best.get(r.person_id, "none")
+        gids = [a["group"] for a in r.assignments if a.get("group")]
+        person = PersonStatus(r.person_id, r.name, r.phone, delivery, r.confirmed_at, r.confirmed_channel, gids)
+        (people if gids else other).append(person)
+        for gid in gids:
+            g = groups.get(gid)
+            if g is None:
+                name = pick(plan.group(gid).name, plan.default_language) if gid in plan.group_ids else gid
+                g = groups[gid] = GroupStatus(gid, name, required=plan.resources.headcount(gid))
+            g.called += 1
+            g.counts[delivery] = g.counts.get(delivery, 0) + 1
+            if r.confirmed_at:
+                g.confirmed += 1
+            else:
+                g.not_confirmed.append(r.name)
+            if delivery in ("failed", "undelivered"):
+                g.unreachable.append(r.name)
+    ordered = [groups[g.id] for g in plan.groups if g.id in groups]
+    return IncidentStatus(incident, ordered, people, other, dict(totals))
+
+
+def timeline(ctx: AppContext, incident_id: int) -> list[dict[str, Any]]:
+    get_incident(ctx, incident_id)
+    with ctx.sessions() as session:
+        return [
+            {"at": e.at, "actor": e.actor, "kind": e.kind, "summary": e.summary, "reason": e.reason,
+             "evidence": e.evidence}
+            for e in store.audit_events(session, incident_id)
+        ]

@@ -1,0 +1,249 @@
+"""``responder alert``: raise, upgrade, downgrade, end, and watch an incident."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from responder.cli.common import app_context, console, dump_json, local_time, new_app
+
+if TYPE_CHECKING:
+    from responder.app.alerts import Outcome, Preview
+
+app = new_app("Alerts (incidents): raise, change level, stand down, status and timeline.")
+
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+NoSend = Annotated[bool, typer.Option("--no-send", help="Only queue the messages; a `responder dispatch` worker "
+                                                       "sends them.")]
+By = Annotated[str | None, typer.Option("--by", help="Who decides (default: the duty officer on the rota).")]
+Reason = Annotated[str, typer.Option("--reason", "-r", help="Why: what happened, which reading. Goes into the SMS.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+
+def _by(name: str | None) -> str:
+    if name:
+        return name
+    from responder.app.alerts import duty_officer
+    from responder.app.contacts import roster_in_force
+
+    ctx = app_context()
+    officer = duty_officer(ctx, roster_in_force(ctx), ctx.plan)
+    import getpass
+
+    return f"{officer.name} ({officer.id})" if officer else getpass.getuser()
+
+
+def _print_preview(preview: Preview) -> None:
+    from rich.table import Table
+
+    from responder.cli.common import text
+
+    plan = app_context().plan
+    out = console()
+    level = plan.level(preview.level)
+    out.print(f"[bold]{preview.hazard} level {preview.level} ({text(level.colour_name)})[/bold]: "
+              f"{preview.people} people in {len(preview.groups)} groups will be called")
+    groups = Table("group", "people")
+    for gid, count in preview.groups.items():
+        groups.add_row(f"{text(plan.group(gid).name)} ({gid})", str(count))
+    out.print(groups)
+    texts = Table("kind", "lang", "to", "segments", "text", show_lines=True)
+    for t in preview.texts:
+        seg = f"{t.segments.segments} × {t.segments.encoding} ({t.segments.chars} chars)"
+        warn = "".join(f"\n[red]⚠ {w}[/red]" for w in t.warnings)
+        texts.add_row(t.kind, t.language, str(t.recipients), seg, t.text + warn)
+    out.print(texts)
+
+
+def _confirm(yes: bool, question: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        console(stderr=True).print("[red]refused[/red]: not a terminal, so nobody can confirm; add --yes")
+        raise typer.Exit(2)
+    if not typer.confirm(question, default=False):
+        console().print("nothing sent")
+        raise typer.Exit(1)
+
+
+def _dispatch(outcome: Outcome, no_send: bool) -> None:
+    out = console()
+    if no_send:
+        out.print(f"{outcome.messages} messages queued; run `responder dispatch` to send them")
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from responder.gateways.factory import make_gateway
+    from responder.worker.dispatcher import Dispatcher, pending_count
+
+    ctx = app_context()
+    total = pending_count(ctx, outcome.incident_id)
+    dispatcher = Dispatcher(ctx, make_gateway(ctx.settings, ctx.clock), concurrency=ctx.settings.send_concurrency)
+    with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=console(stderr=True), transient=False) as progress:
+        task = progress.add_task("", total=total)
+        stats = dispatcher.drain(on_progress=lambda s: progress.update(
+            task, completed=min(total, s.processed), description=f"sent {s.sent} failed {s.failed} retry {s.retried}"))
+    out.print(f"sent {stats.sent}, failed {stats.failed}, to retry later {stats.retried}")
+    left = pending_count(ctx, outcome.incident_id)
+    if left:
+        out.print(f"[yellow]{left} messages still queued (retries): keep `responder dispatch` running[/yellow]")
+
+
+def _report(outcome: Outcome, verb: str) -> None:
+    console().print(f"incident #{outcome.incident_id} (code {outcome.code}) {verb}: level {outcome.level}, "
+                    f"{outcome.recipients} recipients, {outcome.messages} messages queued"
+                    + (f", {outcome.cancelled} unsent cancelled" if outcome.cancelled else ""))
+
+
+@app.command("raise", help="Declare a warning level for a hazard: preview, confirm, call out.")
+def raise_(
+    level: Annotated[int, typer.Option("--level", "-l", help="Warning level: 4 blue, 3 yellow, 2 orange, 1 red.")],
+    reason: Reason,
+    hazard: Annotated[str, typer.Option("--hazard", help="Hazard id from the plan (flood, drought).")] = "flood",
+    by: By = None,
+    yes: Yes = False,
+    no_send: NoSend = False,
+) -> None:
+    from responder.app.alerts import preview_raise, raise_alert
+
+    ctx = app_context()
+    _print_preview(preview_raise(ctx, hazard, level, reason))
+    _confirm(yes, "Send these call-outs now?")
+    outcome = raise_alert(ctx, hazard, level, reason, _by(by))
+    _report(outcome, "raised")
+    _dispatch(outcome, no_send)
+
+
+def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, no_send: bool, verb: str) -> None:
+    from responder.app.alerts import change_level
+    from responder.app.status import get_incident
+
+    current = get_incident(app_context(), incident)
+    if (verb == "upgrade") != (level < current.level) and current.status == "open":
+        from responder.domain.errors import InputError, Problem
+
+        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} is not an "
+                                 f"{verb} (1 is the most severe)", field="--level"))
+    _confirm(yes, f"{verb.capitalize()} incident #{incident} from level {current.level} to {level}?")
+    outcome = change_level(app_context(), incident, level, reason, _by(by))
+    _report(outcome, f"{verb}d")
+    _dispatch(outcome, no_send)
+
+
+@app.command("upgrade", help="Raise an open incident to a more severe level; calls the newly required groups.")
+def upgrade(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    level: Annotated[int, typer.Option("--level", "-l", help="The new, more severe level.")],
+    reason: Reason,
+    by: By = None, yes: Yes = False, no_send: NoSend = False,
+) -> None:
+    _change(incident, level, reason, by, yes, no_send, "upgrade")
+
+
+@app.command("downgrade", help="Lower an open incident's level; tells everyone already called.")
+def downgrade(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    level: Annotated[int, typer.Option("--level", "-l", help="The new, less severe level.")],
+    reason: Reason,
+    by: By = None, yes: Yes = False, no_send: NoSend = False,
+) -> None:
+    _change(incident, level, reason, by, yes, no_send, "downgrade")
+
+
+@app.command("end", help="Stand down (应急结束): cancel unsent messages and tell everyone already told.")
+def end(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is over.")] = "the danger has passed",
+    by: By = None, yes: Yes = False, no_send: NoSend = False,
+) -> None:
+    from responder.app.alerts import end_alert
+
+    _confirm(yes, f"Stand down incident #{incident}?")
+    outcome = end_alert(app_context(), incident, reason, _by(by))
+    _report(outcome, "ended")
+    _dispatch(outcome, no_send)
+
+
+@app.command("list", help="Incidents, newest first.")
+def list_(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    from rich.table import Table
+
+    from responder.app.status import list_incidents
+
+    rows = list_incidents(app_context(), include_ended=not open_only)
+    if as_json:
+        dump_json([{"id": r.id, "code": r.code, "hazard": r.hazard, "level": r.level, "status": r.status,
+                    "is_drill": r.is_drill, "raised_at": r.raised_at, "ended_at": r.ended_at, "reason": r.reason}
+                   for r in rows])
+        return
+    table = Table("id", "code", "hazard", "level", "status", "raised", "ended", "reason")
+    for r in rows:
+        drill = " [magenta]DRILL 演练[/magenta]" if r.is_drill else ""
+        table.add_row(str(r.id), r.code, r.hazard, str(r.level), r.status + drill, local_time(r.raised_at),
+                      local_time(r.ended_at), r.reason)
+    console().print(table)
+
+
+@app.command("status", help="Per group: called, queued, sent, delivered, failed, confirmed; who is unreachable.")
+def status(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    as_json: AsJson = False,
+) -> None:
+    from rich.table import Table
+
+    from responder.app.status import incident_status
+
+    ctx = app_context()
+    st = incident_status(ctx, incident)
+    if as_json:
+        dump_json(st.to_dict(ctx.plan))
+        return
+    inc = st.incident
+    out = console()
+    drill = " [magenta]【演练 DRILL】[/magenta]" if inc.is_drill else ""
+    out.print(f"[bold]#{inc.id} {inc.code}[/bold]{drill} {inc.hazard} level {inc.level}, {inc.status}; raised "
+              f"{local_time(inc.raised_at)} by {inc.raised_by}: {inc.reason}")
+    table = Table("group", "called", "pending", "sent", "delivered", "failed", "confirmed", "required",
+                  "not confirmed", "unreachable")
+    for g in st.groups:
+        c = g.counts
+        table.add_row(f"{g.name} ({g.group})", str(g.called), str(c.get("pending", 0) + c.get("sending", 0)),
+                      str(c.get("sent", 0)), str(c.get("delivered", 0)),
+                      str(c.get("failed", 0) + c.get("undelivered", 0)), str(g.confirmed),
+                      "—" if g.required is None else f"{g.confirmed}/{g.required}",
+                      ", ".join(g.not_confirmed[:8]) + (" …" if len(g.not_confirmed) > 8 else ""),
+                      ", ".join(g.unreachable))
+    out.print(table)
+    if st.other:
+        out.print("also told: " + ", ".join(f"{p.name} ({p.delivery})" for p in st.other))
+    out.print("messages: " + ", ".join(f"{k} {v}" for k, v in sorted(st.totals.items())))
+    if st.next_step:
+        out.print(f"next escalation: {st.next_step['action']} at {local_time(st.next_step['due_at'])}")
+
+
+@app.command("timeline", help="Every audit event of an incident in order: who, when, what, why, evidence.")
+def timeline(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    as_json: AsJson = False,
+) -> None:
+    import json
+
+    from rich.table import Table
+
+    from responder.app.status import timeline as get_timeline
+
+    events = get_timeline(app_context(), incident)
+    if as_json:
+        dump_json(events)
+        return
+    table = Table("when", "who", "what", "summary", "why", "evidence", show_lines=True)
+    for e in events:
+        table.add_row(local_time(e["at"]), e["actor"], e["kind"], e["summary"], e["reason"] or "",
+                      json.dumps(e["evidence"], ensure_ascii=False) if e["evidence"] else "")
+    console().print(table)

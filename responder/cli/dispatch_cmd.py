@@ -1,0 +1,37 @@
+"""``responder dispatch``: the outbox worker on its own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from responder.cli.common import app_context, console
+
+
+def dispatch(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks at an empty outbox.")] = 1.0,
+) -> None:
+    import signal
+    import threading
+
+    from responder.gateways.factory import make_gateway
+    from responder.worker.dispatcher import Dispatcher
+
+    ctx = app_context()
+    ctx.require_schema()
+    gateway = make_gateway(ctx.settings, ctx.clock)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    out = console(stderr=True)
+    out.print(f"dispatching through the {gateway.name} gateway" + ("" if once else "; Ctrl-C to stop"))
+    while not stop.is_set():
+        dispatcher = Dispatcher(ctx, gateway, concurrency=ctx.settings.send_concurrency)
+        stats = dispatcher.drain(stop=stop)
+        if stats.processed:
+            out.print(f"sent {stats.sent}, failed {stats.failed}, retry later {stats.retried}")
+        if once:
+            break
+        stop.wait(poll)

@@ -1,0 +1,114 @@
+"""The one message renderer: preview, send and report all go through :func:`render`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from responder.domain.plan import LocalText, Plan, contains_url, pick
+from responder.domain.sms import Segments, count_segments
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What a message may say about an incident."""
+
+    code: str
+    hazard: str
+    level: int
+    reason: str
+    is_drill: bool = False
+    old_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One group's task for one person at one level."""
+
+    group: str
+    task: LocalText
+    report_to: LocalText
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    language: str
+    segments: Segments
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Values for the less common placeholders ({names}, {count}, {zone}, ...)."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+def template_for(plan: Plan, kind: str, level: int) -> LocalText:
+    if kind == "callout":
+        return plan.templates.callout[level]
+    value = getattr(plan.templates, kind)
+    assert isinstance(value, dict)
+    return value
+
+
+def render(
+    plan: Plan,
+    kind: str,
+    language: str,
+    facts: IncidentFacts,
+    tasks: Sequence[Task] = (),
+    extras: Mapping[str, str] | None = None,
+    when: datetime | None = None,
+) -> str:
+    """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language)."""
+    lang = language if language in plan.languages else plan.default_language
+    level = plan.level(facts.level)
+    hazard = plan.hazard(facts.hazard)
+    sep = "；" if lang == "zh" else "; "
+    colon = "：" if lang == "zh" else ": "
+    if len(tasks) == 1:
+        task_text = pick(tasks[0].task, lang, plan.default_language)
+    else:
+        task_text = sep.join(
+            pick(plan.group(t.group).name, lang, plan.default_language) + colon + pick(t.task, lang, plan.default_language)
+            for t in tasks
+        )
+    report_to = sep.join(dict.fromkeys(pick(t.report_to, lang, plan.default_language) for t in tasks))
+    values = _Blank(
+        drill=pick(plan.sms.drill_marker, lang, plan.default_language) if facts.is_drill else "",
+        area=pick(plan.area.name, lang, plan.default_language),
+        level=str(facts.level),
+        old_level=str(facts.old_level or ""),
+        level_name=pick(level.name, lang, plan.default_language),
+        colour=pick(level.colour_name, lang, plan.default_language),
+        hazard=pick(hazard.name, lang, plan.default_language) if hazard else facts.hazard,
+        reason=facts.reason,
+        group=("、" if lang == "zh" else ", ").join(
+            pick(plan.group(t.group).name, lang, plan.default_language) for t in tasks),
+        task=task_text,
+        report_to=report_to,
+        code=facts.code,
+        time=when.astimezone(plan.area.zone).strftime("%m-%d %H:%M") if when else "",
+    )
+    values.update(extras or {})
+    template = pick(template_for(plan, kind, facts.level), lang, plan.default_language)
+    return template.format_map(values).strip()
+
+
+def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:
+    """Segment count and every limit the plan sets for this number (e.g. +86: no URLs, ≤ 500 chars)."""
+    limit = plan.sms.limit_for(phone)
+    warnings = []
+    if len(text) > limit.max_chars:
+        warnings.append(f"{len(text)} characters, over the {limit.max_chars} allowed for {limit.prefix} numbers")
+    if not limit.allow_urls and contains_url(text):
+        warnings.append(f"contains a URL, not allowed for {limit.prefix} numbers")
+    return Rendered(text, language, count_segments(text), tuple(warnings))

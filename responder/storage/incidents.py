@@ -1,0 +1,105 @@
+"""Incidents, their recipients, the outbox and the audit trail, as stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from responder.domain.callout import Contact
+from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
+from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow, RecipientRow
+
+PENDING_STATES = ("pending", "sending")
+TOLD_STATES = ("sending", "sent", "delivered", "undelivered")
+
+
+def open_incidents(session: Session, include_drills: bool = True) -> list[IncidentRow]:
+    query = select(IncidentRow).where(IncidentRow.status == "open").order_by(IncidentRow.id)
+    if not include_drills:
+        query = query.where(IncidentRow.is_drill.is_(False))
+    return list(session.scalars(query))
+
+
+def recipients_of(session: Session, incident_id: int) -> list[RecipientRow]:
+    return list(session.scalars(select(RecipientRow).where(RecipientRow.incident_id == incident_id)
+                                .order_by(RecipientRow.id)))
+
+
+def recipient_plans(rows: Iterable[RecipientRow]) -> dict[str, RecipientPlan]:
+    return {
+        r.person_id: RecipientPlan(Contact(r.person_id, r.name, r.phone, r.language),
+                                   [Assignment.from_dict(a) for a in r.assignments])
+        for r in rows
+    }
+
+
+def save_recipients(session: Session, incident_id: int, plans: dict[str, RecipientPlan], level: int,
+                    now: datetime) -> None:
+    """Insert new recipients in bulk and update the assignments of existing ones."""
+    existing = {r.person_id: r for r in recipients_of(session, incident_id)}
+    new_rows = []
+    for pid, plan in plans.items():
+        assignments = [a.to_dict() for a in plan.assignments]
+        row = existing.get(pid)
+        if row is None:
+            new_rows.append(dict(incident_id=incident_id, person_id=pid, name=plan.contact.name,
+                                 phone=plan.contact.phone, language=plan.contact.language, assignments=assignments,
+                                 called_at=now, called_level=level))
+        else:
+            row.assignments = assignments
+            row.called_level = level
+    if new_rows:
+        session.execute(insert(RecipientRow), new_rows)
+
+
+def enqueue(session: Session, incident_id: int | None, messages: Sequence[OutgoingMessage], now: datetime,
+            deadline: timedelta, sender: str, due_at: datetime | None = None,
+            dedupe: Sequence[str | None] | None = None) -> int:
+    """Write messages to the outbox (in the caller's transaction): the seam between decision and sending."""
+    if not messages:
+        return 0
+    rows = [
+        dict(incident_id=incident_id, person_id=m.contact.id, channel=m.channel, to_number=m.contact.phone,
+             sender=sender, body=m.text, language=m.contact.language, kind=m.kind, status="pending",
+             created_at=now, due_at=due_at or now, deadline_at=(due_at or now) + deadline, attempts=0,
+             failure_reported=False, dedupe_key=(dedupe[i] if dedupe else None))
+        for i, m in enumerate(messages)
+    ]
+    session.execute(insert(OutboxRow), rows)
+    return len(rows)
+
+
+def cancel_pending(session: Session, incident_id: int, now: datetime, person_id: str | None = None,
+                   keep_kinds: Sequence[str] = ()) -> int:
+    """Cancel messages not yet handed to the gateway (stand-down, or a person who confirmed)."""
+    query = (update(OutboxRow)
+             .where(OutboxRow.incident_id == incident_id, OutboxRow.status == "pending")
+             .values(status="cancelled", final_at=now))
+    if person_id is not None:
+        query = query.where(OutboxRow.person_id == person_id)
+    if keep_kinds:
+        query = query.where(OutboxRow.kind.not_in(keep_kinds))
+    return session.execute(query).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def told_person_ids(session: Session, incident_id: int) -> set[str]:
+    """People who were actually handed at least one message (or may have been: 'sending')."""
+    rows = session.execute(select(OutboxRow.person_id).where(
+        OutboxRow.incident_id == incident_id, OutboxRow.status.in_(TOLD_STATES)).distinct())
+    return {pid for (pid,) in rows if pid}
+
+
+def audit(session: Session, at: datetime, actor: str, kind: str, summary: str, incident_id: int | None = None,
+          reason: str | None = None, evidence: dict[str, Any] | None = None) -> None:
+    """Append one audit event. There is no update or delete anywhere: the database refuses them too."""
+    session.add(AuditEventRow(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
+                              reason=reason, evidence=evidence or {}))
+
+
+def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:
+    return list(session.scalars(select(AuditEventRow).where(AuditEventRow.incident_id == incident_id)
+                                .order_by(AuditEventRow.at, AuditEventRow.id)))

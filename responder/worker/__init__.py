@@ -1,0 +1,1 @@
+"""Workers around the core: the outbox dispatcher and scheduled jobs."""

@@ -1,0 +1,288 @@
+"""The outbox dispatcher: claims due messages, sends them, records every attempt.
+
+Crash safety: a row is marked 'sending' (with who and when) before the gateway is called and
+'sent' right after. A row found 'sending' past the claim timeout belonged to a worker that died
+in between: we ask the gateway whether it went out before sending it again, so the only possible
+duplicate is a message the gateway itself cannot account for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from responder.app.context import AppContext
+from responder.gateways.base import (
+    Gateway,
+    GatewayError,
+    OutgoingCall,
+    OutgoingSms,
+    PermanentError,
+    RetryableError,
+)
+from responder.storage.db import transaction
+from responder.storage.models import OutboxRow, SendAttemptRow
+from responder.worker.rate_limit import IntervalLimiter, RateLimiter, Unlimited
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    to: str
+    body: str
+    channel: str
+    sender: str
+    attempts: int
+    deadline_at: datetime
+    incident_id: int | None
+
+
+def _claimed(row: Any) -> Claimed:
+    return Claimed(row.id, row.to_number, row.body, row.channel, row.sender, row.attempts, row.deadline_at,
+                   row.incident_id)
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    reconciled: int = 0
+    first_handed_at: float | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def processed(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
+
+
+def limiter_for(ctx: AppContext) -> RateLimiter:
+    rate = ctx.settings.send_rate_per_second
+    if rate is None:
+        rate = 1.0 if ctx.settings.gateway == "twilio" else 0.0
+    return Unlimited() if rate <= 0 else IntervalLimiter(rate)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: AppContext,
+        gateway: Gateway,
+        limiter: RateLimiter | None = None,
+        worker_id: str | None = None,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+        voice_twiml: Callable[[int, str, str], str] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.gateway = gateway
+        self.limiter = limiter if limiter is not None else limiter_for(ctx)
+        self.worker_id = worker_id or ctx.settings.worker_id or default_worker_id()
+        self.concurrency = max(1, concurrency)
+        self.rng = rng or random.Random()
+        self.voice_twiml = voice_twiml
+        self.stats = DispatchStats()
+        self._stats_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- claiming -------------------------------------------------------------------------------------------
+    def claim(self, limit: int | None = None) -> list[Claimed]:
+        """Take up to ``limit`` due rows: FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite."""
+        now = self.ctx.clock.now()
+        limit = limit or self.ctx.settings.claim_batch
+        with transaction(self.ctx.sessions) as session:
+            query = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= now)
+                     .order_by(OutboxRow.due_at, OutboxRow.id).limit(limit))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.scalars(query))
+            if not ids:
+                return []
+            rows = session.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status == "pending")
+                .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
+                .returning(OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
+                           OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id)
+            ).all()
+        claimed = [_claimed(row) for row in rows]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    # -- sending --------------------------------------------------------------------------------------------
+    def send(self, item: Claimed) -> str:
+        self.limiter.acquire(item.sender)
+        sender = None if item.sender == "default" else item.sender
+        try:
+            if item.channel == "voice":
+                twiml = self.voice_twiml(item.id, item.body, item.to) if self.voice_twiml else item.body
+                accepted = self.gateway.place_call(OutgoingCall(item.to, twiml, sender, reference=str(item.id)))
+            else:
+                accepted = self.gateway.send_sms(OutgoingSms(item.to, item.body, sender, reference=str(item.id)))
+        except PermanentError as exc:
+            return self._finish(item, "failed", error=exc)
+        except RetryableError as exc:
+            return self._retry_or_fail(item, exc)
+        except GatewayError as exc:  # an unclassified vendor error: treat as retryable, but record it
+            return self._retry_or_fail(item, exc)
+        with self._stats_lock:
+            if self.stats.first_handed_at is None:
+                import time
+
+                self.stats.first_handed_at = time.perf_counter()
+        return self._finish(item, "sent", sid=accepted.sid, gateway_status=accepted.status)
+
+    def _retry_or_fail(self, item: Claimed, exc: GatewayError) -> str:
+        now = self.ctx.clock.now()
+        attempt = item.attempts + 1
+        s = self.ctx.settings
+        delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** (attempt - 1)) * (0.5 + self.rng.random())
+        due = now + timedelta(seconds=delay)
+        if due >= item.deadline_at:
+            return self._finish(item, "failed", error=exc, note="deadline passed")
+        with transaction(self.ctx.sessions) as session:
+            changed = session.execute(
+                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                        OutboxRow.claimed_by == self.worker_id)
+                .values(status="pending", due_at=due, attempts=attempt, error_code=exc.code,
+                        error_message=str(exc)[:500], claimed_at=None, claimed_by=None)
+            ).rowcount  # type: ignore[attr-defined]
+            self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
+        self._count("retried" if changed else "lost-claim")
+        return "retried"
+
+    def _finish(self, item: Claimed, status: str, sid: str | None = None, gateway_status: str | None = None,
+                error: GatewayError | None = None, note: str | None = None) -> str:
+        now = self.ctx.clock.now()
+        values: dict[str, object] = {"status": status, "attempts": item.attempts + 1}
+        if status == "sent":
+            values.update(sid=sid, sent_at=now)
+        else:
+            values.update(error_code=error.code if error else None, final_at=now,
+                          error_message=(f"{note}: " if note else "") + str(error)[:500] if error else note)
+        with transaction(self.ctx.sessions) as session:
+            changed = session.execute(
+                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                        OutboxRow.claimed_by == self.worker_id).values(**values)
+            ).rowcount  # type: ignore[attr-defined]
+            detail = gateway_status if status == "sent" else (f"{note}: {error}" if note else str(error))
+            self._attempt(session, item.id, now, status, error.code if error else None, detail)
+        if not changed:
+            log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
+        self._count(status)
+        return status
+
+    def _attempt(self, session: Session, outbox_id: int, at: datetime, outcome: str, code: str | None,
+                 detail: str | None) -> None:
+        session.execute(insert(SendAttemptRow).values(outbox_id=outbox_id, at=at, worker=self.worker_id,
+                                                      outcome=outcome, error_code=code, detail=detail))
+
+    def _count(self, outcome: str) -> None:
+        with self._stats_lock:
+            self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+            if outcome == "sent":
+                self.stats.sent += 1
+            elif outcome == "retried":
+                self.stats.retried += 1
+            elif outcome == "failed":
+                self.stats.failed += 1
+
+    # -- crash recovery -------------------------------------------------------------------------------------
+    def reconcile(self, claim_timeout: timedelta | None = None) -> int:
+        """Rows stuck in 'sending' past the claim timeout: ask the gateway before sending them again."""
+        now = self.ctx.clock.now()
+        timeout = claim_timeout or timedelta(seconds=self.ctx.settings.claim_timeout_seconds)
+        with transaction(self.ctx.sessions) as session:
+            stale = session.execute(
+                update(OutboxRow).where(OutboxRow.status == "sending", OutboxRow.claimed_at < now - timeout)
+                .values(claimed_at=now, claimed_by=self.worker_id)
+                .returning(OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
+                           OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id, OutboxRow.created_at)
+            ).all()
+        for row in stale:
+            item = _claimed(row)
+            since = row.created_at - timedelta(seconds=5)
+            records = self.gateway.sent_since(item.to, since) if item.channel == "sms" else None
+            with transaction(self.ctx.sessions) as session:
+                candidates = [r for r in records or [] if r.body == item.body]
+                known = set(session.scalars(select(OutboxRow.sid).where(
+                    OutboxRow.sid.in_([r.sid for r in candidates])))) if candidates else set()
+                match = next((r for r in candidates if r.sid not in known), None)
+                if match is not None:
+                    session.execute(update(OutboxRow).where(OutboxRow.id == item.id)
+                                    .values(status="sent", sid=match.sid, sent_at=match.created_at,
+                                            attempts=item.attempts + 1))
+                    self._attempt(session, item.id, now, "reconciled-sent", None,
+                                  f"the gateway had it as {match.sid}: not sent again")
+                else:
+                    note = ("the gateway has no record: sending again" if records is not None
+                            else "the gateway cannot tell: sending again (may duplicate)")
+                    session.execute(update(OutboxRow).where(OutboxRow.id == item.id)
+                                    .values(status="pending", claimed_at=None, claimed_by=None))
+                    self._attempt(session, item.id, now, "reconciled-unsent", None, note)
+            self.stats.reconciled += 1
+        return len(stale)
+
+    # -- loops ----------------------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """One pass: reconcile, claim a batch, send it (``concurrency`` at a time). Returns rows handled."""
+        self.reconcile()
+        batch = self.claim()
+        if not batch:
+            return 0
+        if self.concurrency == 1 or len(batch) == 1:
+            for item in batch:
+                self.send(item)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
+            list(self._pool.map(self.send, batch))
+        return len(batch)
+
+    def drain(self, on_progress: Callable[[DispatchStats], None] | None = None,
+              stop: threading.Event | None = None) -> DispatchStats:
+        """Send until nothing is due now (retries scheduled for later are left for later)."""
+        from responder.app.failures import report_failures
+
+        try:
+            while not (stop and stop.is_set()):
+                handled = self.run_once()
+                if on_progress:
+                    on_progress(self.stats)
+                if handled == 0:
+                    if report_failures(self.ctx) == 0:
+                        break
+        finally:
+            self.close()
+        return self.stats
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def pending_count(ctx: AppContext, incident_id: int | None = None) -> int:
+    from sqlalchemy import func
+
+    with ctx.sessions() as session:
+        query = select(func.count()).select_from(OutboxRow).where(OutboxRow.status.in_(("pending", "sending")))
+        if incident_id is not None:
+            query = query.where(OutboxRow.incident_id == incident_id)
+        return session.scalar(query) or 0
