@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
+from responder.app.escalation import cancel_steps, plan_steps
 from responder.domain.callout import Contact
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
@@ -181,6 +182,7 @@ def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
             session.flush()
             store.save_recipients(session, incident.id, decision.recipients, level, now)
             queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
+            plan_steps(session, incident, plan, level, now)
             store.audit(session, now, by, "raised", f"{hazard} level {level} declared; {len(decision.recipients)} "
                         f"people called in {len(decision.groups())} groups", incident.id, facts.reason,
                         {"level": level, "hazard": hazard, "groups": decision.groups(), "is_drill": is_drill,
@@ -244,6 +246,7 @@ def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by:
                                           **({"trigger": evidence} if evidence else {})})
         old = incident.level
         incident.level, incident.level_changed_at = level, now
+        plan_steps(session, incident, plan, level, now)
         count = len(already) + len([p for p in decision.recipients if p not in already])
     return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
 
@@ -259,14 +262,16 @@ def end_alert(ctx: AppContext, incident_id: int, reason: str, by: str) -> Outcom
         incident = load_open(session, incident_id)
         plan, _ = snapshot_of(incident)
         cancelled = store.cancel_pending(session, incident.id, now)
+        steps = cancel_steps(session, incident.id, now, f"stand-down by {by}")
         told = store.told_person_ids(session, incident.id)
         rows = store.recipients_of(session, incident.id)
         contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in rows if r.person_id in told]
         facts = IncidentFacts(incident.code, incident.hazard, incident.level, reason, incident.is_drill)
         decision = decide_end(plan, facts, contacts, now)
         queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
-        store.audit(session, now, by, "ended", f"stand-down; {queued} told, {cancelled} unsent messages cancelled",
-                    incident.id, reason, {"level": incident.level, "cancelled": cancelled})
+        store.audit(session, now, by, "ended", f"stand-down; {queued} told, {cancelled} unsent messages and {steps} "
+                    "escalation steps cancelled", incident.id, reason,
+                    {"level": incident.level, "cancelled": cancelled, "steps_cancelled": steps})
         incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
     return Outcome(incident.id, incident.code, incident.level, "ended", len(rows), queued, cancelled)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from responder.app.context import AppContext
 from responder.configfiles.roster_csv import RosterFile, read_roster
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
 from responder.storage.db import transaction
-from responder.storage.people import RosterDiff, apply_diff, diff_roster, load_roster
+from responder.storage.people import RosterDiff, apply_diff, diff_roster, load_roster, phone_holders
 
 
 def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
@@ -21,7 +23,8 @@ def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
         for m in person.memberships:
             if m.group not in plan.group_ids:
                 known = ", ".join(sorted(plan.group_ids))
-                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line, "groups"))
+                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line,
+                                               "groups"))
         if person.language not in plan.languages:
             loaded.problems.append(Problem(f"language {person.language!r} is not one of the plan's {plan.languages}",
                                            str(path), line, "language"))
@@ -36,11 +39,26 @@ def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False) -> Roste
     ctx.require_schema()
     with transaction(ctx.sessions) as session:
         diff = diff_roster(load_roster(session), loaded.roster)
+        _refuse_phones_held_elsewhere(session, loaded, path)
         if not dry_run:
             apply_diff(session, diff, ctx.clock.now())
         else:
             session.rollback()
     return diff
+
+
+def _refuse_phones_held_elsewhere(session: Session, loaded: RosterFile, path: Path) -> None:
+    """A number in the file that the database gives to someone not in the file: say so, write nothing."""
+    holders = phone_holders(session)
+    in_file = {p.id for p in loaded.roster.people}
+    problems = [
+        Problem(f"phone {p.phone} belongs to {holders[p.phone]!r} in the database, who is not in this file "
+                "(give them another number in the file first)", str(path), loaded.lines.get(p.id), "phone")
+        for p in loaded.roster.people
+        if p.phone in holders and holders[p.phone] != p.id and holders[p.phone] not in in_file
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:

@@ -42,12 +42,18 @@ class AppContext:
         return self.plan_file.plan
 
     def resolve(self, relative: str) -> Path:
-        """A path named in the plan, relative to the working folder (where config/ lives)."""
+        """A path named in the plan, relative to the folder that holds the plan's config/ folder.
+
+        The working folder is only a fallback: ``--plan /elsewhere/config/plan.yaml`` must read the
+        rota next to that plan, not a rota that happens to be in the current folder.
+        """
         path = Path(relative)
-        if path.is_absolute() or path.exists():
+        if path.is_absolute():
             return path
-        base = self.settings.plan_file.resolve().parent.parent
-        return base / path
+        beside_plan = self.settings.plan_file.resolve().parent.parent / path
+        if beside_plan.exists() or not path.exists():
+            return beside_plan
+        return path
 
     def require_schema(self) -> None:
         from responder.storage.migrate import current_revision, head_revision

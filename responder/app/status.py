@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from responder.app.context import AppContext
+from responder.app.escalation import next_step
 from responder.domain.errors import NotFound
 from responder.domain.plan import Plan, pick
 from responder.storage import incidents as store
@@ -96,7 +97,8 @@ def incident_status(ctx: AppContext, incident_id: int) -> IncidentStatus:
         if pid and RANK.get(status, -1) > RANK.get(best.get(pid, ""), -1):
             best[pid] = status
     groups: dict[str, GroupStatus] = {}
-    people, other = [], []
+    people: list[PersonStatus] = []
+    other: list[PersonStatus] = []
     for r in recipients:
         delivery = best.get(r.person_id, "none")
         gids = [a["group"] for a in r.assignments if a.get("group")]
@@ -116,7 +118,11 @@ def incident_status(ctx: AppContext, incident_id: int) -> IncidentStatus:
             if delivery in ("failed", "undelivered"):
                 g.unreachable.append(r.name)
     ordered = [groups[g.id] for g in plan.groups if g.id in groups]
-    return IncidentStatus(incident, ordered, people, other, dict(totals))
+    with ctx.sessions() as session:
+        step = next_step(session, incident_id)
+    upcoming = None if step is None else {"id": step.id, "action": step.action, "chain_step": step.chain_step,
+                                          "due_at": step.due_at, "round": step.round}
+    return IncidentStatus(incident, ordered, people, other, dict(totals), upcoming)
 
 
 def timeline(ctx: AppContext, incident_id: int) -> list[dict[str, Any]]:

@@ -45,7 +45,9 @@ def print_problems(problems: list[Problem], err: bool = True) -> None:
     out = console(stderr=err)
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
-        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}")
+        # soft_wrap: one problem is one line, however narrow the terminal (grep, editors' jump-to-line).
+        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}",
+                  soft_wrap=True)
 
 
 class ResponderGroup(TyperGroup):

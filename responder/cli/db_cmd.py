@@ -14,11 +14,15 @@ app = new_app("Database schema (Alembic migrations, the same on SQLite and Postg
 def init(
     no_contacts: Annotated[bool, typer.Option("--no-contacts", help="Do not load the roster file.")] = False,
 ) -> None:
-    from responder.app.contacts import import_contacts
+    from responder.app.contacts import import_contacts, validate_roster_file
     from responder.app.setup import init_database
     from responder.storage.people import load_roster
 
     ctx = app_context()
+    load = not no_contacts and ctx.settings.roster_file.exists()
+    if load:
+        # Read the plan and the roster before touching the database: bad input writes nothing.
+        validate_roster_file(ctx.settings.roster_file, ctx.plan).raise_if_bad()
     result = init_database(ctx)
     out = console()
     if result.created:
@@ -29,7 +33,7 @@ def init(
         out.print(f"database {result.url} is up to date (schema {result.after})")
     with ctx.sessions() as session:
         empty = not load_roster(session).people
-    if empty and not no_contacts and ctx.settings.roster_file.exists():
+    if empty and load:
         diff = import_contacts(ctx, ctx.settings.roster_file)
         out.print(f"loaded {len(diff.added)} people from {ctx.settings.roster_file}")
 

@@ -224,6 +224,16 @@ def _check_rota(plan: Plan, roster: Roster, rota: DutyRota, now: datetime, out: 
     zone = plan.area.zone
     fmt: Callable[[datetime], str] = lambda d: d.astimezone(zone).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     for gap_start, gap_end in rota.gaps(start, end):
-        out.rota(None, "from/to", f"no duty officer from {fmt(gap_start)} to {fmt(gap_end)} "
-                                  f"({plan.duty.season.name.get(plan.default_language, 'flood season')} must be "
-                                  "covered every hour)")
+        out.rota(_line_by_gap(rota, gap_start, gap_end), "from/to",
+                 f"no duty officer from {fmt(gap_start)} to {fmt(gap_end)} "
+                 f"({plan.duty.season.name.get(plan.default_language, 'flood season')} must be covered every hour)")
+
+
+def _line_by_gap(rota: DutyRota, start: datetime, end: datetime) -> int | None:
+    """The rota line next to a gap: the shift ending where it starts, else the one starting where it ends."""
+    before = [s for s in rota.shifts if s.end <= start]
+    after = [s for s in rota.shifts if s.start >= end]
+    nearest = [max(before, key=lambda s: s.end)] if before else []
+    nearest += [min(after, key=lambda s: s.start)] if after else []
+    nearest.sort(key=lambda s: min(abs(s.end - start), abs(s.start - end)))
+    return nearest[0].line if nearest else None

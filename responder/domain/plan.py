@@ -7,6 +7,7 @@ escalation chain) are checked by :mod:`responder.domain.checks`, which also sees
 
 from __future__ import annotations
 
+import calendar
 import re
 import string
 from datetime import date, timedelta
@@ -79,11 +80,32 @@ class Season(Strict):
     start: MonthDay
     end: MonthDay
 
+    @field_validator("start", "end")
+    @classmethod
+    def _real_day(cls, value: str) -> str:
+        month, day = (int(x) for x in value.split("-"))
+        try:
+            date(2000, month, day)  # a leap year: 02-29 is a real day
+        except ValueError:
+            raise ValueError(f"{value!r} is not a day of the year (write MM-DD, e.g. 06-01)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _within_a_year(self) -> Season:
+        if self.start > self.end:
+            raise ValueError(f"the season must start and end in the same year ({self.start} is after {self.end})")
+        return self
+
     def dates(self, year: int) -> tuple[date, date]:
-        """First and last day of the season in ``year`` (local calendar)."""
-        sm, sd = (int(x) for x in self.start.split("-"))
-        em, ed = (int(x) for x in self.end.split("-"))
-        return date(year, sm, sd), date(year, em, ed)
+        """First and last day of the season in ``year`` (local calendar); 02-29 is 02-28 in other years."""
+        return _day(year, self.start), _day(year, self.end)
+
+
+def _day(year: int, month_day: str) -> date:
+    month, day = (int(x) for x in month_day.split("-"))
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        day = 28
+    return date(year, month, day)
 
 
 class SmsLimit(Strict):

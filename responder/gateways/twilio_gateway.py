@@ -48,7 +48,7 @@ def classify(exc: BaseException) -> GatewayError:
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, TwilioServiceException):
-        detail = f"{exc.title}: {exc.detail}" if exc.detail else str(exc.title)
+        detail = f"{exc.title}: {exc.detail}" if exc.detail and exc.detail != exc.title else str(exc.title)
         return _by_status(exc.status, exc.code, detail)
     if isinstance(exc, TwilioRestException):
         return _by_status(exc.status, exc.code, exc.msg or f"HTTP {exc.status}")

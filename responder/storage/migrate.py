@@ -22,15 +22,18 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """This version's schema revision (several heads are listed joined by '+')."""
+    heads = sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return "+".join(heads) if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
+    return "+".join(heads) if heads else None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+def upgrade(engine: Engine, revision: str = "heads") -> tuple[str | None, str | None]:
     """Bring the schema to ``revision``; safe to run again. Returns (before, after)."""
     before = current_revision(engine)
     cfg = alembic_config(engine)

@@ -153,3 +153,62 @@ class AuditEventRow(Base):
     summary: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]]
+
+
+class EscalationStepRow(Base):
+    """One scheduled escalation step of one incident at one level. Executing it flips status once."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (UniqueConstraint("incident_id", "level", "round", "step_index"),
+                      Index("ix_escalation_due", "status", "due_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)
+    step_index: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(30))
+    chain_step: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    """pending → done | skipped | cancelled."""
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(80))
+    result: Mapped[dict[str, Any]]
+
+
+class AcknowledgementRow(Base):
+    """Each time a person confirms: the first is their confirmation; later ones answer escalations."""
+
+    __tablename__ = "acknowledgements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(String(200))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_steps.id"))
+
+
+class InboundMessageRow(Base):
+    """Every SMS reply, kept whatever it says; the duty officer sees the ones we could not act on."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime]
+    from_number: Mapped[str] = mapped_column(String(40))
+    to_number: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(30))
+
+
+class LeaseRow(Base):
+    """Leadership leases: only the holder of 'scheduler' runs APScheduler on this database."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

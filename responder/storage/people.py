@@ -13,6 +13,11 @@ from responder.domain.types import Role
 from responder.storage.models import MembershipRow, PersonRow
 
 
+def phone_holders(session: Session) -> dict[str, str]:
+    """Every stored phone number and the id of the person holding it, active or not."""
+    return {phone: pid for pid, phone in session.execute(select(PersonRow.id, PersonRow.phone))}
+
+
 def load_roster(session: Session) -> Roster:
     people = session.scalars(select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)).all()
     memberships: dict[str, list[Membership]] = {}
@@ -60,10 +65,10 @@ def apply_diff(session: Session, diff: RosterDiff, now: datetime) -> None:
     changed = [new for _, new in diff.changed]
     if changed:
         # Free phone numbers first so that two people swapping numbers does not trip the unique index.
-        for person in changed:
+        for n, person in enumerate(changed):
             row = session.get(PersonRow, person.id)
             assert row is not None
-            row.phone = f"swap:{person.id}"[:20]
+            row.phone = f"swap:{n}"  # unique within this transaction, never an E.164 number
         session.flush()
     for person in changed + diff.added:
         row = session.get(PersonRow, person.id)

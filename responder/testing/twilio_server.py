@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol
@@ -465,7 +466,6 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "TwilioStub/1.0"
-    sys_version = ""
     server: _HttpServer
 
     def setup(self) -> None:
@@ -494,14 +494,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         data = json.dumps(reply.payload).encode("utf-8")
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Twilio-Request-Id", "RQ" + secrets.token_hex(16))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        lines = [f"{self.protocol_version} {reply.status} {self.responses.get(reply.status, ('',))[0]}",
+                 f"Server: {self.server_version}", f"Date: {self.date_time_string()}",
+                 "Content-Type: application/json; charset=utf-8", f"Content-Length: {len(data)}",
+                 f"Twilio-Request-Id: RQ{secrets.token_hex(16)}",
+                 *(f"{name}: {value}" for name, value in reply.headers.items())]
+        # Head and body in one send: half the syscalls of send_response()/end_headers()/write().
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
 
 
 def _shutdown(conn: socket.socket) -> None:
@@ -521,7 +520,8 @@ def _error(status: int, code: int | None, message: str, rfc9457: bool = False, p
     """Twilio's error body; the SDK reads ``code`` and ``message`` (or, RFC 9457, ``type``/``title``)."""
     more_info = f"https://www.twilio.com/docs/errors/{code}" if code else "https://www.twilio.com/docs/errors"
     if rfc9457:
-        return _Reply(status, {"type": more_info, "title": message, "status": status, "code": code or status,
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else f"HTTP {status}"
+        return _Reply(status, {"type": more_info, "title": title, "status": status, "code": code or status,
                                "detail": message, "instance": path})
     return _Reply(status, {"code": code, "message": message, "more_info": more_info, "status": status})
 
@@ -555,18 +555,3 @@ def segments(body: str) -> int:
     else:
         units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
     return 1 if units <= single else math.ceil(units / multi)
-
-
-def run(port: int = 0) -> None:  # pragma: no cover - manual use
-    """Serve until interrupted, for pointing a development instance at fake Twilio."""
-    with TwilioStubServer(port=port) as server:
-        print(f"Twilio stub at {server.url}  account {server.account_sid}  token {server.auth_token}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -1,0 +1,229 @@
+"""Escalation: scheduled in the database when a level is declared, executed at most once per step.
+
+A step is claimed by flipping its row from 'pending' in the same transaction that writes its
+messages, so a late, repeated or concurrent run (two workers, a restart, a sweep) does nothing
+the second time. Steps also check that their incident is still open at the same level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from responder.app.context import AppContext
+from responder.domain.callout import Contact, chain_contacts, group_heads
+from responder.domain.escalation import Pending, names_list, previous_chain_step, schedule, targets
+from responder.domain.incidents import Assignment, OutgoingMessage
+from responder.domain.messages import IncidentFacts, Task, render
+from responder.domain.plan import Plan, pick
+from responder.domain.roster import Roster
+from responder.domain.types import Role
+from responder.storage import incidents as store
+from responder.storage.db import transaction
+from responder.storage.models import AcknowledgementRow, EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
+
+REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "escalate_group", "escalate_chain")
+"""What a confirmation cancels for that person; level changes and the stand-down still go out."""
+
+
+def plan_steps(session: Session, incident: IncidentRow, plan: Plan, level: int, now: datetime) -> int:
+    """Replace the schedule: cancel steps of other levels, add this level's (idempotent)."""
+    session.execute(update(EscalationStepRow).where(
+        EscalationStepRow.incident_id == incident.id, EscalationStepRow.status == "pending",
+        EscalationStepRow.level != level).values(status="cancelled", done_at=now, done_by="level change"))
+    existing = set(session.execute(select(EscalationStepRow.round, EscalationStepRow.step_index).where(
+        EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level)).tuples())
+    rows: list[dict[str, Any]] = [dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index, action=s.action,
+                 chain_step=s.chain_step, due_at=s.due_at, status="pending", result={})
+            for s in schedule(plan, level, now) if (s.round, s.step_index) not in existing]
+    if rows:
+        session.execute(insert(EscalationStepRow), rows)
+    return len(rows)
+
+
+def cancel_steps(session: Session, incident_id: int, now: datetime, why: str) -> int:
+    result = session.execute(update(EscalationStepRow).where(
+        EscalationStepRow.incident_id == incident_id, EscalationStepRow.status == "pending")
+        .values(status="cancelled", done_at=now, done_by=why))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step_id: int
+    incident_id: int
+    action: str
+    status: str
+    messages: int
+    detail: str
+
+
+def run_step(ctx: AppContext, step_id: int, actor: str = "scheduler", force: bool = False) -> StepOutcome | None:
+    """Execute one step if it is still pending and due (or ``force``); None if someone else did it."""
+    from responder.app.alerts import duty_officer, sender_key, snapshot_of
+
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        query = select(EscalationStepRow).where(EscalationStepRow.id == step_id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        step = session.scalar(query)
+        if step is None or step.status != "pending" or (not force and step.due_at > now):
+            return None
+        incident = session.get(IncidentRow, step.incident_id)
+        assert incident is not None
+        if incident.status != "open" or incident.level != step.level:
+            step.status, step.done_at, step.done_by = "cancelled", now, f"{actor}: stale"
+            step.result = {"why": "the incident ended or changed level since this step was planned"}
+            return StepOutcome(step.id, incident.id, step.action, "cancelled", 0, "stale")
+        plan, roster = snapshot_of(incident)
+        officer = duty_officer(ctx, roster, plan)
+        recipients = store.recipients_of(session, incident.id)
+        unconfirmed = [Pending(r.person_id, r.name, tuple(a["group"] for a in r.assignments if a.get("group")))
+                       for r in recipients if r.confirmed_at is None]
+        facts = IncidentFacts(incident.code, incident.hazard, incident.level, incident.reason, incident.is_drill)
+        status, detail, messages = _messages_for(session, plan, roster, incident, step, facts, unconfirmed,
+                                                 recipients, officer, now)
+        keys = [f"esc:{step.id}:{m.contact.id}" for m in messages]
+        queued = store.enqueue(session, incident.id, messages, now,
+                               timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx), dedupe=keys)
+        step.status, step.done_at, step.done_by = status, now, actor
+        step.result = {"messages": queued, "detail": detail, "to": sorted({m.contact.id for m in messages})}
+        store.audit(session, now, actor, "escalation" if status == "done" else "escalation_skipped",
+                    f"{step.action}{' ' + step.chain_step if step.chain_step else ''} (round {step.round + 1}): "
+                    f"{detail}", incident.id, None,
+                    {"step_id": step.id, "action": step.action, "chain_step": step.chain_step, "round": step.round,
+                     "due_at": step.due_at.isoformat(), "messages": queued,
+                     "unconfirmed": [p.person_id for p in unconfirmed]})
+    return StepOutcome(step_id, incident.id, step.action, status, queued, detail)
+
+
+def _messages_for(session: Session, plan: Plan, roster: Roster, incident: IncidentRow, step: EscalationStepRow,
+                  facts: IncidentFacts, unconfirmed: list[Pending], recipients: list[RecipientRow],
+                  officer: Any, now: datetime) -> tuple[str, str, list[OutgoingMessage]]:
+    if not unconfirmed:
+        return "skipped", "everyone has confirmed", []
+    who = targets(step.action, unconfirmed)
+    by_id = {r.person_id: r for r in recipients}
+    out: list[OutgoingMessage] = []
+    if step.action in ("resend_sms", "voice_call"):
+        kind, channel = ("resend", "sms") if step.action == "resend_sms" else ("voice", "voice")
+        template = "callout" if kind == "resend" else "voice"
+        for pid in who.reminders:
+            r = by_id[pid]
+            tasks = [t for a in r.assignments if (t := Assignment.from_dict(a).as_task()) is not None]
+            text = render(plan, template, r.language, facts, tasks, when=now)
+            out.append(OutgoingMessage(Contact(r.person_id, r.name, r.phone, r.language), kind, text, channel))
+        return "done", f"{len(out)} people reminded by {channel}", out
+    if step.action in ("notify_group_deputy", "notify_group_leader"):
+        role = Role.DEPUTY if step.action == "notify_group_deputy" else Role.LEADER
+        missing_groups = []
+        for group, members in who.group_reports.items():
+            heads = roster.members(group, [role]) or group_heads(roster, group)
+            if not heads:
+                missing_groups.append(group)
+            for head in heads:
+                contact = Contact.of(head)
+                names = names_list([m.name for m in members if m.person_id != head.id], contact.language)
+                count = len([m for m in members if m.person_id != head.id])
+                if count == 0:
+                    continue
+                text = render(plan, "escalate_group", contact.language, facts,
+                              [Task(group, {}, {})], {"names": names, "count": str(count)}, when=now)
+                out.append(OutgoingMessage(contact, "escalate_group", text))
+        detail = f"{len(out)} group {role.value}s told of {len(unconfirmed)} unconfirmed"
+        if missing_groups:
+            detail += f"; no {role.value} for {', '.join(missing_groups)}"
+        return "done", detail, _one_per_contact(out)
+    if step.action == "notify_chain" and step.chain_step:
+        previous = previous_chain_step(plan, step.level, step.step_index)
+        if previous and _rung_answered(session, plan, roster, incident, step, previous, officer):
+            return "skipped", f"{previous} answered: {step.chain_step} not needed", []
+        contacts = chain_contacts(plan, roster, step.chain_step, officer)
+        for contact in contacts:
+            names = names_list([p.name for p in who.chain_report], contact.language)
+            text = render(plan, "escalate_chain", contact.language, facts,
+                          extras={"names": names, "count": str(len(who.chain_report))}, when=now)
+            out.append(OutgoingMessage(contact, "escalate_chain", text))
+            if contact.id not in by_id:  # outsiders (the county) become recipients so they can confirm
+                session.execute(insert(RecipientRow).values(
+                    incident_id=incident.id, person_id=contact.id, name=contact.name, phone=contact.phone,
+                    language=contact.language, assignments=[{"chain": step.chain_step}], called_at=now,
+                    called_level=incident.level))
+                by_id[contact.id] = RecipientRow(person_id=contact.id)
+        rung = plan.chain_step(step.chain_step)
+        label = pick(rung.name, plan.default_language) if rung else step.chain_step
+        return "done", f"{label} told of {len(who.chain_report)} unconfirmed", out
+    return "skipped", f"nothing to do for {step.action}", []
+
+
+def _one_per_contact(messages: list[OutgoingMessage]) -> list[OutgoingMessage]:
+    """A person heading two groups gets one message per group, but never the same text twice."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for m in messages:
+        if (m.contact.id, m.text) not in seen:
+            seen.add((m.contact.id, m.text))
+            out.append(m)
+    return out
+
+
+def _rung_answered(session: Session, plan: Plan, roster: Roster, incident: IncidentRow, step: EscalationStepRow,
+                   rung: str, officer: Any) -> bool:
+    """Did anyone on the previous rung acknowledge after being told?"""
+    earlier = session.scalar(select(EscalationStepRow).where(
+        EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == step.level,
+        EscalationStepRow.round == step.round, EscalationStepRow.chain_step == rung,
+        EscalationStepRow.status == "done"))
+    if earlier is None or earlier.done_at is None:
+        return False
+    ids = [c.id for c in chain_contacts(plan, roster, rung, officer)]
+    ack = session.scalar(select(AcknowledgementRow.id).where(
+        AcknowledgementRow.incident_id == incident.id, AcknowledgementRow.person_id.in_(ids),
+        AcknowledgementRow.at >= earlier.done_at).limit(1))
+    return ack is not None
+
+
+def run_due(ctx: AppContext, actor: str = "scheduler", limit: int = 500) -> list[StepOutcome]:
+    """Run every step due now, oldest first: the safety net behind the scheduler's timed jobs."""
+    now = ctx.clock.now()
+    with ctx.sessions() as session:
+        ids = list(session.scalars(select(EscalationStepRow.id).where(
+            EscalationStepRow.status == "pending", EscalationStepRow.due_at <= now)
+            .order_by(EscalationStepRow.due_at, EscalationStepRow.id).limit(limit)))
+    return [o for sid in ids if (o := run_step(ctx, sid, actor)) is not None]
+
+
+def next_step(session: Session, incident_id: int) -> EscalationStepRow | None:
+    return session.scalar(select(EscalationStepRow).where(
+        EscalationStepRow.incident_id == incident_id, EscalationStepRow.status == "pending")
+        .order_by(EscalationStepRow.due_at, EscalationStepRow.id).limit(1))
+
+
+def escalate_now(ctx: AppContext, incident_id: int, by: str) -> StepOutcome | None:
+    """`alert escalate`: run the next pending step now, whatever its time."""
+    from responder.app.alerts import load_open
+
+    with ctx.sessions() as session:
+        load_open(session, incident_id, for_update=False)
+        step = next_step(session, incident_id)
+    if step is None:
+        return None
+    return run_step(ctx, step.id, actor=by, force=True)
+
+
+def pending_steps(ctx: AppContext) -> list[tuple[int, datetime]]:
+    with ctx.sessions() as session:
+        return [(i, d) for i, d in session.execute(select(EscalationStepRow.id, EscalationStepRow.due_at).where(
+            EscalationStepRow.status == "pending")).tuples()]
+
+
+def cancel_reminders(session: Session, incident_id: int, person_id: str, now: datetime) -> int:
+    result = session.execute(update(OutboxRow).where(
+        OutboxRow.incident_id == incident_id, OutboxRow.person_id == person_id, OutboxRow.status == "pending",
+        OutboxRow.kind.in_(REMINDER_KINDS)).values(status="cancelled", final_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
