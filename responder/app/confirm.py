@@ -20,8 +20,8 @@ from responder.storage import incidents as store
 from responder.storage.db import transaction
 from responder.storage.models import (
     AcknowledgementRow,
-    IncidentRow,
     InboundMessageRow,
+    IncidentRow,
     OutboxRow,
     RecipientRow,
 )

@@ -37,9 +37,11 @@ def plan_steps(session: Session, incident: IncidentRow, plan: Plan, level: int, 
         EscalationStepRow.level != level).values(status="cancelled", done_at=now, done_by="level change"))
     existing = set(session.execute(select(EscalationStepRow.round, EscalationStepRow.step_index).where(
         EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level)).tuples())
-    rows: list[dict[str, Any]] = [dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index, action=s.action,
-                 chain_step=s.chain_step, due_at=s.due_at, status="pending", result={})
-            for s in schedule(plan, level, now) if (s.round, s.step_index) not in existing]
+    rows: list[dict[str, Any]] = [
+        dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index, action=s.action,
+             chain_step=s.chain_step, due_at=s.due_at, status="pending", result={})
+        for s in schedule(plan, level, now) if (s.round, s.step_index) not in existing
+    ]
     if rows:
         session.execute(insert(EscalationStepRow), rows)
     return len(rows)
@@ -83,8 +85,9 @@ def run_step(ctx: AppContext, step_id: int, actor: str = "scheduler", force: boo
         plan, roster = snapshot_of(incident)
         officer = duty_officer(ctx, roster, plan)
         recipients = store.recipients_of(session, incident.id)
-        unconfirmed = [Pending(r.person_id, r.name, tuple(a["group"] for a in r.assignments if a.get("group")))
-                       for r in recipients if r.confirmed_at is None]
+        unconfirmed = [Pending(r.person_id, r.name, groups) for r in recipients
+                       if r.confirmed_at is None and (groups := tuple(a["group"] for a in r.assignments
+                                                                      if a.get("group")))]
         facts = IncidentFacts(incident.code, incident.hazard, incident.level, incident.reason, incident.is_drill)
         status, detail, messages = _messages_for(session, plan, roster, incident, step, facts, unconfirmed,
                                                  recipients, officer, now)
@@ -135,7 +138,8 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
                 text = render(plan, "escalate_group", contact.language, facts,
                               [Task(group, {}, {})], {"names": names, "count": str(count)}, when=now)
                 out.append(OutgoingMessage(contact, "escalate_group", text))
-        detail = f"{len(out)} group {role.value}s told of {len(unconfirmed)} unconfirmed"
+        title = "deputies" if role == Role.DEPUTY else "leaders"
+        detail = f"{len(out)} group {title} told of {len(unconfirmed)} unconfirmed"
         if missing_groups:
             detail += f"; no {role.value} for {', '.join(missing_groups)}"
         return "done", detail, _one_per_contact(out)

@@ -133,3 +133,19 @@ def timeline(ctx: AppContext, incident_id: int) -> list[dict[str, Any]]:
              "evidence": e.evidence}
             for e in store.audit_events(session, incident_id)
         ]
+
+
+HANDLED = ("confirmed", "acknowledged", "duplicate", "repeat")
+
+
+def inbound_messages(ctx: AppContext, limit: int = 50, only_unhandled: bool = True) -> list[dict[str, Any]]:
+    from responder.storage.models import InboundMessageRow
+
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        query = select(InboundMessageRow).order_by(InboundMessageRow.id.desc()).limit(limit)
+        if only_unhandled:
+            query = query.where(InboundMessageRow.outcome.not_in(HANDLED))
+        return [{"received_at": r.received_at, "from_number": r.from_number, "person_id": r.person_id,
+                 "incident_id": r.incident_id, "outcome": r.outcome, "body": r.body}
+                for r in session.scalars(query)]

@@ -247,3 +247,56 @@ def timeline(
         table.add_row(local_time(e["at"]), e["actor"], e["kind"], e["summary"], e["reason"] or "",
                       json.dumps(e["evidence"], ensure_ascii=False) if e["evidence"] else "")
     console().print(table)
+
+
+@app.command("ack", help="Record a confirmation taken by phone (the person called the office).")
+def ack(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    person: Annotated[str, typer.Option("--person", "-p", help="Person id from the roster.")],
+    by: By = None,
+) -> None:
+    from responder.app.confirm import acknowledge
+
+    result = acknowledge(app_context(), incident, person, _by(by))
+    words = {"confirmed": "confirmed", "acknowledged": "acknowledged the escalation report",
+             "duplicate": "had already confirmed"}
+    console().print(f"{person} {words[result.outcome]} for incident #{incident}")
+
+
+@app.command("escalate", help="Run the next escalation step of an incident now.")
+def escalate(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    by: By = None,
+    no_send: NoSend = False,
+) -> None:
+    from responder.app.escalation import escalate_now
+
+    outcome = escalate_now(app_context(), incident, _by(by))
+    if outcome is None:
+        console().print(f"incident #{incident} has no pending escalation step")
+        return
+    console().print(f"step {outcome.step_id} {outcome.action}: {outcome.status}, {outcome.detail}")
+    from responder.app.alerts import Outcome
+
+    _dispatch(Outcome(incident, "", 0, "", 0, outcome.messages), no_send or outcome.messages == 0)
+
+
+@app.command("replies", help="SMS replies that were not a confirmation: notes, unknown senders, after stand-down.")
+def replies(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    everything: Annotated[bool, typer.Option("--all", help="Include confirmations too.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    from rich.table import Table
+
+    from responder.app.status import inbound_messages
+
+    rows = inbound_messages(app_context(), limit, only_unhandled=not everything)
+    if as_json:
+        dump_json(rows)
+        return
+    table = Table("received", "from", "person", "incident", "outcome", "text")
+    for r in rows:
+        table.add_row(local_time(r["received_at"]), r["from_number"], r["person_id"] or "?",
+                      str(r["incident_id"] or ""), r["outcome"], r["body"])
+    console().print(table)

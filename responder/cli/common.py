@@ -36,7 +36,8 @@ def app_context() -> AppContext:
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # soft_wrap: a message is one line however narrow the terminal (paths, URLs and grep stay whole).
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def print_problems(problems: list[Problem], err: bool = True) -> None:

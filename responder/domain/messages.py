@@ -74,13 +74,13 @@ def render(
     hazard = plan.hazard(facts.hazard)
     sep = "；" if lang == "zh" else "; "
     colon = "：" if lang == "zh" else ": "
+    def say(text: LocalText) -> str:
+        return pick(text, lang, plan.default_language)
+
     if len(tasks) == 1:
-        task_text = pick(tasks[0].task, lang, plan.default_language)
+        task_text = say(tasks[0].task)
     else:
-        task_text = sep.join(
-            pick(plan.group(t.group).name, lang, plan.default_language) + colon + pick(t.task, lang, plan.default_language)
-            for t in tasks
-        )
+        task_text = sep.join(say(plan.group(t.group).name) + colon + say(t.task) for t in tasks)
     report_to = sep.join(dict.fromkeys(pick(t.report_to, lang, plan.default_language) for t in tasks))
     values = _Blank(
         drill=pick(plan.sms.drill_marker, lang, plan.default_language) if facts.is_drill else "",

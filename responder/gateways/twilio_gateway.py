@@ -3,6 +3,7 @@ PermanentError here (``classify``), so nothing past this module knows Twilio exi
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +40,10 @@ RETRYABLE_STATUSES = frozenset({408, 429})
 BAD_CONFIG = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (TwilioException, requests.RequestException, OSError, ValueError)
 """What a call into the SDK may raise besides our bugs: vendor errors, requests/socket failures, bad JSON."""
-SENT_SINCE_LIMIT = 1000
+SENT_SINCE_LIMIT = 200
+SDK_LOG = logging.getLogger("responder.gateways.twilio_sdk")
+"""The SDK logs every request and response at INFO (phone numbers included); keep that out of normal logs."""
+SDK_LOG.setLevel(logging.WARNING)
 
 
 def classify(exc: BaseException) -> GatewayError:
@@ -68,11 +72,8 @@ def classify(exc: BaseException) -> GatewayError:
 
 def _by_status(status: object, code: object, message: str) -> GatewayError:
     code_text = str(code) if code is not None else None
-    try:
-        status_number = int(status)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        status_number = 0
-    if code is not None and _int_or_none(code) in PERMANENT_CODES:
+    status_number = _int_or_none(status) or 0
+    if _int_or_none(code) in PERMANENT_CODES:
         return PermanentError(message, code=code_text)
     if status_number in RETRYABLE_STATUSES or status_number >= 500:
         return RetryableError(message, code=code_text)
@@ -100,7 +101,7 @@ class TwilioGateway:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.status_callback = status_callback
-        self._http = TwilioHttpClient(timeout=timeout)
+        self._http = TwilioHttpClient(timeout=timeout, logger=SDK_LOG)
         assert self._http.session is not None
         # The SDK only sizes the https pool; senders run several threads, over http to a local server too.
         pool = max(32, (os.cpu_count() or 1) + 4)
@@ -139,20 +140,17 @@ class TwilioGateway:
         return Accepted(sid=str(created.sid), status=str(created.status or "queued"))
 
     def sent_since(self, to: str, since: datetime) -> list[SentRecord] | None:
-        """Twilio filters by send date (whole seconds, maybe whole days), so filter again here."""
-        since_utc = since.astimezone(UTC)
+        """Filtered here by creation time, not with Twilio's ``DateSent>``: a message still queued at Twilio
+        (1 per second per number during a mass call-out) has no send date yet and would be missed, then sent
+        twice. One person's recent messages are the newest few, so one page of them is enough."""
+        floor = since.astimezone(UTC).replace(microsecond=0)
         try:
-            found = self.client.messages.list(to=to, date_sent_after=since_utc, limit=SENT_SINCE_LIMIT)
+            found = self.client.messages.list(to=to, limit=SENT_SINCE_LIMIT)
         except TRANSPORT_ERRORS:
             return None
-        floor = since_utc.replace(microsecond=0)
-        records = []
-        for m in found:
-            created = m.date_created or m.date_sent or since_utc
-            if created >= floor:
-                records.append(SentRecord(sid=str(m.sid), to=str(m.to), body=str(m.body or ""),
-                                          created_at=created, status=str(m.status or "")))
-        return records
+        return [SentRecord(sid=str(m.sid), to=str(m.to), body=str(m.body or ""), created_at=m.date_created,
+                           status=str(m.status or ""))
+                for m in found if m.date_created is not None and m.date_created >= floor]
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -149,6 +149,7 @@ class TwilioStubServer:
         self._messages: dict[str, StubMessage] = {}
         self._calls: dict[str, StubCall] = {}
         self._requests: list[StubRequest] = []
+        self._in_flight = 0
         self.internal_errors: list[BaseException] = []
         """Bugs in the stub itself (answered with 500); tests may assert this stays empty."""
 
@@ -248,6 +249,12 @@ class TwilioStubServer:
             return len(self._requests)
 
     @property
+    def in_flight(self) -> int:
+        """Requests being answered right now (e.g. held by a ``Respond(delay=...)``)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
     def request_times(self) -> list[float]:
         """Arrival times (``time.monotonic()``) of every request, for measuring achieved rates."""
         with self._lock:
@@ -267,6 +274,8 @@ class TwilioStubServer:
     def _handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Reply | None:
         """The reply to one request, or None if the server stopped while it was delayed."""
         arrived = time.monotonic()
+        with self._lock:
+            self._in_flight += 1
         try:
             reply = self._dispatch(method, target, headers, body, arrived)
         except Exception as exc:  # a stub bug must not kill the connection thread
@@ -274,6 +283,7 @@ class TwilioStubServer:
                 self.internal_errors.append(exc)
             reply = _error(500, 20500, f"stub error: {exc!r}")
         with self._lock:
+            self._in_flight -= 1
             self._requests.append(StubRequest(arrived, method, target, reply.status if reply else 0))
         return reply
 

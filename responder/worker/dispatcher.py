@@ -265,9 +265,8 @@ class Dispatcher:
                 handled = self.run_once()
                 if on_progress:
                     on_progress(self.stats)
-                if handled == 0:
-                    if report_failures(self.ctx) == 0:
-                        break
+                if handled == 0 and report_failures(self.ctx) == 0:
+                    break
         finally:
             self.close()
         return self.stats

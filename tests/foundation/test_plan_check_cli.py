@@ -75,7 +75,7 @@ class Broken:
 R004 = "R004,王乙,174 0009 5028,rescue:member,"
 BROKEN = [
     Broken("malformed-yaml", PLAN, "  timezone: Asia/Shanghai", "  timezone: Asia: Shanghai",
-           "malformed YAML: mapping values are not allowed here", None, refused=True),
+           "malformed YAML: mapping values are not allowed", None, refused=True),
     Broken("missing-key", PLAN, "  timezone: Asia/Shanghai\n", "", "missing key 'timezone'", "area.timezone",
            at="area:\n  id: sanjian", refused=True),
     Broken("wrong-type", PLAN, "default_max_chars: 1600", "default_max_chars: lots", "valid integer",

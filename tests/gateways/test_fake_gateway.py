@@ -104,7 +104,6 @@ def test_reset_forgets_records_and_failures(fake: FakeGateway) -> None:
 
 
 def test_default_clock_is_aware_utc() -> None:
-    FakeGateway().send_sms(OutgoingSms(to=TO, body="x"))
     gateway = FakeGateway()
     gateway.send_sms(OutgoingSms(to=TO, body="x"))
     assert gateway.sms[0].time.utcoffset() == timedelta(0)

@@ -1,0 +1,43 @@
+"""``responder serve``: the long-running process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from responder.cli.common import app_context, console
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default RESPONDER_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default RESPONDER_HTTP_PORT).")] = None,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Never take the scheduler lease.")] = False,
+    no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Do not send from the outbox.")] = False,
+    lease_ttl: Annotated[float, typer.Option(help="Seconds a scheduler lease lasts without renewal.")] = 30.0,
+) -> None:
+    import logging
+
+    import uvicorn
+
+    from responder.gateways.factory import make_gateway
+    from responder.web.app import create_app
+    from responder.worker.service import Service
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx = app_context()
+    ctx.require_schema()
+    service = Service(ctx, make_gateway(ctx.settings, ctx.clock), scheduler=not no_scheduler,
+                      dispatcher=not no_dispatcher, lease_ttl=lease_ttl, renew_every=max(0.5, lease_ttl / 6))
+    config = uvicorn.Config(create_app(ctx, health=service.health), host=host or ctx.settings.http_host,
+                            port=port or ctx.settings.http_port, log_level="info", lifespan="off")
+    server = uvicorn.Server(config)
+    service.start()
+    out = console(stderr=True)
+    out.print(f"responder serve: worker {service.worker_id} on http://{config.host}:{config.port} "
+              f"(scheduler {'off' if no_scheduler else 'on lease'}, dispatcher {'off' if no_dispatcher else 'on'})")
+    try:
+        server.run()  # returns on Ctrl-C or SIGTERM (uvicorn handles both)
+    finally:
+        out.print("stopping: finishing the messages in hand, releasing the scheduler lease")
+        service.stop()

@@ -1,0 +1,47 @@
+"""Scheduler job functions. APScheduler stores them by reference with the ids they act on.
+
+Each job re-reads its target and checks that it still applies (the step still pending, the
+incident still open at that level) before acting, so a late or repeated run is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from responder.app.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The process's context, set by the scheduler runner (job stores hold references, not objects)."""
+
+    ctx: AppContext | None = None
+    after_sweep: Callable[[], object] | None = None
+
+
+def _ctx() -> AppContext:
+    if Runtime.ctx is None:
+        raise RuntimeError("scheduler jobs need responder serve's context")
+    return Runtime.ctx
+
+
+def escalation_step(step_id: int) -> None:
+    from responder.app.escalation import run_step
+
+    outcome = run_step(_ctx(), step_id)
+    if outcome is not None:
+        log.info("escalation step %s (%s) on incident #%s: %s", step_id, outcome.action, outcome.incident_id,
+                 outcome.detail)
+
+
+def sweep() -> None:
+    """Run anything overdue (e.g. steps that fell due while no scheduler ran) and schedule new steps."""
+    from responder.app.escalation import run_due
+
+    for outcome in run_due(_ctx()):
+        log.info("overdue step %s (%s) on incident #%s: %s", outcome.step_id, outcome.action, outcome.incident_id,
+                 outcome.detail)
+    if Runtime.after_sweep is not None:
+        Runtime.after_sweep()

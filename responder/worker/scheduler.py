@@ -1,0 +1,127 @@
+"""APScheduler 3.x on the project's database, run only by the holder of the scheduler lease."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, timedelta
+from typing import Any
+
+from responder.app.context import AppContext
+from responder.worker import jobs
+from responder.worker.lease import LeaseState, release, try_acquire
+
+log = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+JOB_TABLE = "apscheduler_jobs"
+
+
+class SchedulerRunner:
+    """Holds or waits for the scheduler lease; starts APScheduler when it gets it, stops when it loses it."""
+
+    def __init__(self, ctx: AppContext, holder: str, ttl: float = 30.0, renew_every: float = 5.0,
+                 sweep_every: float = 10.0) -> None:
+        self.ctx = ctx
+        self.holder = holder
+        self.ttl = timedelta(seconds=ttl)
+        self.renew_every = renew_every
+        self.sweep_every = sweep_every
+        self.state = LeaseState(False, None, None)
+        self.scheduler: Any = None
+        self._scheduled: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.message = "starting"
+
+    # -- leadership loop ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        jobs.Runtime.ctx = self.ctx
+        jobs.Runtime.after_sweep = self.schedule_new_steps
+        self._thread = threading.Thread(target=self._loop, name="scheduler-lease", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.renew_every)
+
+    def tick(self) -> None:
+        state = try_acquire(self.ctx, LEASE, self.holder, self.ttl)
+        was = self.state.held
+        self.state = state
+        if state.held and not was:
+            log.info("scheduler lease taken by %s", self.holder)
+            self._start_scheduler()
+        elif not state.held and was:
+            log.warning("scheduler lease lost to %s: stopping the scheduler", state.holder)
+            self._stop_scheduler()
+        if not state.held:
+            until = state.expires_at.isoformat() if state.expires_at else "?"
+            self.message = (f"standby: another worker ({state.holder}) runs the scheduler on this database "
+                            f"(lease until {until}); a second scheduler on one job store would run jobs twice")
+        else:
+            self.message = "leader"
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._stop_scheduler()
+        if self.state.held:
+            release(self.ctx, LEASE, self.holder)
+            self.state = LeaseState(False, None, None)
+
+    # -- APScheduler ----------------------------------------------------------------------------------------
+    def _start_scheduler(self) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        with self._lock:
+            if self.scheduler is not None:
+                return
+            scheduler = BackgroundScheduler(
+                jobstores={"default": SQLAlchemyJobStore(engine=self.ctx.engine, tablename=JOB_TABLE)},
+                executors={"default": ThreadPoolExecutor(4)},
+                job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+                timezone=UTC,
+            )
+            scheduler.start()
+            scheduler.add_job(jobs.sweep, "interval", seconds=self.sweep_every, id="sweep", replace_existing=True,
+                              next_run_time=self.ctx.clock.now())
+            self._scheduled = {int(j.id.removeprefix("esc-")) for j in scheduler.get_jobs() if j.id.startswith("esc-")}
+            self.scheduler = scheduler
+        self.schedule_new_steps()
+
+    def _stop_scheduler(self) -> None:
+        with self._lock:
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=True)
+                self.scheduler = None
+
+    def schedule_new_steps(self) -> int:
+        """A timed job per pending escalation step, carrying the step's id."""
+        from responder.app.escalation import pending_steps
+
+        with self._lock:
+            scheduler = self.scheduler
+        if scheduler is None:
+            return 0
+        added = 0
+        now = self.ctx.clock.now()
+        for step_id, due in pending_steps(self.ctx):
+            if step_id in self._scheduled or due <= now:
+                continue  # overdue steps are run by the sweep
+            scheduler.add_job(jobs.escalation_step, "date", run_date=due, args=[step_id], id=f"esc-{step_id}",
+                              replace_existing=True)
+            self._scheduled.add(step_id)
+            added += 1
+        return added
+
+    def health(self) -> dict[str, Any]:
+        scheduler = self.scheduler
+        return {"role": "leader" if self.state.held else "standby", "holder": self.state.holder,
+                "running": bool(scheduler and scheduler.running), "message": self.message,
+                "jobs": len(scheduler.get_jobs()) if scheduler else 0}
