@@ -300,3 +300,60 @@ def replies(
         table.add_row(local_time(r["received_at"]), r["from_number"], r["person_id"] or "?",
                       str(r["incident_id"] or ""), r["outcome"], r["body"])
     console().print(table)
+
+
+def _proposal_id(text: str) -> int:
+    from responder.domain.errors import InputError, Problem
+
+    try:
+        return int(text.strip().upper().removeprefix("P"))
+    except ValueError:
+        raise InputError(Problem(f"{text!r} is not a proposal id (e.g. P12)", field="PROPOSAL")) from None
+
+
+@app.command("proposals", help="Levels proposed by feed rules, waiting for the duty officer, with their evidence.")
+def proposals(as_json: AsJson = False) -> None:
+    import json
+
+    from rich.table import Table
+
+    from responder.app.proposals import pending_proposals
+
+    rows = pending_proposals(app_context())
+    if as_json:
+        dump_json([{"id": f"P{p.id}", "hazard": p.hazard, "action": p.action, "level": p.level, "rule": p.rule_id,
+                    "evidence": p.evidence, "created_at": p.created_at} for p in rows])
+        return
+    table = Table("proposal", "when", "action", "hazard", "level", "rule", "evidence")
+    for p in rows:
+        table.add_row(f"P{p.id}", local_time(p.created_at), p.action, p.hazard, str(p.level or "—"), p.rule_id,
+                      json.dumps(p.evidence, ensure_ascii=False))
+    console().print(table if rows else "no pending proposals")
+
+
+@app.command("confirm", help="Confirm a proposed level (P12): runs the same raise/upgrade/downgrade/stand-down.")
+def confirm(
+    proposal: Annotated[str, typer.Argument(help="Proposal id, e.g. P12.")],
+    by: By = None, yes: Yes = False, no_send: NoSend = False,
+) -> None:
+    from responder.app.alerts import Outcome
+    from responder.app.proposals import decide
+
+    _confirm(yes, f"Confirm proposal {proposal}?")
+    result = decide(app_context(), _proposal_id(proposal), _by(by), confirm=True)
+    console().print(f"P{result.proposal_id} {result.status}: {result.action} level {result.level}, incident "
+                    f"#{result.incident_id}")
+    if result.incident_id is not None:
+        _dispatch(Outcome(result.incident_id, "", result.level or 0, result.status, 0, 0), no_send)
+
+
+@app.command("reject", help="Reject a proposed level with a reason (kept in the audit trail).")
+def reject(
+    proposal: Annotated[str, typer.Argument(help="Proposal id, e.g. P12.")],
+    reason: Reason,
+    by: By = None,
+) -> None:
+    from responder.app.proposals import decide
+
+    result = decide(app_context(), _proposal_id(proposal), _by(by), confirm=False, reason=reason)
+    console().print(f"P{result.proposal_id} rejected")

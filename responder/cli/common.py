@@ -36,7 +36,7 @@ def app_context() -> AppContext:
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    # soft_wrap: a message is one line however narrow the terminal (paths, URLs and grep stay whole).
+    # soft_wrap: a message or a located problem stays one line however narrow the terminal (grep, jump-to-line).
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
@@ -46,9 +46,7 @@ def print_problems(problems: list[Problem], err: bool = True) -> None:
     out = console(stderr=err)
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
-        # soft_wrap: one problem is one line, however narrow the terminal (grep, editors' jump-to-line).
-        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}",
-                  soft_wrap=True)
+        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}")
 
 
 class ResponderGroup(TyperGroup):

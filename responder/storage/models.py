@@ -212,3 +212,27 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(120))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class ProposalRow(Base):
+    """A level a rule reached, waiting for the duty officer (or declared at once in `auto` mode)."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (Index("ix_proposals_status", "status", "hazard"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hazard: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int | None] = mapped_column(Integer)
+    """None proposes standing down."""
+    action: Mapped[str] = mapped_column(String(12))
+    """raise, upgrade, downgrade or end: what confirming it does."""
+    rule_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(10))
+    evidence: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    """pending → confirmed | rejected | superseded | declared (auto)."""
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))

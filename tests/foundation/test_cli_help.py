@@ -1,0 +1,76 @@
+"""Every command has help text and a line in the README; ``responder --help`` starts fast and light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from conftest import REPO, Invoke
+
+from responder.cli.main import app
+
+RESPONDER = Path(sys.executable).with_name("responder")
+"""The console script installed next to this interpreter (the package has no ``__main__``)."""
+HEAVY = ["sqlalchemy", "pydantic_settings", "twilio", "matplotlib", "uvicorn", "alembic", "starlette", "httpx"]
+
+
+def leaf_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """(path, command) for every runnable command, walking groups recursively.
+
+    Groups are recognised by their ``commands``: typer may vendor its own click, so no isinstance.
+    """
+    subcommands = getattr(command, "commands", None)
+    if isinstance(subcommands, dict):
+        return [leaf for name, sub in sorted(subcommands.items()) for leaf in leaf_commands(sub, (*path, name))]
+    return [(path, command)]
+
+
+LEAVES = leaf_commands(typer.main.get_command(app))
+
+
+def test_the_command_tree_is_walked() -> None:
+    paths = {" ".join(path) for path, _ in LEAVES}
+    assert {"init", "db upgrade", "db current", "plan check", "plan show", "contacts import", "contacts list",
+            "duty now"} <= paths
+
+
+@pytest.mark.parametrize("path", [path for path, _ in LEAVES], ids=[" ".join(path) for path, _ in LEAVES])
+def test_every_command_has_help_and_is_in_the_readme(cli: Invoke, path: tuple[str, ...]) -> None:
+    command = dict(LEAVES)[path]
+    assert (command.help or command.short_help or "").strip(), f"responder {' '.join(path)} has no help text"
+    result = cli(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: ")
+    assert f"responder {' '.join(path)}" in (REPO / "README.md").read_text(encoding="utf-8"), (
+        f"`responder {' '.join(path)}` is not documented in README.md")
+
+
+def test_help_starts_fast() -> None:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        done = subprocess.run([str(RESPONDER), "--help"], capture_output=True, text=True, timeout=30, check=False)
+        best = min(best, time.perf_counter() - start)
+        assert done.returncode == 0, done.stderr
+        assert "Usage: responder" in done.stdout
+    assert best < 0.3, f"responder --help took {best:.3f} s at best"
+
+
+def test_help_imports_nothing_heavy() -> None:
+    script = (
+        "import json, sys\n"
+        "from responder.cli.main import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []

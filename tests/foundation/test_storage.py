@@ -1,0 +1,84 @@
+"""Storage on SQLite and PostgreSQL: aware UTC times, an append-only audit table, migrations that
+match the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, delete, inspect, select, update
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.orm import Session
+
+from responder.storage import migrate
+from responder.storage.db import make_engine
+from responder.storage.models import AuditEventRow, Base, PersonRow
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A freshly migrated database, on both engines."""
+    engine = make_engine(db_url)
+    assert migrate.upgrade(engine) == (None, migrate.head_revision())
+    yield engine
+    engine.dispose()
+
+
+def _not_apscheduler(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith("apscheduler"))
+
+
+def test_migrations_and_models_agree(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _not_apscheduler})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrations_go_down_and_up_again(engine: Engine) -> None:
+    cfg = migrate.alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert migrate.upgrade(engine) == (None, migrate.head_revision())
+    assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())
+
+
+def test_times_come_back_aware_utc(engine: Engine) -> None:
+    local = datetime(2027, 7, 1, 9, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with Session(engine) as session, session.begin():
+        session.add(PersonRow(id="T1", name="时间", phone="+8617400900001", language="zh", village="", active=True,
+                              updated_at=local))
+        session.add(AuditEventRow(at=local.astimezone(timezone(timedelta(hours=-5))), actor="test", kind="test",
+                                  summary="time zones", evidence={}))
+    with Session(engine) as session:
+        stored = [session.scalars(select(PersonRow.updated_at)).one(), session.scalars(select(AuditEventRow.at)).one()]
+    for when in stored:
+        assert when.tzinfo is UTC
+        assert when == local
+        assert when.hour == 1
+
+
+def test_naive_times_are_refused(engine: Engine) -> None:
+    with Session(engine) as session, pytest.raises(StatementError, match="naive datetime"):
+        session.add(PersonRow(id="T1", name="n", phone="+8617400900001", language="zh", village="", active=True,
+                              updated_at=datetime(2027, 7, 1, 9, 30)))  # noqa: DTZ001 - the point of the test
+        session.flush()
+
+
+@pytest.mark.parametrize("statement", [update(AuditEventRow).values(summary="rewritten"), delete(AuditEventRow)],
+                         ids=["update", "delete"])
+def test_audit_events_are_append_only(engine: Engine, statement) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(AuditEventRow(at=datetime(2027, 7, 1, tzinfo=UTC), actor="duty officer", kind="raised",
+                                  summary="level 2", reason="水位到达警戒线", evidence={"station": "龙河"}))
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(statement)
+    with Session(engine) as session:
+        [row] = session.scalars(select(AuditEventRow)).all()
+        assert (row.summary, row.reason, row.evidence) == ("level 2", "水位到达警戒线", {"station": "龙河"})
