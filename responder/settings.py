@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=4, ge=1)
     worker_id: str | None = None
 
+    drill_mode: bool = False
+    """Everything this process raises is a drill (set for simulated drill databases)."""
+
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 

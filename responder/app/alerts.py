@@ -151,6 +151,7 @@ def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill
 
 def preview_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
     ctx.require_schema()
+    is_drill = is_drill or ctx.settings.drill_mode
     with ctx.sessions() as session:
         _, _, _, decision, texts = _draft_raise(ctx, hazard, level, reason, is_drill, session)
     return Preview(hazard, level, decision.groups(), len(decision.recipients), texts)
@@ -162,6 +163,7 @@ def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
     from responder.storage.db import transaction
 
     ctx.require_schema()
+    is_drill = is_drill or ctx.settings.drill_mode
     now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:

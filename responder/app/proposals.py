@@ -63,6 +63,7 @@ def evidence_text(evidence: dict[str, Any]) -> str:
 def submit(ctx: AppContext, hazard: str, level: int | None, rule_id: str, mode: str, evidence: dict[str, Any],
            is_drill: bool = False) -> ProposalOutcome | None:
     """What a rule reached this cycle. None when it changes nothing (already at that level)."""
+    is_drill = is_drill or ctx.settings.drill_mode
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         current = _open(session, hazard, is_drill)

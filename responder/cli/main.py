@@ -28,7 +28,7 @@ def main(
 
 
 def _register() -> None:
-    from responder.cli import alert_cmd, contacts_cmd, db_cmd, dispatch_cmd, duty_cmd, plan_cmd, serve_cmd
+    from responder.cli import alert_cmd, contacts_cmd, db_cmd, dispatch_cmd, drill_cmd, duty_cmd, plan_cmd, serve_cmd
 
     app.command("init", help="Create or upgrade the database and load the roster the first time. Safe to run twice.")(
         db_cmd.init
@@ -41,6 +41,7 @@ def _register() -> None:
     app.command("dispatch", help="Run the outbox worker: send queued messages, retry, reconcile after a crash.")(
         dispatch_cmd.dispatch
     )
+    app.add_typer(drill_cmd.app, name="drill")
     app.command("serve", help="Run web hooks, the outbox dispatcher and the escalation scheduler in one process.")(
         serve_cmd.serve
     )

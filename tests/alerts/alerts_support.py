@@ -148,7 +148,7 @@ class Cli:
     url: str
     run: Invoke
 
-    def __call__(self, *args: str, input: str | None = None) -> Result:  # noqa: A002 - click's name
+    def __call__(self, *args: str, input: str | None = None) -> Result:
         return self.run("--db", self.url, "--plan", str(PLAN), "--roster", str(ROSTER), *args, input=input)
 
 
@@ -171,7 +171,7 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
     monkeypatch.setattr(SystemClock, "now", lambda self: clock.now())
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None) -> Result:  # noqa: A002
+    def invoke(*args: str, input: str | None = None) -> Result:
         try:
             return runner.invoke(app, list(args), input=input, catch_exceptions=False)
         finally:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import REPO, Invoke
+from foundation_support import REPO, Invoke
 
 from responder.cli.main import app
 

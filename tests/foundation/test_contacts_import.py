@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import ROSTER, Invoke, Workspace
+from foundation_support import ROSTER, Invoke, Workspace
 from sqlalchemy import func, select
 
 from responder.storage.db import make_engine
@@ -38,7 +38,8 @@ def import_(cli: Invoke, workspace: Workspace, db_url: str, file: Path, *options
 
 
 def change_r004_and_add_newcomer(workspace: Workspace) -> None:
-    workspace.edit(ROSTER, "R004,王乙,174 0009 5028,rescue:member,", "R004,王乙,174 0099 5028,rescue:member;militia:member,")
+    workspace.edit(ROSTER, "R004,王乙,174 0009 5028,rescue:member,",
+                   "R004,王乙,174 0099 5028,rescue:member;militia:member,")
     workspace.path(ROSTER).write_text(workspace.text(ROSTER) + NEWCOMER, encoding="utf-8")
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from conftest import PLAN, ROSTER, ROTA, Invoke, Workspace
+from foundation_support import PLAN, ROSTER, ROTA, Invoke, Workspace
 
 
 def problem_lines(output: str) -> list[str]:

@@ -1,0 +1,305 @@
+"""Drills: a scenario through the real use cases on a virtual clock, in a database of its own.
+
+Readings go through the feed cycle, levels through proposals or the duty officer's scripted
+actions, messages through the outbox and the fake gateway, replies back through the same inbound
+path as real SMS, and escalation steps fire at their simulated times.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from responder.app import alerts, confirm, escalation, proposals
+from responder.app.context import AppContext
+from responder.domain.clock import FakeClock
+from responder.domain.drills import Action, Behaviour, Scenario, behaviour_for, sample_series
+from responder.domain.roster import Roster
+from responder.gateways.base import PermanentError
+from responder.gateways.fake import FakeGateway
+from responder.storage.models import EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
+from responder.worker.dispatcher import Dispatcher
+
+REPLY_KINDS = ("callout", "resend", "upgrade", "evacuation")
+ACK_KINDS = ("inform_chain", "escalate_chain", "escalate_group")
+UNREACHABLE_CODE = "30003"
+"""Twilio's 'unreachable destination handset', as the fake gateway reports it for unreachable people."""
+
+
+@dataclass
+class DrillProgress:
+    now: datetime
+    levels: dict[str, int]
+    messages: int
+    confirmations: int
+    done: float
+
+
+@dataclass
+class DrillResult:
+    incidents: list[int]
+    messages: int
+    confirmations: int
+    replies: int
+    readings: int
+    events: int
+    started: datetime
+    ended: datetime
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    seq: int
+    kind: str = field(compare=False)
+    payload: Any = field(compare=False, default=None)
+
+
+class DrillRunner:
+    def __init__(self, ctx: AppContext, scenario: Scenario, start: datetime,
+                 on_progress: Callable[[DrillProgress], None] | None = None,
+                 feed_cycle: Callable[[AppContext, list[tuple[str, datetime, float]]], int] | None = None) -> None:
+        if not isinstance(ctx.clock, FakeClock):
+            raise TypeError("a drill runs on a FakeClock")
+        self.ctx = ctx
+        self.clock: FakeClock = ctx.clock
+        self.scenario = scenario
+        self.start = start
+        self.end = start + scenario.duration
+        self.rng = random.Random(scenario.seed)
+        self.gateway = FakeGateway(clock=self.clock)
+        self.on_progress = on_progress
+        self.feed_cycle = feed_cycle
+        self._heap: list[_Event] = []
+        self._seq = itertools.count()
+        self._last_outbox = 0
+        self._decided: dict[tuple[str, int], tuple[bool, timedelta]] = {}
+        self._scheduled_reply: set[tuple[str, int]] = set()
+        self.result = DrillResult([], 0, 0, 0, 0, 0, start, self.end)
+        self.roster: Roster = Roster(())
+
+    # -- set-up ---------------------------------------------------------------------------------------------
+    def _push(self, at: datetime, kind: str, payload: Any = None) -> None:
+        heapq.heappush(self._heap, _Event(at, next(self._seq), kind, payload))
+
+    def _prepare(self) -> None:
+        from responder.storage.people import load_roster
+
+        with self.ctx.sessions() as session:
+            self.roster = load_roster(session)
+        for person in self.roster.people:
+            b = behaviour_for(self.scenario.people, person.id, person.groups)
+            if b.unreachable:
+                self.gateway.fail_numbers({person.phone: lambda: PermanentError(
+                    "unreachable destination handset (drill)", code=UNREACHABLE_CODE)})
+        readings = self._readings()
+        by_check: dict[datetime, list[tuple[str, datetime, float]]] = {}
+        every = self.scenario.feed_check_every
+        for station, when, value in readings:
+            slot = self.start + every * -(-((when - self.start) // every) if when > self.start else 0)
+            if slot <= self.end:
+                by_check.setdefault(slot, []).append((station, when, value))
+        t = self.start
+        while t <= self.end:
+            self._push(t, "check", by_check.get(t, []))
+            t += every
+        for action in self.scenario.actions:
+            self._push(self.start + action.at, "action", action)
+
+    def _readings(self) -> list[tuple[str, datetime, float]]:
+        rain: dict[str, list[tuple[datetime, float]]] = {}
+        out: list[tuple[str, datetime, float]] = []
+        ordered = sorted(self.scenario.series, key=lambda s: s.kind == "river")  # rain before the rivers it feeds
+        for series in ordered:
+            values = sample_series(series, self.start, self.end, rain)
+            if series.kind == "storm" or series.kind == "listed":
+                rain.setdefault(series.station, []).extend(values)
+            out.extend((series.station, t, v) for t, v in values)
+        return out
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run(self) -> DrillResult:
+        self._prepare()
+        self.clock.set(self.start)
+        while True:
+            t = self._next_time()
+            if t is None or t > self.end:
+                break
+            self.clock.set(max(t, self.clock.now()))
+            while self._heap and self._heap[0].at <= self.clock.now():
+                self._handle(heapq.heappop(self._heap))
+            escalation.run_due(self.ctx, actor="drill scheduler")
+            self._dispatch()
+            if self.on_progress:
+                self.on_progress(self._progress())
+        self.clock.set(self.end)
+        self._dispatch()
+        with self.ctx.sessions() as session:
+            self.result.incidents = list(session.scalars(select(IncidentRow.id).order_by(IncidentRow.id)))
+            self.result.messages = session.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.status.in_(("sent", "delivered")))) or 0
+            self.result.confirmations = session.scalar(select(func.count()).select_from(RecipientRow).where(
+                RecipientRow.confirmed_at.is_not(None))) or 0
+        if self.on_progress:
+            self.on_progress(self._progress())
+        return self.result
+
+    def _next_time(self) -> datetime | None:
+        candidates = [self._heap[0].at] if self._heap else []
+        with self.ctx.sessions() as session:
+            step = session.scalar(select(func.min(EscalationStepRow.due_at)).where(
+                EscalationStepRow.status == "pending"))
+            due = session.scalar(select(func.min(OutboxRow.due_at)).where(OutboxRow.status == "pending"))
+        candidates += [d for d in (step, due) if d is not None]
+        return min(candidates) if candidates else None
+
+    def _handle(self, event: _Event) -> None:
+        self.result.events += 1
+        if event.kind == "check":
+            if self.feed_cycle is not None:
+                self.result.readings += self.feed_cycle(self.ctx, event.payload)
+            after = self.scenario.duty_officer.confirms_proposals_after
+            if after is not None:
+                self._push(self.clock.now() + after, "confirm_proposals")
+        elif event.kind == "action":
+            self._act(event.payload)
+        elif event.kind == "confirm_proposals":
+            self._confirm_proposals()
+        elif event.kind == "sms":
+            person_phone, body = event.payload
+            self.result.replies += 1
+            confirm.handle_inbound(self.ctx, person_phone, "drill", body, f"SMdrill{self.result.replies:08d}")
+        elif event.kind == "keypress":
+            self.result.replies += 1
+            confirm.handle_keypress(self.ctx, event.payload, "1")
+
+    def _officer(self, action: Action) -> str:
+        if action.by:
+            return action.by
+        officer = alerts.duty_officer(self.ctx, self.roster, self.ctx.plan)
+        return f"{officer.name} ({officer.id})" if officer else "duty officer"
+
+    def _open(self, hazard: str) -> IncidentRow | None:
+        with self.ctx.sessions() as session:
+            return session.scalar(select(IncidentRow).where(IncidentRow.hazard == hazard,
+                                                            IncidentRow.status == "open").limit(1))
+
+    def _act(self, action: Action) -> None:
+        from responder.domain.errors import ResponderError
+
+        by = self._officer(action)
+        current = self._open(action.hazard)
+        try:
+            if action.do == "raise" and current is None:
+                assert action.level is not None
+                alerts.raise_alert(self.ctx, action.hazard, action.level, action.reason, by)
+            elif action.do in ("raise", "upgrade", "downgrade") and current is not None:
+                assert action.level is not None
+                if action.level != current.level:
+                    alerts.change_level(self.ctx, current.id, action.level, action.reason, by)
+            elif action.do == "end" and current is not None:
+                alerts.end_alert(self.ctx, current.id, action.reason, by)
+            elif action.do == "confirm_proposals":
+                self._confirm_proposals()
+            elif action.do == "report":
+                from responder.app.feed_cycle import manual_report
+
+                manual_report(self.ctx, action.report or "", action.station, action.value, by)
+            else:
+                self.result.notes.append(f"{self.clock.now().isoformat()}: {action.do} {action.hazard} skipped "
+                                         "(nothing open to change)")
+        except ResponderError as exc:
+            self.result.notes.append(f"{self.clock.now().isoformat()}: {action.do} refused: {exc}")
+
+    def _confirm_proposals(self) -> None:
+        officer = alerts.duty_officer(self.ctx, self.roster, self.ctx.plan)
+        by = f"{officer.name} ({officer.id})" if officer else "duty officer"
+        for p in proposals.pending_proposals(self.ctx):
+            proposals.decide(self.ctx, p.id, by, confirm=True)
+
+    # -- people ---------------------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        Dispatcher(self.ctx, self.gateway, concurrency=1, rng=self.rng).drain()
+        with self.ctx.sessions() as session:
+            rows = session.execute(select(
+                OutboxRow.id, OutboxRow.person_id, OutboxRow.incident_id, OutboxRow.kind, OutboxRow.channel,
+                OutboxRow.to_number, OutboxRow.sent_at)
+                .where(OutboxRow.id > self._last_outbox, OutboxRow.status.in_(("sent", "delivered")))
+                .order_by(OutboxRow.id)).all()
+            codes = dict(session.execute(select(IncidentRow.id, IncidentRow.code)).tuples().all())
+            open_count = session.scalar(select(func.count()).select_from(IncidentRow).where(
+                IncidentRow.status == "open")) or 0
+        for row in rows:
+            self._last_outbox = max(self._last_outbox, row.id)
+            if row.incident_id is None or row.person_id is None:
+                continue
+            self._react(row, codes.get(row.incident_id, ""), open_count)
+
+    def _behaviour(self, person_id: str) -> Behaviour:
+        person = self.roster.get(person_id)
+        return behaviour_for(self.scenario.people, person_id, person.groups if person else ())
+
+    def _decide(self, person_id: str, incident_id: int) -> tuple[bool, timedelta]:
+        """Once per person and incident: will they ever answer, and after how long."""
+        key = (person_id, incident_id)
+        if key not in self._decided:
+            b = self._behaviour(person_id)
+            never = self.rng.random() < (b.never_reply or 0.0)
+            delay = b.reply_after.sample(self.rng.random(), self.rng.gauss(0, 1)) if b.reply_after else \
+                timedelta(minutes=3)
+            self._decided[key] = (not never, delay)
+        return self._decided[key]
+
+    def _react(self, row: Any, code: str, open_count: int) -> None:
+        b = self._behaviour(row.person_id)
+        answers, delay = self._decide(row.person_id, row.incident_id)
+        if not answers or b.unreachable:
+            return
+        sent = row.sent_at or self.clock.now()
+        if row.channel == "voice":
+            if b.voice_only and (row.person_id, row.incident_id) not in self._scheduled_reply:
+                self._scheduled_reply.add((row.person_id, row.incident_id))
+                self._push(sent + timedelta(seconds=40), "keypress", row.id)
+            return
+        if b.voice_only:
+            return
+        if row.kind in REPLY_KINDS and (row.person_id, row.incident_id) not in self._scheduled_reply:
+            self._scheduled_reply.add((row.person_id, row.incident_id))
+            self._push(sent + delay, "sms", (row.to_number, self._reply_text(code, open_count)))
+        elif row.kind in ACK_KINDS:
+            self._push(sent + delay, "sms", (row.to_number, f"1 {code}"))
+
+    def _reply_text(self, code: str, open_count: int) -> str:
+        if open_count > 1:
+            return f"1 {code}"
+        return self.rng.choice(["1", f"1 {code}", "收到", "确认", "ok", "1"])
+
+    def _progress(self) -> DrillProgress:
+        with self.ctx.sessions() as session:
+            levels = {h: lvl for h, lvl in session.execute(select(IncidentRow.hazard, IncidentRow.level).where(
+                IncidentRow.status == "open")).tuples()}
+            messages = session.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.status.in_(("sent", "delivered")))) or 0
+            confirmations = session.scalar(select(func.count()).select_from(RecipientRow).where(
+                RecipientRow.confirmed_at.is_not(None))) or 0
+        total = (self.end - self.start).total_seconds() or 1.0
+        done = min(1.0, (self.clock.now() - self.start).total_seconds() / total)
+        return DrillProgress(self.clock.now(), levels, messages, confirmations, done)
+
+
+def drill_database(out_dir: Path, name: str) -> str:
+    """Each drill run gets its own SQLite file: drill records never mix with real incidents."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{path}"

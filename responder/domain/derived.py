@@ -1,0 +1,267 @@
+"""Values the rules compare against, derived from readings: pure functions, time passed in.
+
+Conventions shared with the SQL in ``storage/readings_repo.py`` so that both give the same numbers:
+a rain reading is the rain of the period *ending* at its time, so windows and days are closed on the
+right: the 24 h window at ``now`` is ``(now - 24h, now]`` and a reading at exactly midnight belongs to
+the day that just ended. Rate of rise is the least-squares slope over the lookback, in m/h, which
+copes with irregular and missing reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
+
+from responder.domain.stations import Quantity, Station, StationKind
+
+HOUR = timedelta(hours=1)
+DEFAULT_WINDOWS = (timedelta(hours=1), timedelta(hours=3), timedelta(hours=6), timedelta(hours=24))
+DEFAULT_LOOKBACK = timedelta(hours=1)
+DEFAULT_DRY_BELOW_MM = 1.0
+DEFAULT_DRY_HORIZON_DAYS = 60
+STALE_FACTOR = 2
+"""A station silent for this many of its reporting intervals is stale."""
+
+
+class Sample(Protocol):
+    """Anything with a time and a value: a Reading, or a test's point."""
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def value(self) -> float: ...
+
+
+class ReadingLike(Sample, Protocol):
+    @property
+    def station(self) -> str: ...
+
+    @property
+    def quantity(self) -> str: ...
+
+
+def in_window(when: datetime, now: datetime, window: timedelta) -> bool:
+    return now - window < when <= now
+
+
+def window_total(samples: Iterable[Sample], now: datetime, window: timedelta) -> float:
+    """Sum of values in ``(now - window, now]``: rain fallen over the window."""
+    return sum((s.value for s in samples if in_window(s.time, now, window)), 0.0)
+
+
+def window_totals(samples: Iterable[Sample], now: datetime,
+                  windows: Iterable[timedelta] = DEFAULT_WINDOWS) -> dict[timedelta, float]:
+    points = list(samples)
+    return {w: window_total(points, now, w) for w in windows}
+
+
+@dataclass(frozen=True, slots=True)
+class SlopeSums:
+    """Sums for a least-squares line, x in hours relative to ``now``: SQL can add them up in bulk."""
+
+    n: int = 0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+    first: float = 0.0
+    """Earliest x (hours, ≤ 0)."""
+    last: float = 0.0
+
+    @classmethod
+    def of(cls, samples: Iterable[Sample], now: datetime, lookback: timedelta) -> SlopeSums:
+        xs: list[float] = []
+        ys: list[float] = []
+        for s in samples:
+            if in_window(s.time, now, lookback):
+                xs.append((s.time - now) / HOUR)
+                ys.append(s.value)
+        if not xs:
+            return cls()
+        return cls(len(xs), sum(xs), sum(ys), sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys, strict=True)),
+                   min(xs), max(xs))
+
+    def slope(self, min_span_hours: float) -> float | None:
+        """Units per hour; None with fewer than two reports or ones too close together to trust."""
+        if self.n < 2 or self.last - self.first < min_span_hours:
+            return None
+        denominator = self.n * self.sxx - self.sx * self.sx
+        if denominator <= 1e-12:
+            return None
+        return (self.n * self.sxy - self.sx * self.sy) / denominator
+
+
+def min_span(lookback: timedelta) -> float:
+    """Reports must span a quarter of the lookback: two readings a minute apart say little about a trend."""
+    return lookback / HOUR / 4
+
+
+def rate_of_rise(samples: Iterable[Sample], now: datetime, lookback: timedelta = DEFAULT_LOOKBACK) -> float | None:
+    """m/h over ``(now - lookback, now]`` (negative when falling)."""
+    return SlopeSums.of(samples, now, lookback).slope(min_span(lookback))
+
+
+def margin(value: float | None, level: float | None) -> float | None:
+    """How far below ``level`` the water is (negative above it)."""
+    if value is None or level is None:
+        return None
+    return level - value
+
+
+def storage_pct(storage_mcm: float | None, capacity_mcm: float | None) -> float | None:
+    if storage_mcm is None or not capacity_mcm:
+        return None
+    return 100.0 * storage_mcm / capacity_mcm
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def local_day(when: datetime, zone: tzinfo) -> int:
+    """Day number (days since 1970-01-01, local calendar) of the period ending at ``when``."""
+    local = (when - timedelta(seconds=1)).astimezone(zone)
+    return local.date().toordinal() - EPOCH.date().toordinal()
+
+
+def count_dry_days(today: int, last_wet: int | None, first: int | None) -> int | None:
+    """Whole dry days before ``today``: since the last wet day, or since data begins; None without data.
+
+    Today counts only once it is wet (then the answer is 0); a day without reports counts as dry,
+    because many gauges only report when it rains.
+    """
+    if first is None:
+        return None
+    if last_wet is None:
+        return max(0, today - first)
+    return max(0, today - last_wet - 1)
+
+
+def daily_totals(samples: Iterable[Sample], zone: tzinfo) -> dict[int, float]:
+    totals: dict[int, float] = {}
+    for s in samples:
+        day = local_day(s.time, zone)
+        totals[day] = totals.get(day, 0.0) + s.value
+    return totals
+
+
+def consecutive_dry_days(samples: Iterable[Sample], now: datetime, zone: tzinfo,
+                         threshold_mm: float = DEFAULT_DRY_BELOW_MM,
+                         horizon_days: int = DEFAULT_DRY_HORIZON_DAYS) -> int | None:
+    """Consecutive days with less than ``threshold_mm`` of rain, in the plan's local calendar."""
+    today = local_day(now, zone)
+    days = {d: t for d, t in daily_totals((s for s in samples if s.time <= now), zone).items()
+            if today - horizon_days < d <= today}
+    wet = [d for d, total in days.items() if total >= threshold_mm]
+    return count_dry_days(today, max(wet, default=None), min(days, default=None))
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    """What to derive each cycle; ``rules.snapshot_spec`` builds it from the plan's rules."""
+
+    windows: tuple[timedelta, ...] = DEFAULT_WINDOWS
+    lookbacks: tuple[timedelta, ...] = (DEFAULT_LOOKBACK,)
+    dry_below_mm: float = DEFAULT_DRY_BELOW_MM
+    dry_horizon_days: int = DEFAULT_DRY_HORIZON_DAYS
+    zone: tzinfo = UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    time: datetime
+    value: float
+
+
+@dataclass(frozen=True)
+class StationSnapshot:
+    """Everything the rules need about one station this cycle; SQL aggregates fill it for many stations."""
+
+    station: str
+    kind: StationKind
+    quantity: Quantity
+    """The station's main quantity: ``value`` and ``time`` are its latest reading."""
+    latest: Mapping[str, Latest] = field(default_factory=dict)
+    """Latest reading per quantity."""
+    totals: Mapping[timedelta, float] = field(default_factory=dict)
+    """Rain per window (rain gauges)."""
+    rates: Mapping[timedelta, float | None] = field(default_factory=dict)
+    """Rate of rise of the stage per lookback, m/h (river gauges and reservoirs)."""
+    margin: float | None = None
+    """Warning level minus stage, m."""
+    guaranteed_margin: float | None = None
+    dry_days: int | None = None
+    storage_pct: float | None = None
+    stale: bool = True
+
+    @property
+    def value(self) -> float | None:
+        latest = self.latest.get(self.quantity)
+        return latest.value if latest else None
+
+    @property
+    def time(self) -> datetime | None:
+        latest = self.latest.get(self.quantity)
+        return latest.time if latest else None
+
+    @property
+    def last_time(self) -> datetime | None:
+        """The latest report of any quantity: what staleness is judged on."""
+        return max((latest.time for latest in self.latest.values()), default=None)
+
+    @property
+    def rate_of_rise(self) -> float | None:
+        return next(iter(self.rates.values()), None)
+
+
+def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
+                     totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
+                     dry_days: int | None) -> StationSnapshot:
+    """Finish a snapshot from per-quantity latest values and the window, rate and dry-day figures.
+
+    Shared by the pure path (:func:`build_snapshot`) and the bulk SQL path, so both agree.
+    """
+    latest = {q: v for q, v in latest.items() if station.measures(q)}
+    stage = latest.get("stage_m")
+    level = stage.value if stage else None
+    pct = latest.get("storage_pct")
+    storage = latest.get("storage_mcm")
+    from_volume = storage_pct(storage.value if storage else None, station.capacity)
+    # Whichever is newer: a duty officer's "pond at 30 %" or the volume the gauge reports.
+    newer_pct = pct is not None and (from_volume is None or storage is None or pct.time >= storage.time)
+    share = pct.value if pct is not None and newer_pct else from_volume
+    last = max((v.time for v in latest.values()), default=None)
+    return StationSnapshot(
+        station=station.id,
+        kind=station.kind,
+        quantity=station.primary,
+        latest=latest,
+        totals=dict(totals) if station.measures("rain_mm") else {},
+        rates=dict(rates) if station.measures("stage_m") else {},
+        margin=margin(level, station.warning_level),
+        guaranteed_margin=margin(level, station.guaranteed_level),
+        dry_days=dry_days if station.measures("rain_mm") else None,
+        storage_pct=share,
+        stale=last is None or now - last > STALE_FACTOR * station.interval,
+    )
+
+
+def build_snapshot(station: Station, samples: Iterable[ReadingLike], now: datetime,
+                   spec: SnapshotSpec = SnapshotSpec()) -> StationSnapshot:
+    """The snapshot of one station from its readings, in plain Python (tests, manual checks)."""
+    by_quantity: dict[str, list[ReadingLike]] = {}
+    for s in samples:
+        if s.station == station.id and s.time <= now:
+            by_quantity.setdefault(s.quantity, []).append(s)
+    newest = {q: max(rs, key=lambda r: r.time) for q, rs in by_quantity.items()}
+    latest = {q: Latest(r.time, r.value) for q, r in newest.items()}
+    rain = by_quantity.get("rain_mm", [])
+    stage = by_quantity.get("stage_m", [])
+    return compose_snapshot(
+        station, now, latest,
+        window_totals(rain, now, spec.windows),
+        {lb: rate_of_rise(stage, now, lb) for lb in spec.lookbacks},
+        consecutive_dry_days(rain, now, spec.zone, spec.dry_below_mm, spec.dry_horizon_days),
+    )

@@ -1,0 +1,231 @@
+"""Drill scenarios as validated data, and the reading series they generate.
+
+A scenario says what the gauges read (listed points, a generated storm, a river that answers
+the rain), what the duty officer does and when, and how people behave. A seed makes it repeatable.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from responder.domain.plan import LocalText
+from responder.domain.types import Duration
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Point(Strict):
+    at: Duration
+    value: float
+
+
+class Listed(Strict):
+    """Values at given offsets from the start, linearly interpolated and sampled every ``every``."""
+
+    kind: Literal["listed"] = "listed"
+    station: str
+    every: Duration = timedelta(minutes=5)
+    values: Annotated[list[Point], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Listed:
+        for a, b in zip(self.values, self.values[1:], strict=False):
+            if b.at <= a.at:
+                raise ValueError(f"times out of order: {b.at} does not come after {a.at}")
+        return self
+
+
+class Storm(Strict):
+    """A rain event: ``total_mm`` falling over ``duration`` from ``start``, bell-shaped or steady."""
+
+    kind: Literal["storm"]
+    station: str
+    every: Duration = timedelta(minutes=5)
+    start: Duration
+    duration: Duration
+    total_mm: Annotated[float, Field(ge=0)]
+    shape: Literal["bell", "steady"] = "bell"
+
+
+class River(Strict):
+    """A river stage that rises with the rain at another station (after a lag) and recedes after."""
+
+    kind: Literal["river"]
+    station: str
+    every: Duration = timedelta(minutes=5)
+    base: float
+    rain_station: str
+    gain_m_per_mm: Annotated[float, Field(ge=0)] = 0.01
+    lag: Duration = timedelta(hours=2)
+    recession_per_hour: Annotated[float, Field(ge=0, le=1)] = 0.05
+
+
+Series = Annotated[Listed | Storm | River, Field(discriminator="kind")]
+
+
+class Action(Strict):
+    """Something the duty officer does at a given time."""
+
+    at: Duration
+    do: Literal["raise", "upgrade", "downgrade", "end", "report", "confirm_proposals"]
+    hazard: str = "flood"
+    level: Annotated[int | None, Field(ge=1, le=4)] = None
+    reason: str = ""
+    report: Literal["dam_break", "no_drinking_water"] | None = None
+    value: float | None = None
+    station: str | None = None
+    by: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Action:
+        if self.do in ("raise", "upgrade", "downgrade") and self.level is None:
+            raise ValueError(f"'{self.do}' needs a level")
+        if self.do in ("raise", "upgrade", "downgrade", "end") and not self.reason:
+            raise ValueError(f"'{self.do}' needs a reason")
+        if self.do == "report" and self.report is None:
+            raise ValueError("'report' needs what is reported (dam_break or no_drinking_water)")
+        return self
+
+
+class Delay(Strict):
+    """How long someone takes to reply: fixed, uniform between bounds, or log-normal by median and 90th percentile."""
+
+    fixed: Duration | None = None
+    min: Duration | None = None
+    max: Duration | None = None
+    median: Duration | None = None
+    p90: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Delay:
+        forms = [self.fixed is not None, self.min is not None or self.max is not None,
+                 self.median is not None or self.p90 is not None]
+        if sum(forms) != 1:
+            raise ValueError("give fixed, or min and max, or median and p90")
+        if forms[1] and (self.min is None or self.max is None or self.max < self.min):
+            raise ValueError("min and max are both needed, max not below min")
+        if forms[2] and (self.median is None or self.p90 is None or self.p90 < self.median):
+            raise ValueError("median and p90 are both needed, p90 not below median")
+        return self
+
+    def sample(self, u: float, z: float) -> timedelta:
+        """``u`` uniform in [0, 1), ``z`` standard normal: the caller owns the random source."""
+        if self.fixed is not None:
+            return self.fixed
+        if self.min is not None and self.max is not None:
+            return self.min + (self.max - self.min) * u
+        assert self.median is not None and self.p90 is not None
+        median = max(self.median.total_seconds(), 1.0)
+        sigma = (math.log(max(self.p90.total_seconds(), median)) - math.log(median)) / 1.2815515655446004
+        return timedelta(seconds=min(median * math.exp(sigma * z), 7 * 86400))
+
+
+class Behaviour(Strict):
+    reply_after: Delay | None = None
+    never_reply: Annotated[float | None, Field(ge=0, le=1)] = None
+    unreachable: bool | None = None
+    voice_only: bool | None = None
+
+
+class People(Strict):
+    default: Behaviour = Behaviour(reply_after=Delay(median=timedelta(minutes=3), p90=timedelta(minutes=12)),
+                                   never_reply=0.05)
+    groups: dict[str, Behaviour] = {}
+    persons: dict[str, Behaviour] = {}
+
+
+class DutyOfficer(Strict):
+    confirms_proposals_after: Duration | None = timedelta(minutes=5)
+    """None: proposals wait for an explicit confirm_proposals action."""
+
+
+class Scenario(Strict):
+    name: LocalText
+    seed: int = 1
+    start: datetime
+    """Local time in the plan's zone unless an offset is given."""
+    duration: Duration
+    feed_check_every: Duration = timedelta(minutes=15)
+    series: list[Series] = []
+    actions: list[Action] = []
+    duty_officer: DutyOfficer = DutyOfficer()
+    people: People = People()
+
+    @model_validator(mode="after")
+    def _actions_in_window(self) -> Scenario:
+        for a in self.actions:
+            if a.at > self.duration:
+                raise ValueError(f"an action at {a.at} is after the end of the drill ({self.duration})")
+        return self
+
+
+def behaviour_for(people: People, person_id: str, groups: tuple[str, ...]) -> Behaviour:
+    """The person's own settings over their groups' over the default, field by field."""
+    layers = [people.default, *[people.groups[g] for g in groups if g in people.groups]]
+    if person_id in people.persons:
+        layers.append(people.persons[person_id])
+    merged: dict[str, object] = {}
+    for layer in layers:
+        merged.update({k: v for k, v in layer.__dict__.items() if v is not None})
+    return Behaviour.model_validate(merged)
+
+
+def sample_series(series: Listed | Storm | River, start: datetime, end: datetime,
+                  rain: dict[str, list[tuple[datetime, float]]]) -> list[tuple[datetime, float]]:
+    """The readings a series produces in [start, end]; rivers need their rain station's series."""
+    step = series.every
+    times = []
+    t = start
+    while t <= end:
+        times.append(t)
+        t += step
+    if isinstance(series, Listed):
+        points = [(start + p.at, p.value) for p in series.values]
+        return [(t, _interpolate(points, t)) for t in times]
+    if isinstance(series, Storm):
+        return [(t, _storm_mm(series, t - start, step)) for t in times]
+    upstream = dict(rain.get(series.rain_station, []))
+    level = series.base
+    out = []
+    decay = series.recession_per_hour * step.total_seconds() / 3600
+    for t in times:
+        level = series.base + (level - series.base) * (1 - decay) + series.gain_m_per_mm * upstream.get(
+            t - series.lag, 0.0)
+        out.append((t, round(level, 3)))
+    return out
+
+
+def _interpolate(points: list[tuple[datetime, float]], t: datetime) -> float:
+    if t <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+        if t0 <= t <= t1:
+            share = (t - t0) / (t1 - t0)
+            return round(v0 + (v1 - v0) * share, 3)
+    return points[-1][1]
+
+
+def _storm_mm(storm: Storm, offset: timedelta, step: timedelta) -> float:
+    """Rain in the interval ending at ``offset``: the storm's share of ``total_mm`` for that interval."""
+    if storm.duration.total_seconds() <= 0:
+        return 0.0
+    a = (offset - step - storm.start) / storm.duration
+    b = (offset - storm.start) / storm.duration
+    a, b = max(0.0, a), min(1.0, b)
+    if b <= a:
+        return 0.0
+    if storm.shape == "steady":
+        return round(storm.total_mm * (b - a), 3)
+    # Bell: rain rate ∝ sin²(πx) on [0, 1], whose integral from 0 to x is x - sin(2πx)/(2π).
+    def cumulative(x: float) -> float:
+        return x - math.sin(2 * math.pi * x) / (2 * math.pi)
+
+    return round(storm.total_mm * (cumulative(b) - cumulative(a)), 3)
+
+
