@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -157,46 +157,59 @@ def preview_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_dril
     return Preview(hazard, level, decision.groups(), len(decision.recipients), texts)
 
 
+CODE_ATTEMPTS = 5
+"""Incidents raised at the same moment may draw the same reply code; the database refuses all but one."""
+
+
 def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
                 evidence: dict[str, Any] | None = None) -> Outcome:
     """Declare a warning level: incident, snapshots, recipients, outbox and audit in one transaction."""
-    from responder.storage.db import transaction
-
     ctx.require_schema()
     is_drill = is_drill or ctx.settings.drill_mode
     now = ctx.clock.now()
-    try:
-        with transaction(ctx.sessions) as session:
-            plan, roster, facts, decision, texts = _draft_raise(ctx, hazard, level, reason, is_drill, session)
-            _refuse_over_limit(texts)
-            existing = next((i for i in store.open_incidents(session)
-                             if i.hazard == hazard and i.area == plan.area.id and i.is_drill == is_drill), None)
+    for attempt in range(CODE_ATTEMPTS):
+        try:
+            return _raise_once(ctx, hazard, level, reason, by, is_drill, evidence, now)
+        except IntegrityError as exc:
+            with ctx.sessions() as session:
+                existing = next((i for i in store.open_incidents(session)
+                                 if i.hazard == hazard and i.is_drill == is_drill), None)
             if existing is not None:
-                raise Conflict(f"a {hazard} incident is already open for {plan.area.id}: #{existing.id} "
-                               f"(code {existing.code}, level {existing.level}); upgrade or end it instead")
-            incident = IncidentRow(
-                code=facts.code, hazard=hazard, area=plan.area.id, level=level, status="open", is_drill=is_drill,
-                reason=facts.reason, raised_by=by, raised_at=now, level_changed_at=now,
-                open_key=f"{plan.area.id}:{hazard}:{'drill' if is_drill else 'live'}", open_code=facts.code,
-                plan_snapshot=plan.model_dump(mode="json"), roster_snapshot=roster.to_list(),
-            )
-            session.add(incident)
-            session.flush()
-            store.save_recipients(session, incident.id, decision.recipients, level, now)
-            queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
-            plan_steps(session, incident, plan, level, now)
-            store.audit(session, now, by, "raised", f"{hazard} level {level} declared; {len(decision.recipients)} "
-                        f"people called in {len(decision.groups())} groups", incident.id, facts.reason,
-                        {"level": level, "hazard": hazard, "groups": decision.groups(), "is_drill": is_drill,
-                         **({"trigger": evidence} if evidence else {})})
-    except IntegrityError:
-        with ctx.sessions() as session:
-            existing = next((i for i in store.open_incidents(session) if i.hazard == hazard and i.is_drill == is_drill),
-                            None)
+                raise Conflict(f"a {hazard} incident is already open: #{existing.id} (code {existing.code}, "
+                               f"level {existing.level}); it was raised at the same moment") from None
+            if "open_code" not in str(exc.orig) or attempt == CODE_ATTEMPTS - 1:
+                raise
+            # Another incident (another hazard, a drill) took the same reply code at the same moment: draw again.
+    raise AssertionError("unreachable")
+
+
+def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool,
+                evidence: dict[str, Any] | None, now: datetime) -> Outcome:
+    from responder.storage.db import transaction
+
+    with transaction(ctx.sessions) as session:
+        plan, roster, facts, decision, texts = _draft_raise(ctx, hazard, level, reason, is_drill, session)
+        _refuse_over_limit(texts)
+        existing = next((i for i in store.open_incidents(session)
+                         if i.hazard == hazard and i.area == plan.area.id and i.is_drill == is_drill), None)
         if existing is not None:
-            raise Conflict(f"a {hazard} incident is already open: #{existing.id} (code {existing.code}, "
-                           f"level {existing.level}); it was raised at the same moment") from None
-        raise
+            raise Conflict(f"a {hazard} incident is already open for {plan.area.id}: #{existing.id} "
+                           f"(code {existing.code}, level {existing.level}); upgrade or end it instead")
+        incident = IncidentRow(
+            code=facts.code, hazard=hazard, area=plan.area.id, level=level, status="open", is_drill=is_drill,
+            reason=facts.reason, raised_by=by, raised_at=now, level_changed_at=now,
+            open_key=f"{plan.area.id}:{hazard}:{'drill' if is_drill else 'live'}", open_code=facts.code,
+            plan_snapshot=plan.model_dump(mode="json"), roster_snapshot=roster.to_list(),
+        )
+        session.add(incident)
+        session.flush()
+        store.save_recipients(session, incident.id, decision.recipients, level, now)
+        queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
+        plan_steps(session, incident, plan, level, now)
+        store.audit(session, now, by, "raised", f"{hazard} level {level} declared; {len(decision.recipients)} "
+                    f"people called in {len(decision.groups())} groups", incident.id, facts.reason,
+                    {"level": level, "hazard": hazard, "groups": decision.groups(), "is_drill": is_drill,
+                     **({"trigger": evidence} if evidence else {})})
     return Outcome(incident.id, incident.code, level, "open", len(decision.recipients), queued)
 
 

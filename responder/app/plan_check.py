@@ -51,7 +51,10 @@ def check_plan(ctx: AppContext) -> CheckReport:
     except InputError as exc:
         report.problems.extend(exc.problems)
     sources = Sources(plan_file_name(ctx), plan_file.lines, str(roster_path), roster_file.lines, str(rota_path))
-    report.problems.extend(check_all(plan, roster_file.roster, rota, ctx.clock.now(), sources))
+    # The roster file's own checks already named a row's unknown group or language: say it once.
+    located = {(p.file, p.line, p.field) for p in report.problems}
+    report.problems.extend(p for p in check_all(plan, roster_file.roster, rota, ctx.clock.now(), sources)
+                           if (p.file, p.line, p.field) not in located)
     return report
 
 

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from responder.domain.rules import Rule
+from responder.domain.stations import Feed, Station
 from responder.domain.types import Duration, Role
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
@@ -313,10 +315,12 @@ class Plan(Strict):
     templates: Templates
     evacuation_zones: list[EvacuationZone] = []
     resources: Resources = Resources()
-    stations: list[dict[str, object]] = []
-    """Gauges and their thresholds; filled in by the feeds issue."""
-    rules: list[dict[str, object]] = []
-    """Trigger and drought rules; filled in by the feeds issue."""
+    feeds: list[Feed] = []
+    """Where readings come from: county CSV files, USGS or WaterML services, an SL 323 database, duty staff."""
+    stations: list[Station] = []
+    """Rain gauges, river gauges and reservoirs, with their warning levels."""
+    rules: list[Rule] = []
+    """Trigger and drought rules, evaluated every cycle."""
 
     @model_validator(mode="after")
     def _four_levels(self) -> Plan:

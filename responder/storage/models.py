@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -236,3 +237,12 @@ class ProposalRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+
+class RateSlotRow(Base):
+    """The next free send slot per sender, shared by every worker on the database."""
+
+    __tablename__ = "rate_slots"
+    sender: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+    """Seconds since the epoch (wall clock): workers on several machines keep NTP time."""

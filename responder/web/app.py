@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 import twilio.request_validator as twilio_signature
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
@@ -91,6 +92,11 @@ class _Stop(Exception):
         self.response = response
 
 
+def _path(request: Request) -> str:
+    """The request path for the log, control characters (a percent-encoded newline...) made harmless."""
+    return CONTROL.sub("?", request.url.path)[:200]
+
+
 def _remote(request: Request) -> str:
     host = request.client.host if request.client else "?"
     forwarded = request.headers.get("x-forwarded-for")
@@ -106,7 +112,7 @@ def _empty_messaging() -> Response:
 
 
 def _bad_request(request: Request, why: str) -> _Stop:
-    log.warning("malformed %s %s from %s: %s", request.method, request.url.path, _remote(request), why)
+    log.warning("malformed %s %s from %s: %s", request.method, _path(request), _remote(request), why)
     return _Stop(Response(f"bad request: {why}\n", status_code=400, media_type="text/plain"))
 
 
@@ -160,18 +166,21 @@ class SignatureCheck:
 
 
 async def _read_body(request: Request) -> bytes:
+    def too_large() -> _Stop:
+        log.warning("%s %s from %s: body over %d bytes refused", request.method, _path(request), _remote(request),
+                    MAX_BODY_BYTES)
+        return _Stop(Response("request body too large\n", status_code=413, media_type="text/plain"))
+
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Stop(Response("request body too large\n", status_code=413, media_type="text/plain"))
+        raise too_large()
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                log.warning("%s %s from %s: body over %d bytes refused", request.method, request.url.path,
-                            _remote(request), MAX_BODY_BYTES)
-                raise _Stop(Response("request body too large\n", status_code=413, media_type="text/plain"))
+                raise too_large()
             chunks.append(chunk)
     except ClientDisconnect:
         raise _Stop(Response(status_code=400)) from None
@@ -231,8 +240,8 @@ async def _run(request: Request, fn: Callable[..., T], *args: Any) -> T:
     """Run blocking database work off the event loop; a database that fails answers 503 (Twilio may retry)."""
     try:
         return await run_in_threadpool(fn, *args)
-    except DBAPIError:
-        log.exception("%s %s: database error", request.method, request.url.path)
+    except (DBAPIError, PoolTimeout):
+        log.exception("%s %s: database error", request.method, _path(request))
         raise _Stop(Response("database unavailable\n", status_code=503, media_type="text/plain")) from None
 
 
@@ -331,7 +340,7 @@ def create_app(ctx: AppContext, health: HealthCheck | None = None) -> Starlette:
         form, problem = _parse_form(request, body)
         refusal = check.refusal(request, form)
         if refusal is not None:
-            log.warning("refused %s %s from %s: %s", request.method, request.url.path, _remote(request), refusal)
+            log.warning("refused %s %s from %s: %s", request.method, _path(request), _remote(request), refusal)
             raise _Stop(Response("forbidden\n", status_code=403, media_type="text/plain"))
         if problem is not None:
             raise _bad_request(request, problem)
@@ -348,7 +357,7 @@ def create_app(ctx: AppContext, health: HealthCheck | None = None) -> Starlette:
         error_code = _field(request, form, "ErrorCode", pattern=ERROR_CODE, required=False) or None
         outcome = await _run(request, record_delivery, ctx, sid, status, error_code)
         if outcome in ("unknown", "ignored"):
-            log.info("status callback %s %s=%s%s: %s", request.url.path, sid, status,
+            log.info("status callback %s %s=%r%s: %s", _path(request), sid, status,
                      f" error {error_code}" if error_code else "", outcome)
         else:
             log.debug("status callback %s=%s: %s", sid, status, outcome)

@@ -33,7 +33,7 @@ from responder.gateways.base import (
 )
 from responder.storage.db import transaction
 from responder.storage.models import OutboxRow, SendAttemptRow
-from responder.worker.rate_limit import IntervalLimiter, RateLimiter, Unlimited
+from responder.worker.rate_limit import DatabaseLimiter, IntervalLimiter, RateLimiter, Unlimited
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,11 @@ def limiter_for(ctx: AppContext) -> RateLimiter:
     rate = ctx.settings.send_rate_per_second
     if rate is None:
         rate = 1.0 if ctx.settings.gateway == "twilio" else 0.0
-    return Unlimited() if rate <= 0 else IntervalLimiter(rate)
+    if rate <= 0:
+        return Unlimited()
+    if ctx.engine.dialect.name == "postgresql":
+        return DatabaseLimiter(ctx.engine, rate)  # several workers share one database, so one limit
+    return IntervalLimiter(rate)
 
 
 class Dispatcher:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class RateLimiter(Protocol):
@@ -42,5 +42,55 @@ class IntervalLimiter:
             slot = max(now, self._next.get(sender, now))
             self._next[sender] = slot + self.interval
         wait = slot - self._monotonic()
+        if wait > 0:
+            self._sleep(wait)
+
+
+class DatabaseLimiter:
+    """One rate for all workers on a database: each send takes the next free slot from a shared row.
+
+    A single UPDATE ... RETURNING hands out slots ``1/rate`` apart in order, whichever worker asks;
+    the worker then sleeps until its slot. The combined rate can never exceed the limit.
+    """
+
+    def __init__(self, engine: Any, rate_per_second: float, wall: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate_per_second <= 0:
+            raise ValueError("rate must be positive")
+        self.engine = engine
+        self.interval = 1.0 / rate_per_second
+        self._wall = wall
+        self._sleep = sleep
+        self._known: set[str] = set()
+
+    def _ensure(self, sender: str) -> None:
+        from sqlalchemy import insert, select
+        from sqlalchemy.exc import IntegrityError
+
+        from responder.storage.models import RateSlotRow
+
+        if sender in self._known:
+            return
+        with self.engine.begin() as conn:
+            if conn.execute(select(RateSlotRow.sender).where(RateSlotRow.sender == sender)).first() is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(RateSlotRow).values(sender=sender, next_at=0.0))
+                except IntegrityError:
+                    pass  # another worker created it first
+        self._known.add(sender)
+
+    def acquire(self, sender: str) -> None:
+        from sqlalchemy import case, update
+
+        from responder.storage.models import RateSlotRow
+
+        self._ensure(sender)
+        now = self._wall()
+        start = case((RateSlotRow.next_at > now, RateSlotRow.next_at), else_=now)
+        with self.engine.begin() as conn:
+            next_at = conn.execute(update(RateSlotRow).where(RateSlotRow.sender == sender)
+                                   .values(next_at=start + self.interval).returning(RateSlotRow.next_at)).scalar_one()
+        wait = next_at - self.interval - self._wall()
         if wait > 0:
             self._sleep(wait)

@@ -47,8 +47,8 @@ def test_every_command_has_help_and_is_in_the_readme(cli: Invoke, path: tuple[st
     result = cli(*path, "--help")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Usage: ")
-    assert f"responder {' '.join(path)}" in (REPO / "README.md").read_text(encoding="utf-8"), (
-        f"`responder {' '.join(path)}` is not documented in README.md")
+    if f"responder {' '.join(path)}" not in (REPO / "README.md").read_text(encoding="utf-8"):
+        pytest.fail(f"`responder {' '.join(path)}` is not documented in README.md (add it to the command table)")
 
 
 def test_help_starts_fast() -> None:

@@ -65,8 +65,16 @@ def test_sqlite_database_is_in_wal_mode(cli: Invoke, workspace: Workspace, tmp_p
     conn.close()
 
 
-def test_import_upserts(cli: Invoke, workspace: Workspace, db: str) -> None:
+def test_import_upserts_and_dry_run_writes_nothing(cli: Invoke, workspace: Workspace, db: str) -> None:
+    before = people(cli, workspace, db)
     change_r004_and_add_newcomer(workspace)
+
+    dry = import_(cli, workspace, db, workspace.path(ROSTER), "--dry-run")
+
+    assert dry.exit_code == 0, dry.output
+    assert "+ N001" in dry.output and "~ R004" in dry.output
+    assert "would add 1, would change 1, unchanged 103 (dry run: nothing written)" in dry.output
+    assert people(cli, workspace, db) == before
 
     result = import_(cli, workspace, db, workspace.path(ROSTER))
 
@@ -82,18 +90,6 @@ def test_import_upserts(cli: Invoke, workspace: Workspace, db: str) -> None:
                              "village": "鱼泉子", "groups": {"survey": "member"}}
     again = import_(cli, workspace, db, workspace.path(ROSTER))
     assert "added 0, changed 0, unchanged 105" in again.output
-
-
-def test_dry_run_writes_nothing(cli: Invoke, workspace: Workspace, db: str) -> None:
-    before = people(cli, workspace, db)
-    change_r004_and_add_newcomer(workspace)
-
-    result = import_(cli, workspace, db, workspace.path(ROSTER), "--dry-run")
-
-    assert result.exit_code == 0, result.output
-    assert "+ N001" in result.output and "~ R004" in result.output
-    assert "would add 1, would change 1, unchanged 103 (dry run: nothing written)" in result.output
-    assert people(cli, workspace, db) == before
 
 
 def test_two_people_swapping_phones(cli: Invoke, workspace: Workspace, db: str) -> None:
@@ -140,7 +136,7 @@ def test_bad_rows_write_nothing_and_are_all_listed(
     assert people(cli, workspace, db) == before
 
 
-def test_list_one_group_as_json(cli: Invoke, workspace: Workspace, db: str) -> None:
+def test_list_a_group_as_json_with_chinese_names_intact(cli: Invoke, workspace: Workspace, db: str) -> None:
     survey = people(cli, workspace, db, "--group", "survey")
     assert {pid: p["groups"] for pid, p in survey.items()} == {
         "Y001": {"survey": "leader"}, "Y002": {"survey": "deputy"}, "Y003": {"survey": "member"}}
@@ -150,8 +146,6 @@ def test_list_one_group_as_json(cli: Invoke, workspace: Workspace, db: str) -> N
     assert unknown.exit_code == 2
     assert "--group: error: unknown group 'surveys'" in unknown.output
 
-
-def test_chinese_names_survive_the_round_trip(cli: Invoke, workspace: Workspace, db: str) -> None:
     with workspace.path(ROSTER).open(encoding="utf-8", newline="") as f:
         written = {row["id"]: (row["name"], row["village"]) for row in csv.DictReader(f)}
     stored = people(cli, workspace, db)

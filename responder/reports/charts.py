@@ -1,0 +1,185 @@
+"""The report's chart: station readings against their thresholds, with the declared level over time.
+
+matplotlib is imported here only, inside the functions, and only through its object API with the
+Agg canvas (no pyplot, no global backend switch): the CLI stays light and the chart renders the same
+on any machine without a display. Chinese text is drawn only when a CJK font is installed; without
+one, labels fall back to English names or ids, so that no missing-glyph warning is ever raised.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from responder.reports.figures import readings_margin
+from responder.reports.model import ReportData, StationSeries
+
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
+    "AR PL UKai CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Sarasa Gothic SC",
+)
+BASE_FONT = "DejaVu Sans"
+LEVEL_RGB = {"blue": "#2f6fd0", "yellow": "#e8c300", "orange": "#f08a24", "red": "#d62728"}
+MAX_STATIONS = 8
+WIDTH_IN, DPI = 10.0, 100
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed font that draws Chinese, or None."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+@cache
+def _charmap(font: str) -> frozenset[int]:
+    from matplotlib import font_manager, ft2font
+
+    path = font_manager.findfont(font_manager.FontProperties(family=font), fallback_to_default=False)
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def drawable(text: str, fonts: Iterable[str]) -> bool:
+    """Can these fonts draw every character of ``text``?"""
+    covered: set[int] = set()
+    for font in fonts:
+        covered |= _charmap(font)
+    return all(ord(ch) in covered or ch.isspace() for ch in text)
+
+
+def _labeller(data: ReportData) -> tuple[list[str], Callable[..., str]]:
+    font = cjk_font()
+    fonts = [font, BASE_FONT] if font else [BASE_FONT]
+
+    def label(*candidates: str) -> str:
+        """The first candidate the fonts can draw (the last one is an id: always ASCII in practice)."""
+        for text in candidates:
+            if text and drawable(text, fonts):
+                return text
+        return "".join(ch for ch in candidates[-1] if ord(ch) < 128) or "?"
+
+    return fonts, label
+
+
+def chart_png(data: ReportData) -> bytes:
+    """A PNG: one row per incident with its level bands, then one panel per station series."""
+    from matplotlib import dates as mdates
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    fonts, label = _labeller(data)
+    stations = [s for s in data.stations if s.points][:MAX_STATIONS]
+    zone = data.zone
+    start, end = _window(data, stations)
+    rc = {"font.family": "sans-serif", "font.sans-serif": fonts, "axes.unicode_minus": False,
+          "path.simplify": True, "svg.hashsalt": "responder"}
+    with rc_context(rc):
+        track = 0.9 + 0.45 * len(data.incidents)
+        heights = [track] + [2.6] * len(stations)
+        fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.9), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False,
+                            gridspec_kw={"height_ratios": heights})[:, 0]
+        _levels(axes[0], data, label, mdates)
+        for ax, series in zip(axes[1:], stations, strict=True):
+            _bands(ax, data, mdates)
+            _station(ax, series, label, mdates)
+        locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
+        last = axes[-1]
+        last.xaxis.set_major_locator(locator)
+        last.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
+        last.set_xlim(mdates.date2num(start), mdates.date2num(end))
+        last.set_xlabel(f"local time ({zone.key})")
+        handles = [Patch(facecolor=LEVEL_RGB.get(s.colour, "grey"), alpha=0.55,
+                         label=label(f"L{s.level} {s.name}", f"L{s.level} {s.name_en}", f"L{s.level}"))
+                   for s in data.level_styles]
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+        drill = " — DRILL" if data.is_drill else ""
+        fig.suptitle(label(data.title, f"After-action report{drill}: incidents "
+                           + ", ".join(f"#{i.id} {i.code}" for i in data.incidents)), fontsize=10)
+        out = io.BytesIO()
+        fig.savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()
+
+
+def _window(data: ReportData, stations: list[StationSeries]) -> tuple[datetime, datetime]:
+    if stations:
+        margin = readings_margin(data.start, data.end)
+        first = min(s.points[0][0] for s in stations)
+        last = max(s.points[-1][0] for s in stations)
+        return min(first, data.start - margin), max(last, data.end + margin)
+    pad = max(timedelta(minutes=5), (data.end - data.start) / 20)
+    return data.start - pad, data.end + pad
+
+
+def _levels(ax: Any, data: ReportData, label: Callable[..., str], mdates: Any) -> None:
+    """One horizontal track per incident, coloured by its declared level over time."""
+    rows = list(data.incidents)
+    for y, incident in enumerate(rows):
+        for span in (s for s in data.level_spans if s.incident_id == incident.id):
+            x0, x1 = mdates.date2num(span.start), mdates.date2num(span.end)
+            ax.broken_barh([(x0, x1 - x0)], (y - 0.35, 0.7), facecolors=LEVEL_RGB.get(span.colour, "grey"),
+                           alpha=0.75, edgecolor="white")
+            ax.text((x0 + x1) / 2, y, f"L{span.level}", ha="center", va="center", fontsize=8, clip_on=True)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([label(f"#{i.id} {i.code} {i.hazard_name}", f"#{i.id} {i.code} {i.hazard}", f"#{i.id}")
+                        for i in rows], fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_title(label("declared warning level 预警级别", "declared warning level"), fontsize=9, loc="left")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _bands(ax: Any, data: ReportData, mdates: Any) -> None:
+    for span in data.level_spans:
+        ax.axvspan(mdates.date2num(span.start), mdates.date2num(span.end), color=LEVEL_RGB.get(span.colour, "grey"),
+                   alpha=0.12, linewidth=0)
+
+
+def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) -> None:
+    xs = [mdates.date2num(t) for t, _ in s.points]
+    ys = [v for _, v in s.points]
+    unit = f" ({s.unit})" if s.unit else ""
+    name = label(f"{s.name} ({s.station_id})", f"{s.name_en} ({s.station_id})", s.station_id)
+    quantity = label(s.quantity or s.kind, s.station_id)
+    if s.is_rain:
+        step = min((b - a for a, b in zip(xs, xs[1:], strict=False) if b > a), default=1 / 24)
+        ax.bar(xs, ys, width=step * 0.9, align="edge", color="#4a7fb5", label=label(f"rain per reading{unit}"))
+        ax.set_ylabel(label(f"rain{unit}", "rain"), fontsize=8)
+        total = ax.twinx()
+        running, cumulative = 0.0, []
+        for v in ys:
+            running += v
+            cumulative.append(running)
+        total.plot(xs, cumulative, color="#1b3a5c", linewidth=1.4, label=label(f"cumulative{unit}"))
+        total.set_ylabel(label(f"cumulative{unit}", "cumulative"), fontsize=8)
+        _thresholds(total, s, label)
+        total.legend(loc="upper left", fontsize=7, frameon=False)
+    else:
+        ax.plot(xs, ys, color="#1b3a5c", linewidth=1.4, marker="." if len(xs) < 60 else None, markersize=3,
+                label=label(f"{quantity}{unit}", "reading"))
+        ax.set_ylabel(label(f"{quantity}{unit}", "value"), fontsize=8)
+        _thresholds(ax, s, label)
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.set_title(name, fontsize=9, loc="left")
+    ax.grid(alpha=0.3)
+
+
+def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str]) -> None:
+    styles = {"warning_level": ("#f08a24", "--"), "guaranteed_level": ("#d62728", "-.")}
+    low, high = ax.get_ylim()
+    for t in s.thresholds:
+        colour, dash = styles.get(t.key, ("#7a3db8", ":"))
+        ax.axhline(t.value, color=colour, linestyle=dash, linewidth=1.2,
+                   label=label(f"{t.label} {t.value:g}", f"{t.key.replace('_', ' ')} {t.value:g}"))
+        low, high = min(low, t.value), max(high, t.value)
+    if s.thresholds:
+        pad = (high - low) * 0.08 or 1.0
+        ax.set_ylim(low - pad, high + pad)

@@ -1,0 +1,146 @@
+"""The report's arithmetic, on plain values: no database here, so each figure is easy to test alone."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from responder.reports.model import (
+    ChainUse,
+    GroupFigures,
+    LevelChange,
+    LevelSpan,
+    Overall,
+    PersonFigures,
+    SlowResponder,
+    StepFigures,
+)
+
+LEVEL_KINDS = ("raised", "upgraded", "downgraded", "ended")
+
+
+def readings_margin(start: datetime, end: datetime) -> timedelta:
+    """How far before the first raise and after the last stand-down the chart shows readings."""
+    return max(timedelta(hours=2), (end - start) / 4)
+
+
+def median(values: Sequence[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
+
+
+def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
+    """Nearest-rank percentile: the smallest value with at least ``q`` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def level_changes(incident_id: int, events: Iterable[tuple[datetime, str, str, str | None, Mapping[str, Any]]]
+                  ) -> list[LevelChange]:
+    """Level history from audit events (at, kind, actor, reason, evidence), in time order."""
+    out: list[LevelChange] = []
+    current: int | None = None
+    for at, kind, actor, reason, evidence in events:
+        if kind not in LEVEL_KINDS:
+            continue
+        if kind == "raised":
+            before, after = None, _int(evidence.get("level"))
+        elif kind == "ended":
+            before, after = _int(evidence.get("level")) or current, None
+        else:
+            before, after = _int(evidence.get("from")) or current, _int(evidence.get("to"))
+        out.append(LevelChange(incident_id, at, kind, before, after, actor, reason))
+        current = after
+    return out
+
+
+def level_spans(changes: Sequence[LevelChange], end: datetime, colour: Callable[[int], str]) -> list[LevelSpan]:
+    """The stretches between changes; the last one runs to the stand-down or ``end``."""
+    spans: list[LevelSpan] = []
+    for i, change in enumerate(changes):
+        if change.to_level is None:
+            continue
+        until = changes[i + 1].at if i + 1 < len(changes) else end
+        if until > change.at:
+            spans.append(LevelSpan(change.incident_id, change.to_level, colour(change.to_level), change.at, until))
+    return spans
+
+
+def level_at(changes: Sequence[LevelChange], when: datetime) -> int | None:
+    level = None
+    for change in changes:
+        if change.at > when:
+            break
+        level = change.to_level
+    return level
+
+
+def group_figures(incident_id: int, group: str, name: str, members: Sequence[PersonFigures],
+                  required: int | None) -> GroupFigures:
+    called_at = min(p.called_at for p in members)
+    confirmed = sorted(p.confirmed_at for p in members if p.confirmed_at is not None)
+    first = confirmed[0] - called_at if confirmed else None
+    reached = None
+    if required is not None:
+        if required <= 0:
+            reached = timedelta(0)
+        elif len(confirmed) >= required:
+            reached = confirmed[required - 1] - called_at
+    times = [t for p in members if (t := p.time_to_confirm) is not None]
+    return GroupFigures(
+        incident_id=incident_id, group=group, name=name, called=len(members), confirmed=len(confirmed),
+        called_at=called_at, first_confirmation=first, required=required, headcount_reached=reached,
+        median=median(times), p90=percentile(times, 0.9),
+        not_confirmed=tuple(p.name for p in members if p.confirmed_at is None),
+        unreachable=tuple(p.name for p in members if p.unreachable),
+    )
+
+
+def overall(people: Sequence[PersonFigures]) -> Overall:
+    called = [p for p in people if p.called_out]
+    times = [t for p in called if (t := p.time_to_confirm) is not None]
+    return Overall(len(called), len(times), min(times) if times else None, median(times), percentile(times, 0.9))
+
+
+def slow_responders(people: Sequence[PersonFigures], changes: Mapping[int, Sequence[LevelChange]],
+                    deadline: Callable[[int, int], timedelta | None]) -> list[SlowResponder]:
+    """Confirmed, but later than the level's ``confirm_within`` (the level in force when they were called)."""
+    out = []
+    for p in people:
+        took = p.time_to_confirm
+        if took is None or not p.called_out:
+            continue
+        level = level_at(changes.get(p.incident_id, ()), p.called_at) or p.called_level
+        limit = deadline(p.incident_id, level)
+        if limit is not None and took > limit:
+            out.append(SlowResponder(p.incident_id, p.person_id, p.name, p.groups, level, limit, took))
+    return sorted(out, key=lambda s: (s.incident_id, -s.took, s.person_id))
+
+
+def chain_uses(incident_id: int, steps: Sequence[StepFigures], informed: Mapping[str, tuple[datetime, int]],
+               name: Callable[[str], str]) -> list[ChainUse]:
+    """Per rung: told at declaration, used by escalation, or skipped because the rung before answered."""
+    out = [ChainUse(incident_id, rung, name(rung), "informed", at, n) for rung, (at, n) in informed.items()]
+    for s in steps:
+        if s.action != "notify_chain" or not s.chain_step:
+            continue
+        if s.status == "done":
+            outcome = "used"
+        elif s.status == "skipped":
+            outcome = "skipped" if s.skip_reason == "rung answered" else "not needed"
+        else:
+            outcome = s.status
+        out.append(ChainUse(incident_id, s.chain_step, s.chain_name or name(s.chain_step), outcome,
+                            s.done_at or s.due_at, s.messages))
+    return out

@@ -1,0 +1,315 @@
+"""The outbox dispatcher through the FakeGateway on a FakeClock: sending, retries with backoff and jitter, permanent
+failures reported once, every attempt recorded, and reconciliation of rows a crashed worker left 'sending'."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from alerts_support import DUTY_OFFICER, REASON, outbox, raw_roster, same_engine, sibling
+from sqlalchemy import select
+
+from responder.app.alerts import raise_alert, sender_key
+from responder.app.context import AppContext
+from responder.domain.callout import Contact
+from responder.domain.clock import FakeClock
+from responder.domain.incidents import OutgoingMessage
+from responder.gateways.base import OutgoingSms, PermanentError, RetryableError
+from responder.gateways.fake import FakeGateway
+from responder.storage import incidents as store
+from responder.storage.db import transaction
+from responder.storage.models import AuditEventRow, OutboxRow, SendAttemptRow
+from responder.worker.dispatcher import Dispatcher
+
+
+def fake_clock(ctx: AppContext) -> FakeClock:
+    assert isinstance(ctx.clock, FakeClock)
+    return ctx.clock
+
+
+def attempts(ctx: AppContext, outbox_id: int | None = None) -> list[SendAttemptRow]:
+    with ctx.sessions() as session:
+        query = select(SendAttemptRow).order_by(SendAttemptRow.id)
+        if outbox_id is not None:
+            query = query.where(SendAttemptRow.outbox_id == outbox_id)
+        return list(session.scalars(query))
+
+
+def row_of(ctx: AppContext, person_id: str, kind: str = "callout") -> OutboxRow:
+    [row] = [r for r in outbox(ctx, kind=kind) if r.person_id == person_id]
+    return row
+
+
+def phone(ctx: AppContext, person_id: str) -> str:
+    return row_of(ctx, person_id).to_number
+
+
+def test_sends_every_pending_row_once_and_records_each_attempt(ctx: AppContext) -> None:
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=ctx.clock)
+    stats = Dispatcher(ctx, gateway).drain()
+    assert (stats.sent, stats.retried, stats.failed) == (63, 0, 0)
+    assert stats.first_handed_at is not None
+
+    rows = outbox(ctx, raised.incident_id)
+    sent = {s.sid: s for s in gateway.sms}
+    assert len(sent) == 63 and len({s.to for s in sent.values()}) == 63
+    for row in rows:
+        assert (row.status, row.attempts, row.sent_at) == ("sent", 1, ctx.clock.now())
+        assert row.sid is not None
+        record = sent[row.sid]
+        assert (record.to, record.body, record.reference) == (row.to_number, row.body, str(row.id))
+    assert Counter((a.outcome, a.outbox_id) for a in attempts(ctx)) == Counter(("sent", r.id) for r in rows)
+
+    again = Dispatcher(ctx, gateway).drain()
+    assert again.processed == 0 and len(gateway.sms) == 63
+
+
+def test_two_dispatchers_at_once_never_send_a_row_twice(ctx: AppContext) -> None:
+    raise_alert(ctx, "flood", 1, REASON, "tester")
+    total = len(outbox(ctx))
+    gateway = FakeGateway(clock=ctx.clock)
+    contexts = [sibling(ctx, claim_batch=5), sibling(ctx, claim_batch=5)]
+    workers = [Dispatcher(c, gateway, worker_id=f"w{i}", concurrency=2) for i, c in enumerate(contexts)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(worker: Dispatcher) -> None:
+        try:
+            start.wait()
+            worker.drain()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for c in contexts:
+        c.engine.dispose()
+    assert errors == []
+    references = Counter(s.reference for s in gateway.sms)
+    assert len(references) == total and set(references.values()) == {1}
+    assert all(w.stats.sent > 0 for w in workers), "both took a share"
+    assert sum(w.stats.sent for w in workers) == total
+    assert {r.status for r in outbox(ctx)} == {"sent"}
+
+
+def test_retryable_errors_back_off_exponentially_with_jitter_until_the_deadline(sqlite_ctx: AppContext) -> None:
+    ctx = same_engine(sqlite_ctx, retry_base_seconds=2.0, retry_max_seconds=60.0, send_deadline_seconds=300)
+    clock = fake_clock(ctx)
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    trouble = ["R005", "R006", "M003"]
+    gateway.fail_numbers({phone(ctx, p): RetryableError("Too Many Requests", code="20429") for p in trouble})
+    dispatcher = Dispatcher(ctx, gateway, rng=random.Random(4))
+
+    stats = dispatcher.drain()
+    assert (stats.sent, stats.retried, stats.failed) == (60, 3, 0)
+    history: dict[str, list[float]] = {p: [] for p in trouble}
+    deadline = {p: row_of(ctx, p).deadline_at for p in trouble}
+    for _ in range(60):
+        rows = {p: row_of(ctx, p) for p in trouble}
+        if all(r.status == "failed" for r in rows.values()):
+            break
+        for p, r in rows.items():
+            if r.status == "pending" and r.attempts > len(history[p]):  # retried in the last pass
+                assert r.due_at > clock.now() and r.attempts == len(history[p]) + 1
+                history[p].append((r.due_at - clock.now()).total_seconds())
+        clock.set(min(r.due_at for r in rows.values() if r.status == "pending"))
+        Dispatcher(ctx, gateway, rng=dispatcher.rng).drain()
+    else:
+        pytest.fail("the retries never reached the deadline")
+
+    for p in trouble:
+        delays = history[p]
+        assert len(delays) >= 4
+        for n, delay in enumerate(delays, start=1):
+            nominal = min(60.0, 2.0 * 2 ** (n - 1))
+            assert 0.5 * nominal <= delay <= 1.5 * nominal, f"retry {n} of {p}: {delay:.1f}s for nominal {nominal}"
+        row = row_of(ctx, p)
+        assert row.status == "failed" and row.error_code == "20429"
+        assert row.error_message is not None and row.error_message.startswith("deadline passed: Too Many Requests")
+        assert row.final_at is not None and row.final_at < deadline[p]
+        outcomes = [a.outcome for a in attempts(ctx, row.id)]
+        assert outcomes == ["retry"] * len(delays) + ["failed"]
+        assert row.attempts == len(outcomes)
+    assert len({history[p][0] for p in trouble}) == 3, "jitter: the three first retries are not in lock step"
+    reported = len(outbox(ctx, kind="failure_summary"))
+    assert reported > 0, "failing at the deadline is a permanent failure: reported"
+    assert len(gateway.attempts) == 60 + sum(len(history[p]) + 1 for p in trouble) + reported
+
+
+def test_a_transient_failure_is_retried_and_then_sent(sqlite_ctx: AppContext) -> None:
+    clock = fake_clock(sqlite_ctx)
+    raise_alert(sqlite_ctx, "flood", 4, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    gateway.fail_next(2, RetryableError("HTTP 503", code="20503"))
+    stats = Dispatcher(sqlite_ctx, gateway, concurrency=1).drain()
+    assert (stats.retried, stats.failed) == (2, 0)
+    waiting = [r for r in outbox(sqlite_ctx) if r.status == "pending"]
+    assert len(waiting) == 2 and all(r.due_at > clock.now() for r in waiting)
+    assert Dispatcher(sqlite_ctx, gateway).drain().processed == 0, "not due yet"
+
+    clock.advance(timedelta(seconds=10))
+    Dispatcher(sqlite_ctx, gateway).drain()
+    assert {r.status for r in outbox(sqlite_ctx)} == {"sent"}
+    for r in waiting:
+        assert [a.outcome for a in attempts(sqlite_ctx, r.id)] == ["retry", "sent"]
+        assert row_of(sqlite_ctx, str(r.person_id)).attempts == 2
+    assert len(gateway.sms) == len(outbox(sqlite_ctx))
+
+
+def summaries(ctx: AppContext) -> dict[str, OutboxRow]:
+    rows = outbox(ctx, kind="failure_summary")
+    assert len({r.person_id for r in rows}) == len(rows), "one summary per person told"
+    return {str(r.person_id): r for r in rows}
+
+
+def delivery_failed_events(ctx: AppContext) -> list[AuditEventRow]:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(AuditEventRow).where(AuditEventRow.kind == "delivery_failed")))
+
+
+def test_permanent_failures_fail_at_once_and_are_reported_once_to_group_heads_and_duty_officer(
+        ctx: AppContext) -> None:
+    clock = fake_clock(ctx)
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    bad = ["R005", "R006", "C002"]  # two rescue members and the rescue leader (who is also a command deputy)
+    gateway.fail_numbers({phone(ctx, p): PermanentError("The 'To' number is not a valid phone number.",
+                                                        code="21211") for p in bad})
+    stats = Dispatcher(ctx, gateway).drain()
+    assert (stats.sent - 3, stats.failed, stats.retried) == (60, 3, 0), "60 call-outs and 3 summaries sent"
+    for p in bad:
+        row = row_of(ctx, p)
+        assert (row.status, row.attempts, row.error_code, row.failure_reported) == ("failed", 1, "21211", True)
+        assert [a.outcome for a in attempts(ctx, row.id)] == ["failed"]
+
+    names = {p: raw_roster()[p].name for p in bad}
+    told = summaries(ctx)
+    # The rescue leader failed, so the rescue deputy hears of the rescue group; the command leader of C002;
+    # the duty officer of everyone.
+    assert set(told) == {"R001", "C001", DUTY_OFFICER}
+    assert all(n in told["R001"].body for n in names.values()) and "以下3人短信无法送达" in told["R001"].body
+    assert names["C002"] in told["C001"].body and "以下1人" in told["C001"].body
+    assert all(n in told[DUTY_OFFICER].body for n in names.values())
+    assert all(f"{raised.code}" in r.body and r.status == "sent" for r in told.values())
+    [event] = delivery_failed_events(ctx)
+    assert event.incident_id == raised.incident_id and event.actor == "dispatcher"
+    assert event.evidence["people"] == sorted(bad) and event.evidence["told"] == sorted(told)
+    assert all("21211" in e for e in event.evidence["errors"].values())
+
+    # Later passes, later in time: nothing is reported again.
+    for _ in range(2):
+        clock.advance(timedelta(minutes=5))
+        Dispatcher(ctx, gateway).drain()
+    assert len(outbox(ctx, kind="failure_summary")) == 3 and len(delivery_failed_events(ctx)) == 1
+
+
+def test_a_summary_waits_for_the_call_out_to_settle_and_each_failure_is_reported_once(sqlite_ctx: AppContext) -> None:
+    ctx = same_engine(sqlite_ctx, send_deadline_seconds=120)
+    clock = fake_clock(ctx)
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    gateway.fail_numbers({phone(ctx, "R005"): PermanentError("invalid", code="21211"),
+                          phone(ctx, "R006"): RetryableError("HTTP 500", code="20500")})
+    Dispatcher(ctx, gateway).drain()
+    assert row_of(ctx, "R005").status == "failed" and row_of(ctx, "R006").status == "pending"
+    assert summaries(ctx) == {}, "R006 is still being retried: wait up to a minute for the rest"
+
+    clock.advance(timedelta(seconds=61))
+    Dispatcher(ctx, gateway).drain()
+    first = summaries(ctx)
+    assert set(first) == {"C002", DUTY_OFFICER}
+    assert all(raw_roster()["R005"].name in r.body and raw_roster()["R006"].name not in r.body
+               for r in first.values())
+
+    for _ in range(10):
+        clock.advance(timedelta(seconds=61))
+        Dispatcher(ctx, gateway).drain()
+    assert row_of(ctx, "R006").status == "failed"
+    rows = outbox(ctx, kind="failure_summary")
+    assert len(rows) == 4 and len(delivery_failed_events(ctx)) == 2
+    assert all(raw_roster()["R006"].name in r.body and raw_roster()["R005"].name not in r.body
+               for r in rows if r.id not in {x.id for x in first.values()})
+
+
+def crash_mid_batch(ctx: AppContext, gateway: FakeGateway, claimed: int, handed: int) -> list[OutboxRow]:
+    """A worker claims ``claimed`` rows, hands ``handed`` of them to the gateway, and dies before marking any."""
+    dead = Dispatcher(ctx, gateway, worker_id="dead-worker")
+    batch = dead.claim(limit=claimed)
+    for item in batch[:handed]:
+        gateway.send_sms(OutgoingSms(item.to, item.body, reference=str(item.id)))
+    rows = [r for r in outbox(ctx) if r.status == "sending"]
+    assert len(rows) == claimed and {r.claimed_by for r in rows} == {"dead-worker"}
+    return rows
+
+
+def test_rows_left_sending_are_reconciled_after_the_claim_timeout_without_resending(ctx: AppContext) -> None:
+    ctx = same_engine(ctx, claim_timeout_seconds=120)
+    clock = fake_clock(ctx)
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    stuck = crash_mid_batch(ctx, gateway, claimed=10, handed=4)
+
+    # Within the claim timeout the dead worker's rows are left alone: it might only be slow.
+    clock.advance(timedelta(seconds=60))
+    stats = Dispatcher(ctx, gateway, worker_id="fresh").drain()
+    assert (stats.sent, stats.reconciled) == (53, 0)
+    assert len([r for r in outbox(ctx) if r.status == "sending"]) == 10
+
+    clock.advance(timedelta(seconds=61))
+    stats = Dispatcher(ctx, gateway, worker_id="fresh").drain()
+    assert (stats.reconciled, stats.sent) == (10, 6)
+    per_person = Counter(s.to for s in gateway.sms)
+    assert len(per_person) == 63 and set(per_person.values()) == {1}, "each person got exactly one SMS"
+    by_id = {r.id: r for r in outbox(ctx)}
+    early = {s.reference: s.sid for s in gateway.sms[:4]}
+    for row in stuck:
+        now = by_id[row.id]
+        outcomes = [a.outcome for a in attempts(ctx, row.id)]
+        assert now.status == "sent"
+        if str(row.id) in early:
+            assert now.sid == early[str(row.id)] and outcomes == ["reconciled-sent"]
+        else:
+            assert outcomes == ["reconciled-unsent", "sent"]
+
+
+def test_a_gateway_that_cannot_list_its_messages_means_a_resend(sqlite_ctx: AppContext) -> None:
+    clock = fake_clock(sqlite_ctx)
+    raise_alert(sqlite_ctx, "flood", 4, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    gateway.reports_sent = False
+    stuck = crash_mid_batch(sqlite_ctx, gateway, claimed=3, handed=1)
+    clock.advance(timedelta(seconds=sqlite_ctx.settings.claim_timeout_seconds + 1))
+    stats = Dispatcher(sqlite_ctx, gateway).drain()
+    assert stats.reconciled == 3
+    per_person = Counter(s.to for s in gateway.sms)
+    assert per_person[stuck[0].to_number] == 2, "the documented duplicate window: the provider could not tell"
+    [attempt, _] = attempts(sqlite_ctx, stuck[0].id)
+    assert attempt.detail == "the gateway cannot tell: sending again (may duplicate)"
+
+
+def test_reconciliation_does_not_mistake_an_earlier_identical_message_for_the_lost_one(sqlite_ctx: AppContext) -> None:
+    """A reminder has the same text as the call-out it repeats: the call-out's known sid must not count."""
+    clock = fake_clock(sqlite_ctx)
+    raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    Dispatcher(sqlite_ctx, gateway).drain()
+    original = row_of(sqlite_ctx, "R002")
+    clock.advance(timedelta(minutes=10))
+    with transaction(sqlite_ctx.sessions) as session:
+        contact = Contact("R002", original.to_number, original.to_number, "zh")
+        store.enqueue(session, raised.incident_id, [OutgoingMessage(contact, "resend", original.body)], clock.now(),
+                      timedelta(minutes=15), sender_key(sqlite_ctx))
+    crash_mid_batch(sqlite_ctx, gateway, claimed=1, handed=0)
+    clock.advance(timedelta(seconds=sqlite_ctx.settings.claim_timeout_seconds + 1))
+    Dispatcher(sqlite_ctx, gateway).drain()
+    resend = row_of(sqlite_ctx, "R002", kind="resend")
+    assert resend.status == "sent" and resend.sid != original.sid
+    assert [s.body for s in gateway.sms if s.to == original.to_number] == [original.body] * 2
