@@ -84,8 +84,7 @@ def make_context(url: str, clock: FakeClock, **overrides: object) -> AppContext:
         database_url=url,
         plan_file=REPO / "config" / "plan.yaml",
         roster_file=REPO / "contacts" / "roster.csv",
-        gateway="fake",
-        **overrides,  # type: ignore[arg-type]
+        **{"gateway": "fake", **overrides},  # type: ignore[arg-type]
     )
     return AppContext(settings, clock=clock)
 

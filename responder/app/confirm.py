@@ -20,6 +20,7 @@ from responder.storage import incidents as store
 from responder.storage.db import transaction
 from responder.storage.models import (
     AcknowledgementRow,
+    DeliveryReceiptRow,
     InboundMessageRow,
     IncidentRow,
     OutboxRow,
@@ -113,10 +114,10 @@ def handle_inbound(ctx: AppContext, from_number: str, to_number: str, body: str,
                                     body=body[:2000], outcome="received")
             session.add(row)
             session.flush()
-            candidates = list(session.execute(
+            candidates = [(r, i) for r, i in session.execute(
                 select(RecipientRow, IncidentRow).join(IncidentRow, IncidentRow.id == RecipientRow.incident_id)
                 .where(RecipientRow.phone == from_number, IncidentRow.status == "open")
-                .order_by(IncidentRow.id)).tuples())
+                .order_by(IncidentRow.id))]
             if not candidates:
                 known = session.scalar(select(RecipientRow.person_id).where(RecipientRow.phone == from_number)
                                        .limit(1))
@@ -187,25 +188,46 @@ def handle_keypress(ctx: AppContext, outbox_id: int, digits: str) -> ConfirmResu
 
 
 def record_delivery(ctx: AppContext, sid: str, status: str, error_code: str | None) -> str:
-    """A provider status callback. Out-of-order and repeated callbacks never move a message backwards."""
+    """A provider status callback, kept whatever happens; applied to its message now or, if the sender
+    has not yet recorded the sid, right after it does. Never moves a message backwards."""
     now = ctx.clock.now()
     status = status.lower().strip()
     if status not in DELIVERY_ORDER:
         return "ignored"
     with transaction(ctx.sessions) as session:
+        receipt = DeliveryReceiptRow(sid=sid, status=status, error_code=error_code, received_at=now, applied=False)
+        session.add(receipt)
         message = session.scalar(select(OutboxRow).where(OutboxRow.sid == sid))
         if message is None:
             return "unknown"
-        current = message.status
-        if current in TERMINAL or DELIVERY_ORDER.get(status, 0) <= DELIVERY_ORDER.get(current, 0):
-            return "unchanged"
-        mapped = {"read": "delivered", "canceled": "failed", "accepted": "sent", "queued": "sent",
-                  "sending": "sent"}.get(status, status)
-        if mapped == current:
-            return "unchanged"
-        message.status = mapped
-        if mapped in ("delivered", "failed", "undelivered"):
-            message.final_at = now
-        if error_code:
-            message.error_code = error_code
-        return mapped
+        receipt.applied = True
+        return apply_receipt(message, status, error_code, now)
+
+
+def apply_receipt(message: OutboxRow, status: str, error_code: str | None, now: datetime) -> str:
+    current = message.status
+    if current in TERMINAL or DELIVERY_ORDER.get(status, 0) <= DELIVERY_ORDER.get(current, 0):
+        return "unchanged"
+    mapped = {"read": "delivered", "canceled": "failed", "accepted": "sent", "queued": "sent",
+              "sending": "sent"}.get(status, status)
+    if mapped == current:
+        return "unchanged"
+    message.status = mapped
+    if mapped in ("delivered", "failed", "undelivered"):
+        message.final_at = now
+    if error_code:
+        message.error_code = error_code
+    return mapped
+
+
+def apply_early_receipts(session: Session, outbox_id: int, sid: str, now: datetime) -> None:
+    """Receipts that arrived before the sender recorded ``sid`` (the callback won the race)."""
+    early = list(session.scalars(select(DeliveryReceiptRow).where(
+        DeliveryReceiptRow.sid == sid, DeliveryReceiptRow.applied.is_(False)).order_by(DeliveryReceiptRow.id)))
+    if not early:
+        return
+    message = session.get(OutboxRow, outbox_id)
+    assert message is not None
+    for receipt in early:
+        apply_receipt(message, receipt.status, receipt.error_code, now)
+        receipt.applied = True

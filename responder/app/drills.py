@@ -235,7 +235,7 @@ class DrillRunner:
                 OutboxRow.to_number, OutboxRow.sent_at)
                 .where(OutboxRow.id > self._last_outbox, OutboxRow.status.in_(("sent", "delivered")))
                 .order_by(OutboxRow.id)).all()
-            codes = dict(session.execute(select(IncidentRow.id, IncidentRow.code)).tuples().all())
+            codes = dict(session.execute(select(IncidentRow.id, IncidentRow.code)).all())
             open_count = session.scalar(select(func.count()).select_from(IncidentRow).where(
                 IncidentRow.status == "open")) or 0
         for row in rows:
@@ -286,7 +286,7 @@ class DrillRunner:
     def _progress(self) -> DrillProgress:
         with self.ctx.sessions() as session:
             levels = {h: lvl for h, lvl in session.execute(select(IncidentRow.hazard, IncidentRow.level).where(
-                IncidentRow.status == "open")).tuples()}
+                IncidentRow.status == "open"))}
             messages = session.scalar(select(func.count()).select_from(OutboxRow).where(
                 OutboxRow.status.in_(("sent", "delivered")))) or 0
             confirmations = session.scalar(select(func.count()).select_from(RecipientRow).where(

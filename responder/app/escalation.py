@@ -36,7 +36,7 @@ def plan_steps(session: Session, incident: IncidentRow, plan: Plan, level: int, 
         EscalationStepRow.incident_id == incident.id, EscalationStepRow.status == "pending",
         EscalationStepRow.level != level).values(status="cancelled", done_at=now, done_by="level change"))
     existing = set(session.execute(select(EscalationStepRow.round, EscalationStepRow.step_index).where(
-        EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level)).tuples())
+        EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level)))
     rows: list[dict[str, Any]] = [
         dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index, action=s.action,
              chain_step=s.chain_step, due_at=s.due_at, status="pending", result={})
@@ -223,7 +223,7 @@ def escalate_now(ctx: AppContext, incident_id: int, by: str) -> StepOutcome | No
 def pending_steps(ctx: AppContext) -> list[tuple[int, datetime]]:
     with ctx.sessions() as session:
         return [(i, d) for i, d in session.execute(select(EscalationStepRow.id, EscalationStepRow.due_at).where(
-            EscalationStepRow.status == "pending")).tuples()]
+            EscalationStepRow.status == "pending"))]
 
 
 def cancel_reminders(session: Session, incident_id: int, person_id: str, now: datetime) -> int:

@@ -41,8 +41,8 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     def bad(where: KeyPath, message: str) -> None:
         problems.append(Problem(message, filename, src.plan_line(where), ".".join(str(p) for p in where)))
 
-    stations = {str(s.id) if hasattr(s, "id") else str(s.get("id")) for s in plan.stations}  # type: ignore[union-attr]
-    rain_kinds = {str(s.id) for s in plan.stations if getattr(s, "kind", None) == "rain"}  # type: ignore[union-attr]
+    stations = {s.id for s in plan.stations}
+    rain_kinds = {s.id for s in plan.stations if s.kind == "rain"}
     for i, series in enumerate(scenario.series):
         if series.station not in stations:
             bad(("series", i, "station"), f"unknown station {series.station!r} (the plan has: "

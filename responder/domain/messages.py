@@ -106,9 +106,10 @@ def render(
 def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:
     """Segment count and every limit the plan sets for this number (e.g. +86: no URLs, ≤ 500 chars)."""
     limit = plan.sms.limit_for(phone)
+    numbers = f"{limit.prefix} numbers" if limit in plan.sms.limits else "any number (sms.default_max_chars)"
     warnings = []
     if len(text) > limit.max_chars:
-        warnings.append(f"{len(text)} characters, over the {limit.max_chars} allowed for {limit.prefix} numbers")
+        warnings.append(f"{len(text)} characters, over the {limit.max_chars} allowed for {numbers}")
     if not limit.allow_urls and contains_url(text):
-        warnings.append(f"contains a URL, not allowed for {limit.prefix} numbers")
+        warnings.append(f"contains a URL, not allowed for {numbers}")
     return Rendered(text, language, count_segments(text), tuple(warnings))

@@ -121,7 +121,10 @@ def read_feed(feed: Feed, stations: Sequence[Station], now: datetime, *, since: 
               zone: tzinfo = UTC, base_dir: Path | None = None, client: httpx.Client | None = None,
               sleep: Callable[[float], None] = time.sleep) -> FeedResult:
     """Read one feed now. Never raises: a feed that fails gives a result with ``error`` set."""
-    from responder.feeds import csv_feed, sl323, usgs, waterml2
+    import responder.feeds.csv_feed as csv_feed
+    import responder.feeds.sl323 as sl323
+    import responder.feeds.usgs as usgs
+    import responder.feeds.waterml2 as waterml2
 
     readers: dict[str, Callable[[FeedContext], None]] = {
         "csv": csv_feed.read, "usgs": usgs.read, "waterml2": waterml2.read, "sl323": sl323.read,

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from responder.reports.figures import readings_margin
@@ -69,17 +70,17 @@ def _labeller(data: ReportData) -> tuple[list[str], Callable[..., str]]:
 
 def chart_png(data: ReportData) -> bytes:
     """A PNG: one row per incident with its level bands, then one panel per station series."""
-    from matplotlib import dates as mdates
-    from matplotlib import rc_context
+    from matplotlib import dates, rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    mdates: Any = dates  # partly untyped
     fonts, label = _labeller(data)
     stations = [s for s in data.stations if s.points][:MAX_STATIONS]
     zone = data.zone
     start, end = _window(data, stations)
-    rc = {"font.family": "sans-serif", "font.sans-serif": fonts, "axes.unicode_minus": False,
+    rc: dict[Any, Any] = {"font.family": "sans-serif", "font.sans-serif": fonts, "axes.unicode_minus": False,
           "path.simplify": True, "svg.hashsalt": "responder"}
     with rc_context(rc):
         track = 0.9 + 0.45 * len(data.incidents)
@@ -150,8 +151,9 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
     name = label(f"{s.name} ({s.station_id})", f"{s.name_en} ({s.station_id})", s.station_id)
     quantity = label(s.quantity or s.kind, s.station_id)
     if s.is_rain:
-        step = min((b - a for a, b in zip(xs, xs[1:], strict=False) if b > a), default=1 / 24)
-        ax.bar(xs, ys, width=step * 0.9, align="edge", color="#4a7fb5", label=label(f"rain per reading{unit}"))
+        step = min((b - a for a, b in pairwise(xs) if b > a), default=1 / 24)
+        # a rain reading is the amount that fell in the interval ending at its time: draw the bar before it
+        ax.bar(xs, ys, width=-step * 0.9, align="edge", color="#4a7fb5", label=label(f"rain per reading{unit}"))
         ax.set_ylabel(label(f"rain{unit}", "rain"), fontsize=8)
         total = ax.twinx()
         running, cumulative = 0.0, []

@@ -246,3 +246,15 @@ class RateSlotRow(Base):
     sender: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
     """Seconds since the epoch (wall clock): workers on several machines keep NTP time."""
+
+
+class DeliveryReceiptRow(Base):
+    """Every provider status callback, kept; one that beats the sender's commit is applied afterwards."""
+
+    __tablename__ = "delivery_receipts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime]
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -187,6 +187,10 @@ class Dispatcher:
             ).rowcount  # type: ignore[attr-defined]
             detail = gateway_status if status == "sent" else (f"{note}: {error}" if note else str(error))
             self._attempt(session, item.id, now, status, error.code if error else None, detail)
+            if changed and sid is not None:
+                from responder.app.confirm import apply_early_receipts
+
+                apply_early_receipts(session, item.id, sid, now)
         if not changed:
             log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
         self._count(status)

@@ -99,16 +99,15 @@ class Service:
     def health(self) -> dict[str, Any]:
         out: dict[str, Any] = {"worker": self.worker_id, "uptime_seconds": round(time.time() - self.started)}
         if self.scheduler:
-            out["scheduler"] = self.scheduler.health()
+            out["scheduler"] = {"ok": True, **self.scheduler.health()}  # a standby is healthy too
         else:
-            out["scheduler"] = {"role": "disabled"}
+            out["scheduler"] = {"ok": True, "role": "disabled"}
         if self.dispatcher:
-            out["dispatcher"] = {"alive": self.dispatcher.alive, "sent": self.dispatcher.sent,
+            ok = self.dispatcher.alive and self.dispatcher.error is None
+            out["dispatcher"] = {"ok": ok, "alive": self.dispatcher.alive, "sent": self.dispatcher.sent,
                                  "failed": self.dispatcher.failed, "error": self.dispatcher.error,
                                  "last_pass": self.dispatcher.last_pass.isoformat() if self.dispatcher.last_pass
                                  else None, **queue_health(self.ctx)}
-            out["healthy"] = self.dispatcher.alive and self.dispatcher.error is None
         else:
-            out["dispatcher"] = {"alive": False, "disabled": True}
-            out["healthy"] = True
+            out["dispatcher"] = {"ok": True, "alive": False, "disabled": True}
         return out

@@ -1,0 +1,52 @@
+"""The report as Markdown (GitHub-flavoured tables); the chart is a PNG beside it, or a data URI."""
+
+from __future__ import annotations
+
+import base64
+
+from responder.reports import fmt
+from responder.reports.model import ReportData
+from responder.reports.sections import Section, all_sections
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
+
+
+def _section(section: Section) -> str:
+    lines = [f"## {section.title}", ""]
+    lines += [f"_{_cell(note)}_" for note in section.notes]
+    if section.notes:
+        lines.append("")
+    table = section.table
+    if table is None or not table.rows:
+        lines.append(f"_{section.empty}_")
+    else:
+        headers = [_cell(h) or " " for h in table.headers]
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|" + "|".join("---" for _ in headers) + "|")
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def render_markdown(data: ReportData, chart_link: str | None = None, chart: bytes | None = None) -> str:
+    """The whole report. The chart is linked as ``chart_link`` (a PNG written beside the file) when given,
+    else embedded as a data URI (``chart``, drawn if None)."""
+    zone = data.zone
+    if chart_link is None:
+        if chart is None:
+            from responder.reports.charts import chart_png
+
+            chart = chart_png(data)
+        src = "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
+    else:
+        src = chart_link
+    out = []
+    if data.is_drill:
+        out += ["> **演练 DRILL** — this was an exercise, not a real emergency 这是演练，不是真实险情", ""]
+    out += [f"# {data.title}", "",
+            f"Times are local 时间为当地时间: {fmt.zone_label(zone, data.start)}. "
+            f"Window 时段: {fmt.when(data.start, zone)} → {fmt.when(data.end, zone)}.", "",
+            f"![readings against thresholds and the declared level over time]({src})", ""]
+    out += [_section(s) + "\n" for s in all_sections(data)]
+    return "\n".join(out).rstrip() + "\n"

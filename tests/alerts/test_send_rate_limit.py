@@ -1,0 +1,84 @@
+"""The per-sender send rate: exact spacing on a fake timer, and the achieved rate through the real twilio SDK to the
+local Twilio server measured where the messages arrive."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator
+
+import pytest
+from alerts_support import REASON, same_engine
+
+from responder.app.alerts import raise_alert
+from responder.app.context import AppContext
+from responder.gateways.twilio_gateway import TwilioGateway
+from responder.testing import TwilioStubServer
+from responder.worker.dispatcher import Dispatcher, limiter_for
+from responder.worker.rate_limit import IntervalLimiter, Unlimited
+
+FROM = "+15005550006"
+RATE = 20.0
+
+
+def test_slots_are_spaced_per_sender_across_threads() -> None:
+    waits: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            waits.append((threading.current_thread().name, seconds))
+
+    limiter = IntervalLimiter(RATE, monotonic=lambda: 100.0, sleep=sleep)  # a timer that never moves
+    start = threading.Barrier(4)
+
+    def send(sender: str, n: int) -> None:
+        start.wait()
+        for _ in range(n):
+            limiter.acquire(sender)
+
+    threads = [threading.Thread(target=send, args=("A" if i < 3 else "B", 10), name=f"t{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Time never moved: sender A's 30 slots are 0, 1/20, 2/20, ... s away, each handed out once; B has its own.
+    a = sorted(w for name, w in waits if name != "t3")
+    b = sorted(w for name, w in waits if name == "t3")
+    assert a == pytest.approx([n / RATE for n in range(1, 30)])
+    assert b == pytest.approx([n / RATE for n in range(1, 10)])
+
+
+def test_limits_come_from_the_settings(sqlite_ctx: AppContext) -> None:
+    assert isinstance(limiter_for(sqlite_ctx), Unlimited), "fake gateway, nothing set: no limit"
+    assert isinstance(limiter_for(same_engine(sqlite_ctx, send_rate_per_second=0)), Unlimited)
+    limited = limiter_for(same_engine(sqlite_ctx, send_rate_per_second=RATE))
+    assert isinstance(limited, IntervalLimiter) and limited.interval == pytest.approx(1 / RATE)
+    twilio = limiter_for(same_engine(sqlite_ctx, gateway="twilio"))
+    assert isinstance(twilio, IntervalLimiter) and twilio.interval == 1.0, "a long code's 1/s unless told"
+
+
+@pytest.fixture
+def stub() -> Iterator[TwilioStubServer]:
+    # Twilio's own enforcement, a little looser than ours: any burst over it would come back as 429.
+    with TwilioStubServer(rate_limit_per_second=RATE, rate_limit_burst=5) as server:
+        yield server
+    assert server.internal_errors == []
+
+
+def test_the_achieved_rate_through_twilio_stays_within_the_limit(sqlite_ctx: AppContext,
+                                                                 stub: TwilioStubServer) -> None:
+    ctx = same_engine(sqlite_ctx, send_rate_per_second=RATE, twilio_from_number=FROM)
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+    with TwilioGateway(stub.account_sid, stub.auth_token, from_number=FROM, api_base_url=stub.url,
+                       timeout=5) as gateway:
+        stats = Dispatcher(ctx, gateway, concurrency=4).drain()
+    assert (stats.sent, stats.retried, stats.failed) == (63, 0, 0)
+    assert {r.status for r in stub.requests} == {201}, "the provider never had to refuse one"
+
+    arrivals = sorted(m.received_at for m in stub.messages)
+    assert len(arrivals) == 63
+    achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert 0.8 * RATE <= achieved <= 1.05 * RATE, f"achieved {achieved:.2f}/s for a limit of {RATE}/s"
+    busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
+    assert busiest <= RATE + 1, f"{busiest} messages arrived within one second"
