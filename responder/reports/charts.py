@@ -84,13 +84,14 @@ def chart_png(data: ReportData) -> bytes:
           "path.simplify": True, "svg.hashsalt": "responder"}
     with rc_context(rc):
         track = 0.9 + 0.45 * len(data.incidents)
-        heights = [track] + [2.6] * len(stations)
+        heights = [track, 1.8] + [2.6] * len(stations)
         fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.9), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False,
                             gridspec_kw={"height_ratios": heights})[:, 0]
         _levels(axes[0], data, label, mdates)
-        for ax, series in zip(axes[1:], stations, strict=True):
+        _confirmations(axes[1], data, label, mdates)
+        for ax, series in zip(axes[2:], stations, strict=True):
             _bands(ax, data, mdates)
             _station(ax, series, label, mdates)
         locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
@@ -136,6 +137,30 @@ def _levels(ax: Any, data: ReportData, label: Callable[..., str], mdates: Any) -
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_title(label("declared warning level 预警级别", "declared warning level"), fontsize=9, loc="left")
     ax.grid(axis="x", alpha=0.3)
+
+
+def _confirmations(ax: Any, data: ReportData, label: Callable[..., str], mdates: Any) -> None:
+    """Cumulative confirmations per incident, with the escalation steps that ran as dotted lines."""
+    _bands(ax, data, mdates)
+    for incident in data.incidents:
+        times = sorted(p.confirmed_at for p in data.people if p.incident_id == incident.id and p.called_out
+                       and p.confirmed_at is not None)
+        called = sum(1 for p in data.people if p.incident_id == incident.id and p.called_out)
+        end = incident.ended_at or data.end
+        xs = [mdates.date2num(incident.raised_at)] + [mdates.date2num(t) for t in times] + [mdates.date2num(end)]
+        ys = [0, *range(1, len(times) + 1), len(times)]
+        ax.step(xs, ys, where="post", linewidth=1.4,
+                label=label(f"#{incident.id} {incident.code} {incident.hazard_name}: {len(times)}/{called}",
+                            f"#{incident.id} {incident.code} {incident.hazard}: {len(times)}/{called}"))
+    for step in data.steps:
+        if step.status == "done" and step.done_at is not None:
+            ax.axvline(mdates.date2num(step.done_at), color="#555555", linestyle=":", linewidth=0.9)
+    ax.set_ylabel("confirmed", fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.set_title(label("confirmations (cumulative) · dotted: escalation steps run 确认人数与升级步骤",
+                       "confirmations (cumulative) · dotted: escalation steps run"), fontsize=9, loc="left")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
 
 
 def _bands(ax: Any, data: ReportData, mdates: Any) -> None:

@@ -27,7 +27,8 @@ def leaf_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[
     """
     subcommands = getattr(command, "commands", None)
     if isinstance(subcommands, dict):
-        return [leaf for name, sub in sorted(subcommands.items()) for leaf in leaf_commands(sub, (*path, name))]
+        return [leaf for name, sub in sorted(subcommands.items()) if not getattr(sub, "hidden", False)
+                for leaf in leaf_commands(sub, (*path, name))]
     return [(path, command)]
 
 

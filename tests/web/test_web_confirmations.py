@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from web_hooks_support import (
     PUBLIC_URL,
-    SQLALCHEMY_21_TUPLES,
     AsgiClient,
     SignedClient,
     dispatch,
@@ -35,8 +34,6 @@ from responder.storage.models import (
     RecipientRow,
 )
 from responder.web import create_app
-
-pytestmark = pytest.mark.filterwarnings(SQLALCHEMY_21_TUPLES)
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"

@@ -14,7 +14,6 @@ from sqlalchemy import select, text
 from starlette.datastructures import ImmutableMultiDict
 from web_hooks_support import (
     PUBLIC_URL,
-    SQLALCHEMY_21_TUPLES,
     TOKEN,
     AsgiClient,
     SignedClient,
@@ -28,8 +27,6 @@ from responder.app.context import AppContext
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import OutboxRow
 from responder.web import create_app
-
-pytestmark = pytest.mark.filterwarnings(SQLALCHEMY_21_TUPLES)
 
 STATUS = "/twilio/status"
 INBOUND = "/twilio/inbound"

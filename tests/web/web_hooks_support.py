@@ -21,7 +21,6 @@ from responder.settings import Settings
 from responder.storage.models import Base
 from responder.worker.dispatcher import Dispatcher
 
-SQLALCHEMY_21_TUPLES = "ignore:The Result.tuples\\(\\) method is deprecated"
 """responder/app/escalation.py and confirm.py still call ``Result.tuples()``, deprecated in SQLAlchemy 2.1 (the
 version installed): with warnings as errors every alert would fail. Remove once those calls are gone."""
 

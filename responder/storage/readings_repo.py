@@ -1,0 +1,423 @@
+"""Readings in the database: stored in bulk with de-duplication, and summarised per station in bulk.
+
+``store_readings`` inserts with ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL), then looks up the
+rows that did not insert: the same value is a duplicate, another value is recorded as a conflict and
+the stored value stays. In the same transaction it adds the new readings to the hourly totals and the
+latest value per station, which is what keeps ``snapshots`` fast: window totals come from whole hours
+plus the raw readings of the partial hours at the window's edges, all with GROUP BY over every station
+at once. Results agree with the pure functions in :mod:`responder.domain.derived`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import BigInteger, ColumnElement, Float, Select, Table, and_, case, cast, func, select, tuple_, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from responder.domain.derived import (
+    Latest,
+    SlopeSums,
+    SnapshotSpec,
+    StationSnapshot,
+    compose_snapshot,
+    count_dry_days,
+    local_day,
+    min_span,
+)
+from responder.domain.readings import Reading, Rejected
+from responder.domain.rules import HazardState, ManualReport
+from responder.domain.stations import Station
+from responder.storage.feed_models import (
+    FeedStatusRow,
+    ManualReportRow,
+    QuarantineRow,
+    ReadingConflictRow,
+    ReadingHourRow,
+    ReadingLatestRow,
+    ReadingRow,
+    RuleStateRow,
+)
+
+HOUR = 3600
+DAY = 86400
+CHUNK = 500
+Key = tuple[str, str, int]
+
+
+class StoreResult(NamedTuple):
+    inserted: int
+    duplicates: int
+    conflicts: int
+
+
+def epoch(when: datetime) -> int:
+    return math.floor(when.timestamp())
+
+
+def hour_end(seconds: int) -> int:
+    """The hour bucket ``(end - 3600, end]`` a reading at ``seconds`` falls in."""
+    return -(-seconds // HOUR) * HOUR
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """INSERT with ON CONFLICT support for the session's engine."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"readings need SQLite or PostgreSQL, not {dialect}")
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def store_readings(session: Session, readings: Iterable[Reading], now: datetime) -> StoreResult:
+    """Store new readings; the same reading again is a duplicate, a different value a recorded conflict."""
+    batch: dict[Key, Reading] = {}
+    conflicts: list[tuple[Reading, float]] = []
+    duplicates = 0
+    for reading in readings:
+        key = (reading.station, reading.quantity, epoch(reading.time))
+        first = batch.setdefault(key, reading)
+        if first is not reading:
+            if _same(first.value, reading.value):
+                duplicates += 1
+            else:
+                conflicts.append((reading, first.value))
+    table = ReadingRow.__table__
+    assert isinstance(table, Table)
+    inserted: set[Key] = set()
+    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "unit": r.unit,
+             "source": r.source, "received_at": now} for r in batch.values()]
+    for chunk in _chunks(rows, 1000):
+        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["station", "quantity", "time"])
+        result = session.execute(stmt.returning(table.c.station, table.c.quantity, table.c.time), chunk)
+        inserted.update((row.station, row.quantity, epoch(row.time)) for row in result)
+    kept = [key for key in batch if key not in inserted]
+    for stored_key, stored_value in _stored_values(session, kept).items():
+        reading = batch[stored_key]
+        if _same(stored_value, reading.value):
+            duplicates += 1
+        else:
+            conflicts.append((reading, stored_value))
+    _record_conflicts(session, conflicts, now)
+    new = [batch[key] for key in inserted]
+    _add_to_hours(session, new)
+    _update_latest(session, new)
+    session.flush()
+    return StoreResult(len(inserted), duplicates, len(conflicts))
+
+
+def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
+    found: dict[Key, float] = {}
+    seconds = type_coerce(ReadingRow.time, BigInteger)
+    for chunk in _chunks(keys):
+        query = select(ReadingRow.station, ReadingRow.quantity, seconds, ReadingRow.value).where(
+            tuple_(ReadingRow.station, ReadingRow.quantity, seconds).in_(list(chunk)))
+        for station, quantity, at, value in session.execute(query):
+            found[(station, quantity, int(at))] = value
+    return found
+
+
+def _record_conflicts(session: Session, conflicts: Sequence[tuple[Reading, float]], now: datetime) -> None:
+    if not conflicts:
+        return
+    table = ReadingConflictRow.__table__
+    assert isinstance(table, Table)
+    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "stored_value": stored,
+             "conflicting_value": r.value, "source": r.source, "at": now} for r, stored in conflicts]
+    for chunk in _chunks(rows):
+        session.execute(_insert(session, table).on_conflict_do_nothing(
+            index_elements=["station", "quantity", "time", "conflicting_value"]), chunk)
+
+
+def _add_to_hours(session: Session, readings: Sequence[Reading]) -> None:
+    sums: dict[tuple[str, str, int], list[float]] = {}
+    for r in readings:
+        bucket = sums.setdefault((r.station, r.quantity, hour_end(epoch(r.time))), [0.0, 0])
+        bucket[0] += r.value
+        bucket[1] += 1
+    if not sums:
+        return
+    table = ReadingHourRow.__table__
+    assert isinstance(table, Table)
+    rows = [{"station": s, "quantity": q, "hour": h, "total": total, "count": int(n)}
+            for (s, q, h), (total, n) in sums.items()]
+    for chunk in _chunks(rows, 1000):
+        stmt = _insert(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["station", "quantity", "hour"],
+            set_={"total": table.c.total + stmt.excluded.total, "count": table.c.count + stmt.excluded.count})
+        session.execute(stmt, chunk)
+
+
+def _update_latest(session: Session, readings: Sequence[Reading]) -> None:
+    newest: dict[tuple[str, str], Reading] = {}
+    for r in readings:
+        known = newest.get((r.station, r.quantity))
+        if known is None or r.time > known.time:
+            newest[(r.station, r.quantity)] = r
+    if not newest:
+        return
+    table = ReadingLatestRow.__table__
+    assert isinstance(table, Table)
+    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "source": r.source}
+            for r in newest.values()]
+    for chunk in _chunks(rows, 1000):
+        stmt = _insert(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["station", "quantity"],
+            set_={"time": stmt.excluded.time, "value": stmt.excluded.value, "source": stmt.excluded.source},
+            where=type_coerce(stmt.excluded.time, BigInteger) > type_coerce(table.c.time, BigInteger))
+        session.execute(stmt, chunk)
+
+
+def quarantine(session: Session, rejected: Iterable[Rejected], now: datetime) -> int:
+    """Keep rejected rows with their reason; a row seen again only updates when and how often."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in rejected:
+        fingerprint = hashlib.sha256("\x1f".join((r.feed, r.station or "", r.raw, r.reason)).encode()).hexdigest()
+        rows[fingerprint] = {"fingerprint": fingerprint, "feed": r.feed, "station": r.station, "raw": r.raw,
+                             "reason": r.reason, "location": (r.location or "")[:300] or None, "at": now,
+                             "last_seen_at": now, "times_seen": 1}
+    table = QuarantineRow.__table__
+    assert isinstance(table, Table)
+    for chunk in _chunks(list(rows.values())):
+        stmt = _insert(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["fingerprint"],
+            set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": table.c.times_seen + 1,
+                  "location": stmt.excluded.location})
+        session.execute(stmt, chunk)
+    return len(rows)
+
+
+def quarantined(session: Session, limit: int = 100, feed: str | None = None) -> list[QuarantineRow]:
+    """The most recently seen quarantined rows, newest first (``feeds quarantine``)."""
+    query = select(QuarantineRow).order_by(QuarantineRow.last_seen_at.desc(), QuarantineRow.id.desc()).limit(limit)
+    if feed is not None:
+        query = query.where(QuarantineRow.feed == feed)
+    return list(session.scalars(query))
+
+
+def readings_of(session: Session, station: str, quantity: str, start: datetime, end: datetime) -> list[Reading]:
+    """One station's readings in ``(start, end]``, oldest first (charts, checks, tests)."""
+    query = select(ReadingRow).where(ReadingRow.station == station, ReadingRow.quantity == quantity,
+                                     ReadingRow.time > start, ReadingRow.time <= end).order_by(ReadingRow.time)
+    return [Reading(r.station, r.time, r.quantity, r.value, r.unit, r.source)  # type: ignore[arg-type]
+            for r in session.scalars(query)]
+
+
+# --- snapshots ---------------------------------------------------------------------------------------------
+
+_SECONDS = type_coerce(ReadingRow.time, BigInteger)
+
+
+def snapshots(session: Session, stations: Iterable[Station], now: datetime,
+              spec: SnapshotSpec | None = None) -> dict[str, StationSnapshot]:
+    """Snapshots of every station at ``now``: a handful of GROUP BY queries, whatever the number of stations."""
+    spec = spec or SnapshotSpec()
+    stations = list(stations)
+    at = epoch(now)
+    rain = any(s.measures("rain_mm") for s in stations)
+    stage = any(s.measures("stage_m") for s in stations)
+    latest = _latest(session, now, stations)
+    edges = _Edges(session, at)
+    totals = _window_totals(session, at, spec.windows, edges) if rain else {}
+    rates = {lb: _slopes(session, at, lb) for lb in spec.lookbacks} if stage else {}
+    dry = _dry_days(session, now, spec, edges) if rain else {}
+    zero = {w: 0.0 for w in spec.windows}
+    return {
+        s.id: compose_snapshot(
+            s, now, latest.get(s.id, {}), totals.get(s.id, zero),
+            {lb: rates[lb].get(s.id, SlopeSums()).slope(min_span(lb)) for lb in rates},
+            dry.get(s.id),
+        )
+        for s in stations
+    }
+
+
+def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dict[str, dict[str, Latest]]:
+    """Latest value per station and quantity; newer-than-``now`` ones (a clock set back) looked up again."""
+    out: dict[str, dict[str, Latest]] = {}
+    ahead: set[tuple[str, str]] = set()
+    for row in session.scalars(select(ReadingLatestRow)):
+        if row.time <= now:
+            out.setdefault(row.station, {})[row.quantity] = Latest(row.time, row.value)
+        else:
+            ahead.add((row.station, row.quantity))
+    if ahead:
+        horizon = max((s.interval for s in stations), default=timedelta(hours=1)) * 2 + timedelta(days=1)
+        newest = (select(ReadingRow.station, ReadingRow.quantity, func.max(_SECONDS).label("t"))
+                  .where(_SECONDS <= epoch(now), _SECONDS > epoch(now - horizon))
+                  .group_by(ReadingRow.station, ReadingRow.quantity).subquery())
+        query = select(ReadingRow.station, ReadingRow.quantity, ReadingRow.time, ReadingRow.value).join(
+            newest, and_(ReadingRow.station == newest.c.station, ReadingRow.quantity == newest.c.quantity,
+                         _SECONDS == newest.c.t))
+        for station, quantity, time, value in session.execute(query):
+            if (station, quantity) in ahead:
+                out.setdefault(station, {})[quantity] = Latest(time, value)
+    return out
+
+
+class _Edges:
+    """Raw rain per station over partial hours ``(lo, hi]``, each range queried once per cycle."""
+
+    def __init__(self, session: Session, at: int) -> None:
+        self.session = session
+        self.at = at
+        self.cache: dict[tuple[int, int], dict[str, float]] = {}
+
+    def sums(self, lo: int, hi: int) -> dict[str, float]:
+        if lo >= hi:
+            return {}
+        if (lo, hi) not in self.cache:
+            query = (select(ReadingRow.station, func.sum(ReadingRow.value))
+                     .where(ReadingRow.quantity == "rain_mm", _SECONDS > lo, _SECONDS <= hi)
+                     .group_by(ReadingRow.station))
+            self.cache[(lo, hi)] = {station: float(total) for station, total in self.session.execute(query)}
+        return self.cache[(lo, hi)]
+
+    @property
+    def current_hour(self) -> dict[str, float]:
+        return self.sums(self.at // HOUR * HOUR, self.at)
+
+
+def _window_totals(session: Session, at: int, windows: Sequence[timedelta],
+                   edges: _Edges) -> dict[str, dict[timedelta, float]]:
+    """Rain in ``(at - w, at]``: whole hours from ``reading_hours``, the two partial hours from ``readings``."""
+    last_full = at // HOUR * HOUR
+    plans: list[tuple[timedelta, int | None, list[tuple[int, int]]]] = []
+    for window in windows:
+        start = at - math.floor(window.total_seconds())
+        first = hour_end(start)
+        if first < last_full:
+            plans.append((window, first, [(start, first), (last_full, at)]))
+        else:
+            plans.append((window, None, [(start, at)]))
+    out: dict[str, dict[timedelta, float]] = {}
+    full = [(w, first) for w, first, _ in plans if first is not None]
+    if full:
+        h = ReadingHourRow.hour
+        sums = [func.sum(case((h > first, ReadingHourRow.total), else_=0.0)) for _, first in full]
+        query = (select(ReadingHourRow.station, *sums)
+                 .where(ReadingHourRow.quantity == "rain_mm", h > min(first for _, first in full), h <= last_full)
+                 .group_by(ReadingHourRow.station))
+        for station, *values in session.execute(query):
+            out[station] = {w: float(v or 0.0) for (w, _), v in zip(full, values, strict=True)}
+    for window, _, ranges in plans:
+        for lo, hi in ranges:
+            for station, total in edges.sums(lo, hi).items():
+                per_station = out.setdefault(station, {})
+                per_station[window] = per_station.get(window, 0.0) + total
+    return out
+
+
+def _slopes(session: Session, at: int, lookback: timedelta) -> dict[str, SlopeSums]:
+    """Least-squares sums of the stage over ``(at - lookback, at]``, x in hours before ``at``."""
+    x = _SECONDS - at
+    xf: ColumnElement[float] = cast(x, Float)
+    query: Select[Any] = (
+        select(ReadingRow.station, func.count(), func.sum(xf), func.sum(ReadingRow.value), func.sum(xf * xf),
+               func.sum(xf * ReadingRow.value), func.min(x), func.max(x))
+        .where(ReadingRow.quantity == "stage_m", _SECONDS > at - math.floor(lookback.total_seconds()),
+               _SECONDS <= at)
+        .group_by(ReadingRow.station))
+    out: dict[str, SlopeSums] = {}
+    for station, n, sx, sy, sxx, sxy, first, last in session.execute(query):
+        out[station] = SlopeSums(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR)
+    return out
+
+
+def _dry_days(session: Session, now: datetime, spec: SnapshotSpec, edges: _Edges) -> dict[str, int | None]:
+    """Consecutive dry days per rain station from daily totals of the hourly buckets (local calendar).
+
+    Days are cut at the zone's UTC offset at ``now``: exact for zones without daylight saving (China),
+    within an hour around the change otherwise.
+    """
+    offset = now.utcoffset() if now.tzinfo is None else spec.zone.utcoffset(now)
+    shift = int(offset.total_seconds()) if offset else 0
+    today = local_day(now, spec.zone)
+    first_day = today - spec.dry_horizon_days + 1
+    at = epoch(now)
+    last_full = at // HOUR * HOUR
+    h = ReadingHourRow.hour
+    day = ((h - 1 + shift) / DAY).label("day") if session.get_bind().dialect.name == "postgresql" else \
+        cast((h - 1 + shift) / DAY, BigInteger).label("day")
+    daily = (select(ReadingHourRow.station, day, func.sum(ReadingHourRow.total).label("total"))
+             .where(ReadingHourRow.quantity == "rain_mm", h > first_day * DAY - shift, h <= last_full)
+             .group_by(ReadingHourRow.station, day).subquery())
+    query = select(daily.c.station,
+                   func.max(case((daily.c.total >= spec.dry_below_mm, daily.c.day))),
+                   func.min(daily.c.day),
+                   func.sum(case((daily.c.day == today, daily.c.total), else_=0.0))).group_by(daily.c.station)
+    found: dict[str, tuple[int | None, int | None, float]] = {
+        station: (None if wet is None else int(wet), None if first is None else int(first), float(today_total or 0))
+        for station, wet, first, today_total in session.execute(query)
+    }
+    for station, total in edges.current_hour.items():
+        wet, first, today_total = found.get(station, (None, None, 0.0))
+        found[station] = (wet, today if first is None else first, today_total + total)
+    out: dict[str, int | None] = {}
+    for station, (wet, first, today_total) in found.items():
+        if today_total >= spec.dry_below_mm:
+            wet = today
+        out[station] = count_dry_days(today, wet, first)
+    return out
+
+
+# --- feed status, rule state, manual reports ---------------------------------------------------------------
+
+def record_feed_status(session: Session, kind: str, ref: str, error: str | None, now: datetime) -> FeedStatusRow:
+    """Note a success (``error`` None) or a failure of a feed or station; the stale alarm is the caller's."""
+    row = session.get(FeedStatusRow, (kind, ref))
+    if row is None:
+        row = FeedStatusRow(kind=kind, ref=ref)
+        session.add(row)
+    if error is None:
+        row.last_ok_at = now
+    else:
+        row.last_error, row.last_error_at = error, now
+    return row
+
+
+def load_rule_state(session: Session) -> dict[str, HazardState]:
+    return {row.hazard: HazardState.from_json(row.state) for row in session.scalars(select(RuleStateRow))}
+
+
+def save_rule_state(session: Session, state: dict[str, HazardState], now: datetime) -> None:
+    for hazard, hazard_state in state.items():
+        row = session.get(RuleStateRow, hazard)
+        if row is None:
+            session.add(RuleStateRow(hazard=hazard, state=hazard_state.to_json(), updated_at=now))
+        else:
+            row.state, row.updated_at = hazard_state.to_json(), now
+
+
+def add_report(session: Session, report: ManualReport, now: datetime) -> int:
+    row = ManualReportRow(kind=report.kind, time=report.time, value=report.value, place=report.place,
+                          station=report.station, by=report.by, note=report.note, received_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def recent_reports(session: Session, now: datetime, within: timedelta = timedelta(days=7)) -> list[ManualReport]:
+    """Reports of the last ``within`` (the rules keep only the latest per place and their own validity)."""
+    query = (select(ManualReportRow).where(ManualReportRow.time > now - within, ManualReportRow.time <= now)
+             .order_by(ManualReportRow.time, ManualReportRow.id))
+    return [ManualReport(r.kind, r.time.astimezone(UTC), r.value, r.place, r.by, r.station, r.note)  # type: ignore[arg-type]
+            for r in session.scalars(query)]
