@@ -27,7 +27,7 @@ def _pg_reachable() -> bool:
 
         with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), connect_timeout=2):
             return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable here"
+    except Exception:  # any failure means "not reachable here"
         return False
 
 

@@ -28,7 +28,17 @@ def main(
 
 
 def _register() -> None:
-    from responder.cli import alert_cmd, contacts_cmd, db_cmd, dispatch_cmd, drill_cmd, duty_cmd, plan_cmd, serve_cmd
+    from responder.cli import (
+        alert_cmd,
+        contacts_cmd,
+        db_cmd,
+        dispatch_cmd,
+        drill_cmd,
+        duty_cmd,
+        feeds_cmd,
+        plan_cmd,
+        serve_cmd,
+    )
 
     app.command("init", help="Create or upgrade the database and load the roster the first time. Safe to run twice.")(
         db_cmd.init
@@ -42,6 +52,8 @@ def _register() -> None:
         dispatch_cmd.dispatch
     )
     app.add_typer(drill_cmd.app, name="drill")
+    app.add_typer(feeds_cmd.app, name="feeds")
+    app.add_typer(feeds_cmd.reading_app, name="reading")
     app.command("serve", help="Run web hooks, the outbox dispatcher and the escalation scheduler in one process.")(
         serve_cmd.serve
     )

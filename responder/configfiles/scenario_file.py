@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from responder.configfiles.located_yaml import load_yaml, read_text, validate_model
@@ -59,7 +60,7 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             bad(("actions", i, "hazard"), f"unknown hazard {action.hazard!r}")
         if action.station and action.station not in stations:
             bad(("actions", i, "station"), f"unknown station {action.station!r}")
-    for i, (a, b) in enumerate(zip(scenario.actions, scenario.actions[1:], strict=False)):
+    for i, (a, b) in enumerate(pairwise(scenario.actions)):
         if b.at < a.at:
             bad(("actions", i + 1, "at"), f"times out of order: {b.at} comes before the previous action's {a.at}")
     for group in scenario.people.groups:

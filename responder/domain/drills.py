@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -35,7 +36,7 @@ class Listed(Strict):
 
     @model_validator(mode="after")
     def _in_order(self) -> Listed:
-        for a, b in zip(self.values, self.values[1:], strict=False):
+        for a, b in pairwise(self.values):
             if b.at <= a.at:
                 raise ValueError(f"times out of order: {b.at} does not come after {a.at}")
         return self
@@ -204,7 +205,7 @@ def sample_series(series: Listed | Storm | River, start: datetime, end: datetime
 def _interpolate(points: list[tuple[datetime, float]], t: datetime) -> float:
     if t <= points[0][0]:
         return points[0][1]
-    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+    for (t0, v0), (t1, v1) in pairwise(points):
         if t0 <= t <= t1:
             share = (t - t0) / (t1 - t0)
             return round(v0 + (v1 - v0) * share, 3)

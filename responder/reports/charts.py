@@ -187,21 +187,23 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
             cumulative.append(running)
         total.plot(xs, cumulative, color="#1b3a5c", linewidth=1.4, label=label(f"cumulative{unit}"))
         total.set_ylabel(label(f"cumulative{unit}", "cumulative"), fontsize=8)
-        _thresholds(total, s, label)
-        total.legend(loc="upper left", fontsize=7, frameon=False)
+        _thresholds(total, s, label, cumulative)
+        bars, bar_labels = ax.get_legend_handles_labels()
+        lines, line_labels = total.get_legend_handles_labels()
+        total.legend(bars + lines, bar_labels + line_labels, loc="best", fontsize=7, frameon=False)
     else:
         ax.plot(xs, ys, color="#1b3a5c", linewidth=1.4, marker="." if len(xs) < 60 else None, markersize=3,
                 label=label(f"{quantity}{unit}", "reading"))
         ax.set_ylabel(label(f"{quantity}{unit}", "value"), fontsize=8)
-        _thresholds(ax, s, label)
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+        _thresholds(ax, s, label, ys)
+        ax.legend(loc="best", fontsize=7, frameon=False)
     ax.set_title(name, fontsize=9, loc="left")
     ax.grid(alpha=0.3)
 
 
-def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str]) -> None:
+def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str], values: list[float]) -> None:
     styles = {"warning_level": ("#f08a24", "--"), "guaranteed_level": ("#d62728", "-.")}
-    low, high = ax.get_ylim()
+    low, high = min(values), max(values)
     for t in s.thresholds:
         colour, dash = styles.get(t.key, ("#7a3db8", ":"))
         ax.axhline(t.value, color=colour, linestyle=dash, linewidth=1.2,
@@ -209,4 +211,4 @@ def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str]) -> None:
         low, high = min(low, t.value), max(high, t.value)
     if s.thresholds:
         pad = (high - low) * 0.08 or 1.0
-        ax.set_ylim(low - pad, high + pad)
+        ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)

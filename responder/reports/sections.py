@@ -139,10 +139,13 @@ def steps(data: ReportData) -> Section:
 
 def chain(data: ReportData) -> Section:
     z = data.zone
+    shown = [c for c in data.chain if c.outcome not in ("cancelled", "pending")]
     rows = tuple((_inc(data, c.incident_id), f"{c.name} ({c.chain_step})", fmt.CHAIN_OUTCOMES.get(c.outcome, c.outcome),
-                  fmt.when(c.at, z), str(c.messages)) for c in data.chain)
-    marks = tuple({"used": "warn", "skipped": "good"}.get(c.outcome, "") for c in data.chain)
-    return Section("chain", "Reporting chain 逐级上报", table=Table(
+                  fmt.when(c.at, z), str(c.messages)) for c in shown)
+    marks = tuple({"used": "warn", "skipped": "good"}.get(c.outcome, "") for c in shown)
+    return Section("chain", "Reporting chain 逐级上报", notes=(
+        "Which rungs had to be told, and which were skipped because the rung before answered "
+        "(steps cancelled by the stand-down are in the escalation table).",), table=Table(
         ("incident", "rung", "outcome", "at", "messages"), rows, marks))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Float, Select, Table, and_, case, cast, func, select, tuple_, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Float, Table, and_, case, cast, func, select, tuple_, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -223,7 +223,7 @@ def readings_of(session: Session, station: str, quantity: str, start: datetime, 
 
 # --- snapshots ---------------------------------------------------------------------------------------------
 
-_SECONDS = type_coerce(ReadingRow.time, BigInteger)
+_time_s = type_coerce(ReadingRow.time, BigInteger)
 
 
 def snapshots(session: Session, stations: Iterable[Station], now: datetime,
@@ -261,12 +261,12 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
             ahead.add((row.station, row.quantity))
     if ahead:
         horizon = max((s.interval for s in stations), default=timedelta(hours=1)) * 2 + timedelta(days=1)
-        newest = (select(ReadingRow.station, ReadingRow.quantity, func.max(_SECONDS).label("t"))
-                  .where(_SECONDS <= epoch(now), _SECONDS > epoch(now - horizon))
+        newest = (select(ReadingRow.station, ReadingRow.quantity, func.max(_time_s).label("t"))
+                  .where(_time_s <= epoch(now), _time_s > epoch(now - horizon))
                   .group_by(ReadingRow.station, ReadingRow.quantity).subquery())
         query = select(ReadingRow.station, ReadingRow.quantity, ReadingRow.time, ReadingRow.value).join(
             newest, and_(ReadingRow.station == newest.c.station, ReadingRow.quantity == newest.c.quantity,
-                         _SECONDS == newest.c.t))
+                         _time_s == newest.c.t))
         for station, quantity, time, value in session.execute(query):
             if (station, quantity) in ahead:
                 out.setdefault(station, {})[quantity] = Latest(time, value)
@@ -286,7 +286,7 @@ class _Edges:
             return {}
         if (lo, hi) not in self.cache:
             query = (select(ReadingRow.station, func.sum(ReadingRow.value))
-                     .where(ReadingRow.quantity == "rain_mm", _SECONDS > lo, _SECONDS <= hi)
+                     .where(ReadingRow.quantity == "rain_mm", _time_s > lo, _time_s <= hi)
                      .group_by(ReadingRow.station))
             self.cache[(lo, hi)] = {station: float(total) for station, total in self.session.execute(query)}
         return self.cache[(lo, hi)]
@@ -328,13 +328,13 @@ def _window_totals(session: Session, at: int, windows: Sequence[timedelta],
 
 def _slopes(session: Session, at: int, lookback: timedelta) -> dict[str, SlopeSums]:
     """Least-squares sums of the stage over ``(at - lookback, at]``, x in hours before ``at``."""
-    x = _SECONDS - at
+    x = _time_s - at
     xf: ColumnElement[float] = cast(x, Float)
-    query: Select[Any] = (
+    query = (
         select(ReadingRow.station, func.count(), func.sum(xf), func.sum(ReadingRow.value), func.sum(xf * xf),
                func.sum(xf * ReadingRow.value), func.min(x), func.max(x))
-        .where(ReadingRow.quantity == "stage_m", _SECONDS > at - math.floor(lookback.total_seconds()),
-               _SECONDS <= at)
+        .where(ReadingRow.quantity == "stage_m", _time_s > at - math.floor(lookback.total_seconds()),
+               _time_s <= at)
         .group_by(ReadingRow.station))
     out: dict[str, SlopeSums] = {}
     for station, n, sx, sy, sxx, sxy, first, last in session.execute(query):
@@ -348,15 +348,14 @@ def _dry_days(session: Session, now: datetime, spec: SnapshotSpec, edges: _Edges
     Days are cut at the zone's UTC offset at ``now``: exact for zones without daylight saving (China),
     within an hour around the change otherwise.
     """
-    offset = now.utcoffset() if now.tzinfo is None else spec.zone.utcoffset(now)
+    offset = spec.zone.utcoffset(now)
     shift = int(offset.total_seconds()) if offset else 0
     today = local_day(now, spec.zone)
     first_day = today - spec.dry_horizon_days + 1
     at = epoch(now)
     last_full = at // HOUR * HOUR
     h = ReadingHourRow.hour
-    day = ((h - 1 + shift) / DAY).label("day") if session.get_bind().dialect.name == "postgresql" else \
-        cast((h - 1 + shift) / DAY, BigInteger).label("day")
+    day = ((h - 1 + shift) // DAY).label("day")
     daily = (select(ReadingHourRow.station, day, func.sum(ReadingHourRow.total).label("total"))
              .where(ReadingHourRow.quantity == "rain_mm", h > first_day * DAY - shift, h <= last_full)
              .group_by(ReadingHourRow.station, day).subquery())

@@ -13,7 +13,7 @@ import csv
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -215,3 +215,23 @@ def play_two_incidents(ctx: AppContext, clock: FakeClock) -> TwoIncidents:
     sim.dispatch()
     return TwoIncidents(flood.incident_id, drought.incident_id, flood.code, drought.code, t0,
                         flood_people & drought_people)
+
+
+# -- a context of its own, for module-scoped fixtures ---------------------------------------------------------
+SEASON_START = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
+"""09:00 local on 1 July 2027, as tests/conftest.py: inside the flood season, O002 on duty."""
+
+
+def new_context(folder: Path, clock: FakeClock, roster: Path | None = None) -> AppContext:
+    """The sample plan and roster on a fresh, migrated SQLite database in ``folder``."""
+    from responder.app.contacts import import_contacts
+    from responder.app.setup import init_database
+    from responder.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'responder.db'}",  # type: ignore[call-arg]
+                        plan_file=REPO / "config" / "plan.yaml", roster_file=roster or REPO / "contacts" / "roster.csv",
+                        gateway="fake")
+    ctx = AppContext(settings, clock=clock)
+    init_database(ctx)
+    import_contacts(ctx, settings.roster_file)
+    return ctx

@@ -1,0 +1,221 @@
+"""The feed check cycle: read feeds, store readings, evaluate the plan's rules, propose or declare.
+
+Also manual entry by duty staff (a reading, a dam-break report, people short of drinking water)
+and the stale-feed alarm, raised once and cleared when data returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from responder.app import proposals
+from responder.app.context import AppContext
+from responder.domain.callout import Contact
+from responder.domain.derived import StationSnapshot
+from responder.domain.errors import InputError, Problem
+from responder.domain.incidents import OutgoingMessage
+from responder.domain.messages import IncidentFacts, render
+from responder.domain.plan import pick
+from responder.domain.readings import RawReading, Reading, Rejected, validate
+from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
+from responder.domain.stations import Station
+from responder.domain.types import format_duration
+from responder.storage import incidents as store
+from responder.storage import readings_repo as repo
+from responder.storage.db import transaction
+from responder.storage.feed_models import FeedStatusRow
+from responder.storage.models import IncidentRow
+
+
+@dataclass
+class FeedCheck:
+    feed: str
+    ok: bool
+    error: str | None = None
+    inserted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    missing: int = 0
+
+
+@dataclass
+class CycleReport:
+    at: datetime
+    feeds: list[FeedCheck] = field(default_factory=list)
+    snapshots: dict[str, StationSnapshot] = field(default_factory=dict)
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+    decisions: list[RuleDecision] = field(default_factory=list)
+    proposals: list[proposals.ProposalOutcome] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)
+
+
+def store_batch(ctx: AppContext, session: Session, readings: list[Reading], rejected: list[Rejected]) -> FeedCheck:
+    now = ctx.clock.now()
+    result = repo.store_readings(session, readings, now)
+    repo.quarantine(session, rejected, now)
+    return FeedCheck("", True, None, result.inserted, result.duplicates, result.conflicts, len(rejected))
+
+
+def run_cycle(ctx: AppContext, feed_ids: list[str] | None = None, client: Any = None) -> CycleReport:
+    """One cycle: every (or the named) feed read and stored, then the rules; a failing feed stops nothing."""
+    from responder.feeds.base import read_feed
+
+    plan = ctx.plan
+    now = ctx.clock.now()
+    report = CycleReport(now)
+    known = {f.id for f in plan.feeds}
+    for fid in feed_ids or []:
+        if fid not in known:
+            raise InputError(Problem(f"unknown feed {fid!r} (the plan has: {', '.join(sorted(known)) or 'none'})",
+                                     field="--feed"))
+    for feed in plan.feeds:
+        if feed.kind == "manual" or (feed_ids and feed.id not in feed_ids):
+            continue
+        result = read_feed(feed, plan.stations, now, zone=plan.area.zone, base_dir=ctx.resolve("."), client=client)
+        with transaction(ctx.sessions) as session:
+            check = store_batch(ctx, session, result.readings, result.rejected)
+            check.feed, check.ok, check.error, check.missing = feed.id, result.ok, result.error, result.missing
+            repo.record_feed_status(session, "feed", feed.id, result.error, now)
+            if result.error:
+                store.audit(session, now, f"feed {feed.id}", "feed_error", f"feed {feed.id}: {result.error}",
+                            None, None, {"feed": feed.id, "error": result.error, "readings": len(result.readings)})
+        report.feeds.append(check)
+    evaluate_rules(ctx, report)
+    return report
+
+
+def ingest_and_evaluate(ctx: AppContext, rows: list[tuple[str, datetime, float]]) -> int:
+    """Readings that arrive already in hand (drills, tests): validated like any feed row, then a cycle."""
+    plan = ctx.plan
+    now = ctx.clock.now()
+    stations = {s.id: s for s in plan.stations}
+    readings: list[Reading] = []
+    rejected: list[Rejected] = []
+    for station, when, value in rows:
+        checked = validate(RawReading("drill", station, when, value, location=when.isoformat()), stations, now,
+                           zone=plan.area.zone, source="drill")
+        (readings if isinstance(checked, Reading) else rejected).append(checked)  # type: ignore[arg-type]
+    with transaction(ctx.sessions) as session:
+        check = store_batch(ctx, session, readings, rejected)
+    evaluate_rules(ctx, CycleReport(now))
+    return check.inserted
+
+
+def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
+    rows = session.execute(select(IncidentRow.hazard, IncidentRow.level).where(
+        IncidentRow.status == "open", IncidentRow.is_drill.is_(drill))).all()
+    return {hazard: level for hazard, level in rows}
+
+
+def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
+    """The plan's rules on the stored readings; decisions go through the same proposal use case."""
+    plan = ctx.plan
+    now = report.at
+    with transaction(ctx.sessions) as session:
+        report.snapshots = repo.snapshots(session, plan.stations, now, snapshot_spec(plan.rules, plan.area.zone))
+        reports = repo.recent_reports(session, now)
+        state = repo.load_rule_state(session)
+        current = _current_levels(session, ctx.settings.drill_mode)
+        report.outcomes = evaluate(plan.rules, report.snapshots, reports, now)
+        decided = decide(report.outcomes, current, state, now)
+        repo.save_rule_state(session, decided.state, now)
+        report.decisions = decided.decisions
+    for d in report.decisions:
+        outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
+        if outcome is not None:
+            report.proposals.append(outcome)
+    report.alarms = stale_alarms(ctx, report.snapshots)
+    return report
+
+
+def stale_alarms(ctx: AppContext, snapshots: dict[str, StationSnapshot]) -> list[str]:
+    """A station silent for twice its interval: one alarm to the duty officer, one all-clear when it returns."""
+    plan = ctx.plan
+    now = ctx.clock.now()
+    said: list[str] = []
+    with transaction(ctx.sessions) as session:
+        for station in plan.stations:
+            snap = snapshots.get(station.id)
+            if snap is None or station.feed is None:
+                continue
+            row = session.get(FeedStatusRow, ("station", station.id))
+            if row is None:
+                row = FeedStatusRow(kind="station", ref=station.id)
+                session.add(row)
+            if snap.stale and row.stale_since is None:
+                row.stale_since = row.alarm_raised_at = now
+                silent = now - snap.last_time if snap.last_time else station.interval * 2
+                _tell_officer(ctx, session, "stale_feed", station, format_duration(silent))
+                store.audit(session, now, "feed check", "feed_stale", f"{station.id} silent since "
+                            f"{snap.last_time.isoformat() if snap.last_time else 'ever'}", None, None,
+                            {"station": station.id, "last": snap.last_time.isoformat() if snap.last_time else None,
+                             "interval": format_duration(station.interval)})
+                said.append(f"{station.id}: stale")
+            elif not snap.stale and row.stale_since is not None:
+                row.stale_since = None
+                _tell_officer(ctx, session, "feed_recovered", station, "")
+                store.audit(session, now, "feed check", "feed_recovered", f"{station.id} reports again", None, None,
+                            {"station": station.id})
+                said.append(f"{station.id}: recovered")
+    return said
+
+
+def _tell_officer(ctx: AppContext, session: Session, kind: str, station: Station, silent: str) -> None:
+    from responder.app.alerts import duty_officer, sender_key
+    from responder.storage.people import load_roster
+
+    plan = ctx.plan
+    officer = duty_officer(ctx, load_roster(session), plan)
+    if officer is None:
+        return
+    lang = officer.language
+    facts = IncidentFacts("", "flood", 4, "", ctx.settings.drill_mode)
+    text = render(plan, kind, lang, facts, extras={"station": pick(station.name, lang, plan.default_language),
+                                                   "time": silent}, when=ctx.clock.now())
+    store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), kind, text)], ctx.clock.now(),
+                  timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
+
+
+def add_reading(ctx: AppContext, station_id: str, value: float, when: datetime | None, by: str,
+                quantity: str | None = None) -> CycleReport:
+    """`reading add`: duty staff type in what they see; validated like any feed row, then a cycle."""
+    plan = ctx.plan
+    now = ctx.clock.now()
+    stations = {s.id: s for s in plan.stations}
+    if station_id not in stations:
+        raise InputError(Problem(f"unknown station {station_id!r} (the plan has: {', '.join(sorted(stations))})",
+                                 field="STATION"))
+    checked = validate(RawReading(f"manual:{by}", station_id, when or now, value, quantity), stations, now,
+                       zone=plan.area.zone, source=f"manual:{by}")
+    if isinstance(checked, Rejected):
+        raise InputError(Problem(checked.reason, field="VALUE"))
+    with transaction(ctx.sessions) as session:
+        result = repo.store_readings(session, [checked], now)
+        store.audit(session, now, by, "reading_added", f"{station_id} {checked.quantity} = {checked.value} "
+                    f"{checked.unit} at {checked.time.isoformat()}", None, None,
+                    {"station": station_id, "value": checked.value, "quantity": checked.quantity,
+                     "time": checked.time.isoformat(), "conflict": bool(result.conflicts)})
+    return evaluate_rules(ctx, CycleReport(now))
+
+
+def manual_report(ctx: AppContext, kind: str, station: str | None, value: float | None, by: str,
+                  place: str = "", note: str = "") -> CycleReport:
+    """A dam break upstream (value 1, 0 clears) or people short of drinking water (value = how many)."""
+    kinds = {"dam_break": "dam_break", "no_drinking_water": "drinking_water", "drinking_water": "drinking_water"}
+    if kind not in kinds:
+        raise InputError(Problem(f"unknown report {kind!r} (dam_break or drinking_water)", field="KIND"))
+    now = ctx.clock.now()
+    report = ManualReport(kinds[kind], now, 1.0 if value is None else value, place or (station or ""), by,  # type: ignore[arg-type]
+                          station, note)
+    with transaction(ctx.sessions) as session:
+        repo.add_report(session, report, now)
+        store.audit(session, now, by, "manual_report", f"{kind} reported{' at ' + station if station else ''}"
+                    f" (value {report.value})", None, note or None,
+                    {"kind": report.kind, "station": station, "value": report.value, "place": report.place})
+    return evaluate_rules(ctx, CycleReport(now))
