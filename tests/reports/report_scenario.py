@@ -28,6 +28,7 @@ from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
+from responder.reports import ReportData
 from responder.storage.models import RecipientRow
 from responder.worker.dispatcher import Dispatcher
 
@@ -177,6 +178,13 @@ def play_flood_drill(ctx: AppContext, clock: FakeClock) -> FloodDrill:
     end_alert(ctx, outcome.incident_id, "drill over", "drill director")
     sim.dispatch()
     return FloodDrill(outcome.incident_id, t0, called, silent, confirmed_at)
+
+
+@dataclass
+class PlayedFlood:
+    ctx: AppContext
+    drill: FloodDrill
+    data: ReportData
 
 
 # -- scenario B: a flood and a drought incident of one drill run --------------------------------------------------

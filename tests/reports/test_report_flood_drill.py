@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,33 +19,20 @@ from report_scenario import (
     SILENT_GROUP,
     SLOW,
     UNREACHABLE,
-    FloodDrill,
+    PlayedFlood,
     headcount,
     new_context,
-    play_flood_drill,
     policy_steps,
     roster_names,
 )
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
-from responder.reports import ReportData, build_report
+from responder.reports import build_report
 
 
-@dataclass
-class Played:
-    ctx: AppContext
-    drill: FloodDrill
-    data: ReportData
-
-
-@pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
-    clock = FakeClock(SEASON_START)
-    ctx = new_context(tmp_path_factory.mktemp("flood-drill"), clock)
-    drill = play_flood_drill(ctx, clock)
-    yield Played(ctx, drill, build_report(ctx, [drill.incident_id]))
-    ctx.engine.dispose()
+@pytest.fixture
+def played(flood_drill: PlayedFlood) -> PlayedFlood:
+    return flood_drill
 
 
 def nearest_rank(values: list[timedelta], q: float) -> timedelta:
@@ -55,7 +40,7 @@ def nearest_rank(values: list[timedelta], q: float) -> timedelta:
     return ordered[math.ceil(q * len(ordered)) - 1]
 
 
-def test_the_incident_and_its_level_history(played: Played) -> None:
+def test_the_incident_and_its_level_history(played: PlayedFlood) -> None:
     data, t0 = played.data, played.drill.t0
     (incident,) = data.incidents
     assert incident.is_drill and data.is_drill
@@ -67,7 +52,7 @@ def test_the_incident_and_its_level_history(played: Played) -> None:
     assert (data.start, data.end) == (t0, t0 + END_AFTER)
 
 
-def test_confirmation_figures_per_group(played: Played) -> None:
+def test_confirmation_figures_per_group(played: PlayedFlood) -> None:
     drill = played.drill
     groups = {g.group: g for g in played.data.groups}
     assert set(groups) == set(drill.called)
@@ -88,7 +73,7 @@ def test_confirmation_figures_per_group(played: Played) -> None:
         assert set(g.not_confirmed) == {roster_names()[p] for p in members if p not in drill.confirmed_at}
 
 
-def test_the_silent_rescue_group(played: Played) -> None:
+def test_the_silent_rescue_group(played: PlayedFlood) -> None:
     rescue = next(g for g in played.data.groups if g.group == SILENT_GROUP)
     assert rescue.called == len(played.drill.silent) == 14
     assert rescue.confirmed == 0 and rescue.rate == 0.0
@@ -98,7 +83,7 @@ def test_the_silent_rescue_group(played: Played) -> None:
     assert medical.required == 14 and medical.headcount_reached == SLOW[1]  # the slow one completed it
 
 
-def test_overall_rate(played: Played) -> None:
+def test_overall_rate(played: PlayedFlood) -> None:
     drill, overall = played.drill, played.data.overall
     people = set().union(*drill.called.values())
     assert overall.called == len(people) == 63
@@ -107,7 +92,7 @@ def test_overall_rate(played: Played) -> None:
     assert overall.first_confirmation == min(drill.confirmed_at.values())
 
 
-def test_escalation_steps_at_the_plan_times(played: Played) -> None:
+def test_escalation_steps_at_the_plan_times(played: PlayedFlood) -> None:
     t0, steps = played.drill.t0, played.data.steps
     policy = policy_steps(2)
     first_round = [s for s in steps if s.round == 0]
@@ -127,7 +112,7 @@ def test_escalation_steps_at_the_plan_times(played: Played) -> None:
                      ("county", "used", t0 + timedelta(minutes=60))]
 
 
-def test_unreachable_never_answering_and_slow(played: Played) -> None:
+def test_unreachable_never_answering_and_slow(played: PlayedFlood) -> None:
     data = played.data
     assert [p.person_id for p in data.unreachable] == [UNREACHABLE]
     assert data.unreachable[0].reached == 0 and data.unreachable[0].failed >= 1
@@ -137,19 +122,19 @@ def test_unreachable_never_answering_and_slow(played: Played) -> None:
         (SLOW[0], 2, timedelta(minutes=10), SLOW[1])]
 
 
-def test_replies_that_were_not_confirmations(played: Played) -> None:
+def test_replies_that_were_not_confirmations(played: PlayedFlood) -> None:
     (reply,) = played.data.replies
     assert (reply.person_id, reply.body, reply.outcome) == (NOTE[0], NOTE[2], "note")
     assert reply.received_at == played.drill.t0 + NOTE[1]
     assert not [a for a in played.data.acks if not a.first]  # no escalation report was answered
 
 
-def test_plan_gaps(played: Played) -> None:
+def test_plan_gaps(played: PlayedFlood) -> None:
     found = {(g.kind, g.subject) for g in played.data.gaps}
     assert found == {("headcount_not_reached", "rescue"), ("shared_person", "C002"), ("shared_person", "C003")}
 
 
-def test_english_names(played: Played) -> None:
+def test_english_names(played: PlayedFlood) -> None:
     data = build_report(played.ctx, [played.drill.incident_id], language="en")
     assert data.language == "en"
     assert next(g.name for g in data.groups if g.group == "rescue") == "rescue group"
@@ -158,8 +143,9 @@ def test_english_names(played: Played) -> None:
 
 def test_no_deputy_gap_from_the_roster_snapshot(tmp_path: Path) -> None:
     """A roster whose rescue group has no deputy: the report names the gap."""
-    from responder.app.alerts import end_alert, raise_alert
     from report_scenario import REPO
+
+    from responder.app.alerts import end_alert, raise_alert
 
     lines = (REPO / "contacts" / "roster.csv").read_text(encoding="utf-8").splitlines()
     roster = tmp_path / "roster.csv"

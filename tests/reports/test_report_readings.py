@@ -1,0 +1,152 @@
+"""Readings for the chart: the reflective loader on tables made here, and the report with stations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from report_scenario import SEASON_START, new_context
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, create_engine, select, update
+from sqlalchemy.orm import Session
+
+from responder.domain.clock import FakeClock
+from responder.reports import Reading, build_report, load_readings, render_markdown
+from responder.reports.charts import chart_png, cjk_font, drawable
+from responder.reports.figures import readings_margin
+from responder.storage.models import IncidentRow
+from test_report_render import decoded_size
+
+T0 = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
+
+
+def readings_table(metadata: MetaData, time_type: object = None) -> Table:
+    return Table("readings", metadata, Column("id", Integer, primary_key=True), Column("station_id", String(40)),
+                 Column("observed_at", time_type or DateTime()), Column("quantity", String(20)),
+                 Column("value", Float), Column("unit", String(10)))
+
+
+def test_loader_reads_a_readings_table(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
+    table = readings_table(MetaData())
+    table.metadata.create_all(engine)
+    rows = [("a", T0 + timedelta(minutes=m), "water_level", 3.0 + m / 100, "m") for m in range(-120, 121, 30)]
+    rows += [("b", T0, "rain", 4.5, "mm"), ("c", T0, "rain", 9.9, "mm")]
+    with engine.begin() as conn:  # stored as SQLite stores it: naive UTC
+        conn.execute(table.insert(), [dict(station_id=s, observed_at=t.replace(tzinfo=None), quantity=q, value=v,
+                                           unit=u) for s, t, q, v, u in rows])
+    with Session(engine) as session:
+        found = load_readings(session, ["a", "b"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    engine.dispose()
+    assert [(r.station_id, r.at) for r in found] == (
+        [("a", T0 + timedelta(minutes=m)) for m in range(-60, 61, 30)] + [("b", T0)])
+    assert all(r.at.tzinfo is not None for r in found)
+    assert found[-1] == Reading("b", "rain", T0, 4.5, "mm")
+
+
+def test_loader_parses_text_times_with_offsets(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
+    table = readings_table(MetaData(), String(40))
+    table.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [
+            dict(station_id="a", observed_at="2027-07-01T09:00:00+08:00", quantity="stage", value=4.2, unit="m"),
+            dict(station_id="a", observed_at="2027-07-01T12:00:00+08:00", quantity="stage", value=4.8, unit="m"),
+            dict(station_id="a", observed_at="not a time", quantity="stage", value=1.0, unit="m"),
+        ])
+    with Session(engine) as session:
+        found = load_readings(session, ["a"], T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
+    engine.dispose()
+    assert found == [Reading("a", "stage", T0, 4.2, "m")]
+
+
+def test_loader_gives_nothing_without_a_usable_table(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
+    with Session(engine) as session:
+        assert load_readings(session, ["a"], T0, T0 + timedelta(hours=1)) == []
+    Table("readings", MetaData(), Column("id", Integer, primary_key=True), Column("station_id", String(40)),
+          Column("observed_at", DateTime())).create(engine)  # no value column
+    with Session(engine) as session:
+        assert load_readings(session, ["a"], T0, T0 + timedelta(hours=1)) == []
+        assert load_readings(session, [], T0, T0 + timedelta(hours=1)) == []
+    engine.dispose()
+
+
+def test_loader_on_the_project_database(sqlite_ctx: object) -> None:
+    """Whatever the feeds code has made of the readings table (or not yet), asking never fails."""
+    from responder.app.context import AppContext
+
+    assert isinstance(sqlite_ctx, AppContext)
+    with sqlite_ctx.sessions() as session:
+        assert isinstance(load_readings(session, ["longhe"], T0, T0 + timedelta(hours=1)), list)
+
+
+STATIONS = [
+    {"id": "longhe", "name": {"zh": "龙河大桥"}, "kind": "river", "warning_level": 5.0, "guaranteed_level": 6.5,
+     "unit": "m"},
+    {"id": "rain-1", "name": {"zh": "三建雨量站", "en": "Sanjian rain gauge"}, "kind": "rain",
+     "threshold_24h_mm": "200"},
+    {"id": "silent", "name": "no readings", "kind": "river", "warning_level": None},
+]
+
+
+@pytest.fixture
+def incident_with_stations(tmp_path: Path) -> object:
+    from responder.app.alerts import end_alert, raise_alert
+
+    clock = FakeClock(SEASON_START)
+    ctx = new_context(tmp_path, clock)
+    outcome = raise_alert(ctx, "flood", 2, "龙河水位超警戒线", "duty officer", is_drill=True)
+    clock.advance(timedelta(hours=2))
+    end_alert(ctx, outcome.incident_id, "water falling", "duty officer")
+    with ctx.engine.begin() as conn:
+        snapshot = dict(conn.execute(select(IncidentRow.plan_snapshot)).scalar_one())
+        snapshot["stations"] = STATIONS
+        conn.execute(update(IncidentRow).values(plan_snapshot=snapshot))
+    yield ctx, outcome.incident_id
+    ctx.engine.dispose()
+
+
+def test_report_with_readings(incident_with_stations: tuple[object, int]) -> None:
+    from responder.app.context import AppContext
+
+    ctx, incident = incident_with_stations
+    assert isinstance(ctx, AppContext)
+    asked: list[tuple[list[str], datetime, datetime]] = []
+
+    def source(session: Session, ids: Sequence[str], start: datetime, end: datetime) -> list[Reading]:
+        asked.append((list(ids), start, end))
+        out, t, level = [], start, 3.0
+        while t <= end:
+            level += 0.15 if t < T0 + timedelta(hours=1) else -0.15
+            out.append(Reading("longhe", "water_level", t, round(level, 2), "m"))
+            out.append(Reading("rain-1", "rain", t, 6.0, "mm"))
+            out.append(Reading("elsewhere", "rain", t, 1.0, "mm"))
+            t += timedelta(minutes=10)
+        return out
+
+    data = build_report(ctx, [incident], readings=source)
+    margin = readings_margin(T0, T0 + timedelta(hours=2))
+    assert asked == [(["longhe", "rain-1", "silent"], T0 - margin, T0 + timedelta(hours=2) + margin)]
+    river, rain = data.stations
+    assert (river.station_id, river.kind, river.unit, river.is_rain) == ("longhe", "river", "m", False)
+    assert [(t.key, t.value) for t in river.thresholds] == [("warning_level", 5.0), ("guaranteed_level", 6.5)]
+    assert (rain.name_en, rain.is_rain, [(t.key, t.value) for t in rain.thresholds]) == (
+        "Sanjian rain gauge", True, [("threshold_24h_mm", 200.0)])
+    first_above = next(at for at, v in river.points if v >= 5.0)
+    markdown = render_markdown(data, chart_link="x.png")
+    local = first_above.astimezone(data.zone).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"warning level 警戒水位 5: {local}" in markdown
+    assert "guaranteed level 保证水位 6.5: not reached" in markdown
+    with_stations = decoded_size(chart_png(data))
+    without = decoded_size(chart_png(build_report(ctx, [incident], readings=lambda *_: [])))
+    assert with_stations[1] > without[1]  # a panel per station series
+
+
+def test_labels_fall_back_without_a_cjk_font() -> None:
+    assert drawable("Long River 3.5 m → 5 m", ["DejaVu Sans"])
+    if cjk_font() is None:
+        assert not drawable("龙河大桥", ["DejaVu Sans"])
+    else:
+        assert drawable("龙河大桥", [cjk_font() or ""])
