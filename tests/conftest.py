@@ -89,27 +89,25 @@ def make_context(url: str, clock: FakeClock, **overrides: object) -> AppContext:
     return AppContext(settings, clock=clock)
 
 
-@pytest.fixture
-def ctx(db_url: str, clock: FakeClock) -> Iterator[AppContext]:
-    """The sample plan and roster on a migrated database, on both engines."""
+def seeded_context(url: str, clock: FakeClock) -> Iterator[AppContext]:
+    """The sample plan and roster on a freshly migrated database."""
     from responder.app.contacts import import_contacts
     from responder.app.setup import init_database
 
-    context = make_context(db_url, clock)
+    context = make_context(url, clock)
     init_database(context)
     import_contacts(context, context.settings.roster_file)
     yield context
     context.engine.dispose()
+
+
+@pytest.fixture
+def ctx(db_url: str, clock: FakeClock) -> Iterator[AppContext]:
+    """The sample plan and roster on a migrated database, on both engines."""
+    yield from seeded_context(db_url, clock)
 
 
 @pytest.fixture
 def sqlite_ctx(sqlite_url: str, clock: FakeClock) -> Iterator[AppContext]:
     """Same as ``ctx`` on SQLite only, for tests of logic rather than storage."""
-    from responder.app.contacts import import_contacts
-    from responder.app.setup import init_database
-
-    context = make_context(sqlite_url, clock)
-    init_database(context)
-    import_contacts(context, context.settings.roster_file)
-    yield context
-    context.engine.dispose()
+    yield from seeded_context(sqlite_url, clock)

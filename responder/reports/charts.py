@@ -25,7 +25,7 @@ CJK_FONTS = (
 )
 BASE_FONT = "DejaVu Sans"
 LEVEL_RGB = {"blue": "#2f6fd0", "yellow": "#e8c300", "orange": "#f08a24", "red": "#d62728"}
-MAX_STATIONS = 8
+MAX_SERIES = 10
 WIDTH_IN, DPI = 10.0, 100
 
 
@@ -77,7 +77,7 @@ def chart_png(data: ReportData) -> bytes:
 
     mdates: Any = dates  # partly untyped
     fonts, label = _labeller(data)
-    stations = [s for s in data.stations if s.points][:MAX_STATIONS]
+    stations = [s for s in data.stations if s.points][:MAX_SERIES]
     zone = data.zone
     start, end = _window(data, stations)
     rc: dict[Any, Any] = {"font.family": "sans-serif", "font.sans-serif": fonts, "axes.unicode_minus": False,

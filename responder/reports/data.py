@@ -16,6 +16,7 @@ from responder.reports import figures, gaps
 from responder.reports.model import (
     AckInfo,
     ChainUse,
+    Gap,
     GroupFigures,
     IncidentInfo,
     LevelChange,
@@ -45,6 +46,8 @@ HANDLED_REPLIES = ("confirmed", "acknowledged", "duplicate", "repeat")
 REACHED = ("sent", "delivered")
 FAILED = ("failed", "undelivered")
 THRESHOLD_KEYS = ("warning_level", "guaranteed_level")
+MAX_STATIONS = 8
+"""Stations charted (and read): those the incidents' evidence names first, then the plan's order."""
 THRESHOLD_NAMES = {"warning_level": "warning level 警戒水位", "guaranteed_level": "guaranteed level 保证水位"}
 
 
@@ -72,7 +75,8 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
     start = min(i.raised_at for i in incidents)
     end = builder.end
     margin = figures.readings_margin(start, end)
-    stations = _stations(ctx, first, lang, readings or load_readings, start - margin, end + margin)
+    stations = _stations(ctx, first, lang, readings or load_readings, start - margin, end + margin,
+                         builder.mentioned)
     return ReportData(
         title=title or _title(incidents, views, lang),
         language=lang,
@@ -120,11 +124,13 @@ class _Builder:
         self.chain: list[ChainUse] = []
         self.acks: list[AckInfo] = []
         self.replies: list[ReplyInfo] = []
-        self.gaps: list[Any] = []
+        self.gaps: list[Gap] = []
         self.spans: list[LevelSpan] = []
         self.changes: dict[int, list[LevelChange]] = {}
         self.rows: list[IncidentRow] = []
         self.end: datetime = now
+        self.mentioned: list[str] = []
+        """Every string in the evidence of the incidents' audit events, in order (station ids among them)."""
 
     def add(self, incident: IncidentRow) -> None:
         s, view, lang = self.session, self.views[incident.id], self.lang
@@ -134,6 +140,8 @@ class _Builder:
         changes = figures.level_changes(incident.id, [(e.at, e.kind, e.actor, e.reason, e.evidence or {})
                                                       for e in events])
         self.changes[incident.id] = changes
+        for e in events:
+            self.mentioned.extend(_strings(e.evidence))
         recipients = list(s.scalars(select(RecipientRow).where(RecipientRow.incident_id == incident.id)
                                     .order_by(RecipientRow.id)))
         outbox = s.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.channel,
@@ -278,9 +286,22 @@ class _Builder:
         return calls
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def _stations(ctx: AppContext, view: SnapshotView, lang: str, source: ReadingsSource, start: datetime,
-              end: datetime) -> list[StationSeries]:
-    stations = view.stations()
+              end: datetime, mentioned: Sequence[str]) -> list[StationSeries]:
+    named = set(mentioned)
+    every = view.stations()
+    stations = ([s for s in every if str(s["id"]) in named] + [s for s in every if str(s["id"]) not in named])
+    stations = stations[:MAX_STATIONS]
     if not stations:
         return []
     ids = [str(s["id"]) for s in stations]

@@ -10,6 +10,7 @@ PyYAML and csv, independently of the report code.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 OFFICE_NUMBER = "+8617400000000"
 REASON = "龙河水位超警戒线0.5米"
 TICK = timedelta(seconds=30)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @cache
@@ -236,10 +238,19 @@ def new_context(folder: Path, clock: FakeClock, roster: Path | None = None) -> A
     from responder.app.setup import init_database
     from responder.settings import Settings
 
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'responder.db'}",  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'responder.db'}",
                         plan_file=REPO / "config" / "plan.yaml", roster_file=roster or REPO / "contacts" / "roster.csv",
                         gateway="fake")
     ctx = AppContext(settings, clock=clock)
     init_database(ctx)
     import_contacts(ctx, settings.roster_file)
     return ctx
+
+
+def decoded_size(png: bytes) -> tuple[int, int]:
+    """Decode the whole image (not just its header): (width, height)."""
+    from matplotlib import image
+
+    assert png.startswith(PNG_SIGNATURE)
+    pixels = image.imread(io.BytesIO(png), format="png")
+    return int(pixels.shape[1]), int(pixels.shape[0])

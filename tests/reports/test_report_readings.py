@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from report_scenario import SEASON_START, new_context
+from report_scenario import SEASON_START, decoded_size, new_context
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, create_engine, select, update
 from sqlalchemy.orm import Session
 
+from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.reports import Reading, build_report, load_readings, render_markdown
 from responder.reports.charts import chart_png, cjk_font, drawable
 from responder.reports.figures import readings_margin
 from responder.storage.models import IncidentRow
-from test_report_render import decoded_size
 
 T0 = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 
 
-def readings_table(metadata: MetaData, time_type: object = None) -> Table:
+def readings_table(metadata: MetaData, time_type: DateTime | String | None = None) -> Table:
     return Table("readings", metadata, Column("id", Integer, primary_key=True), Column("station_id", String(40)),
                  Column("observed_at", time_type or DateTime()), Column("quantity", String(20)),
                  Column("value", Float), Column("unit", String(10)))
@@ -61,6 +61,39 @@ def test_loader_parses_text_times_with_offsets(tmp_path: Path) -> None:
     assert found == [Reading("a", "stage", T0, 4.2, "m")]
 
 
+def test_loader_reads_the_feeds_table(tmp_path: Path) -> None:
+    from responder.storage.feed_models import ReadingRow
+    from responder.storage.models import Base
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
+    Base.metadata.tables["readings"].create(engine)
+    with Session(engine) as session, session.begin():
+        session.add_all([ReadingRow(station=s, quantity=q, time=T0 + timedelta(minutes=m), value=v, unit=u,
+                                    source="csv:test", received_at=T0)
+                         for s, q, m, v, u in [("longhe", "stage_m", -30, 4.1, "m"), ("longhe", "stage_m", 0, 4.4, "m"),
+                                               ("longhe", "stage_m", 90, 5.0, "m"), ("rain", "rain_mm", 0, 3.5, "mm"),
+                                               ("other", "rain_mm", 0, 1.0, "mm")]])
+    with Session(engine) as session:
+        found = load_readings(session, ["longhe", "rain"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    engine.dispose()
+    assert found == [Reading("longhe", "stage_m", T0 - timedelta(minutes=30), 4.1, "m"),
+                     Reading("longhe", "stage_m", T0, 4.4, "m"), Reading("rain", "rain_mm", T0, 3.5, "mm")]
+
+
+def test_loader_reads_epoch_seconds(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
+    table = Table("readings", MetaData(), Column("station", String(40)), Column("time", Integer),
+                  Column("value", Float))
+    table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [dict(station="a", time=int((T0 + timedelta(hours=h)).timestamp()), value=h)
+                                      for h in range(-3, 4)])
+    with Session(engine) as session:
+        found = load_readings(session, ["a"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    engine.dispose()
+    assert found == [Reading("a", "", T0 + timedelta(hours=h), float(h), "") for h in (-1, 0, 1)]
+
+
 def test_loader_gives_nothing_without_a_usable_table(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
     with Session(engine) as session:
@@ -73,11 +106,8 @@ def test_loader_gives_nothing_without_a_usable_table(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_loader_on_the_project_database(sqlite_ctx: object) -> None:
+def test_loader_on_the_project_database(sqlite_ctx: AppContext) -> None:
     """Whatever the feeds code has made of the readings table (or not yet), asking never fails."""
-    from responder.app.context import AppContext
-
-    assert isinstance(sqlite_ctx, AppContext)
     with sqlite_ctx.sessions() as session:
         assert isinstance(load_readings(session, ["longhe"], T0, T0 + timedelta(hours=1)), list)
 
@@ -92,7 +122,7 @@ STATIONS = [
 
 
 @pytest.fixture
-def incident_with_stations(tmp_path: Path) -> object:
+def incident_with_stations(tmp_path: Path) -> Iterator[tuple[AppContext, int]]:
     from responder.app.alerts import end_alert, raise_alert
 
     clock = FakeClock(SEASON_START)
@@ -108,11 +138,8 @@ def incident_with_stations(tmp_path: Path) -> object:
     ctx.engine.dispose()
 
 
-def test_report_with_readings(incident_with_stations: tuple[object, int]) -> None:
-    from responder.app.context import AppContext
-
+def test_report_with_readings(incident_with_stations: tuple[AppContext, int]) -> None:
     ctx, incident = incident_with_stations
-    assert isinstance(ctx, AppContext)
     asked: list[tuple[list[str], datetime, datetime]] = []
 
     def source(session: Session, ids: Sequence[str], start: datetime, end: datetime) -> list[Reading]:
@@ -150,3 +177,30 @@ def test_labels_fall_back_without_a_cjk_font() -> None:
         assert not drawable("龙河大桥", ["DejaVu Sans"])
     else:
         assert drawable("龙河大桥", [cjk_font() or ""])
+
+
+def test_the_stations_the_evidence_names_come_first(tmp_path: Path) -> None:
+    """A plan may have hundreds of gauges: the chart reads a few, the one that triggered the alert first."""
+    from responder.app.alerts import raise_alert
+    from responder.reports.data import MAX_STATIONS
+
+    clock = FakeClock(SEASON_START)
+    ctx = new_context(tmp_path, clock)
+    try:
+        outcome = raise_alert(ctx, "flood", 3, "s11 above the line", "feeds", evidence={"station": "s11",
+                                                                                         "value": 5.2})
+        with ctx.engine.begin() as conn:
+            snapshot = dict(conn.execute(select(IncidentRow.plan_snapshot)).scalar_one())
+            snapshot["stations"] = [{"id": f"s{i:02d}", "name": {"en": f"gauge {i}"}, "kind": "river"}
+                                    for i in range(20)]
+            conn.execute(update(IncidentRow).values(plan_snapshot=snapshot))
+        asked: list[list[str]] = []
+
+        def source(session: Session, ids: Sequence[str], start: datetime, end: datetime) -> list[Reading]:
+            asked.append(list(ids))
+            return []
+
+        build_report(ctx, [outcome.incident_id], readings=source)
+    finally:
+        ctx.engine.dispose()
+    assert asked == [["s11"] + [f"s{i:02d}" for i in range(MAX_STATIONS - 1)]]

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 from datetime import timedelta
 from pathlib import Path
 
-from report_scenario import SEASON_START, PlayedFlood, new_context
+from report_scenario import PNG_SIGNATURE, SEASON_START, PlayedFlood, decoded_size, new_context
 
 from responder.domain.clock import FakeClock
 from responder.reports import build_report, render_html, render_markdown, write_report
 from responder.reports.charts import chart_png
 from responder.reports.sections import all_sections
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
-
-
-def decoded_size(png: bytes) -> tuple[int, int]:
-    """Decode the whole image (not just its header): (width, height)."""
-    from matplotlib import image
-
-    assert png.startswith(PNG_SIGNATURE)
-    pixels = image.imread(io.BytesIO(png), format="png")
-    return int(pixels.shape[1]), int(pixels.shape[0])
 
 
 def test_html_is_self_contained_with_a_real_png(flood_drill: PlayedFlood) -> None:
