@@ -37,6 +37,7 @@ def _register() -> None:
         duty_cmd,
         feeds_cmd,
         plan_cmd,
+        report_cmd,
         serve_cmd,
     )
 
@@ -54,6 +55,9 @@ def _register() -> None:
     app.add_typer(drill_cmd.app, name="drill")
     app.add_typer(feeds_cmd.app, name="feeds")
     app.add_typer(feeds_cmd.reading_app, name="reading")
+    app.command("report", help="After-action report of one or more incidents: self-contained HTML and Markdown.")(
+        report_cmd.report
+    )
     app.command("serve", help="Run web hooks, the outbox dispatcher and the escalation scheduler in one process.")(
         serve_cmd.serve
     )
