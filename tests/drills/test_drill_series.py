@@ -1,0 +1,80 @@
+"""Scenario series and behaviour: pure functions of the scenario and a seed."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from responder.domain.drills import Behaviour, Delay, Listed, People, River, Storm, behaviour_for, sample_series
+
+T0 = datetime(2027, 7, 10, tzinfo=UTC)
+
+
+def test_listed_values_are_interpolated_on_the_sampling_grid() -> None:
+    series = Listed(station="s", every=timedelta(hours=1), values=[{"at": "0h", "value": 1.0},
+                                                                    {"at": "4h", "value": 3.0}])
+    values = sample_series(series, T0, T0 + timedelta(hours=6), {})
+    assert [v for _, v in values] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]
+
+
+def test_listed_times_out_of_order_are_refused() -> None:
+    with pytest.raises(ValidationError, match="out of order"):
+        Listed(station="s", values=[{"at": "2h", "value": 1.0}, {"at": "1h", "value": 2.0}])
+
+
+def test_negative_storm_total_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Storm(kind="storm", station="r", start="1h", duration="2h", total_mm=-5)
+
+
+@given(total=st.floats(min_value=0, max_value=600), hours=st.integers(min_value=1, max_value=48),
+       shape=st.sampled_from(["bell", "steady"]))
+def test_a_storm_drops_exactly_its_total(total: float, hours: int, shape: str) -> None:
+    storm = Storm(kind="storm", station="r", start="2h", duration=f"{hours}h", total_mm=total, shape=shape)
+    values = sample_series(storm, T0, T0 + timedelta(hours=hours + 4), {})
+    assert sum(v for _, v in values) == pytest.approx(total, abs=0.001 * len(values) + 1e-6)
+    assert all(v >= 0 for _, v in values)
+    assert all(v == 0 for t, v in values if t <= T0 + timedelta(hours=2))
+
+
+def test_a_river_rises_after_the_rain_with_its_lag_and_recedes() -> None:
+    rain = Storm(kind="storm", station="r", every="1h", start="0h", duration="4h", total_mm=100, shape="steady")
+    rain_values = sample_series(rain, T0, T0 + timedelta(hours=24), {})
+    river = River(kind="river", station="g", every="1h", base=2.0, rain_station="r", gain_m_per_mm=0.02,
+                  lag="2h", recession_per_hour=0.1)
+    stage = sample_series(river, T0, T0 + timedelta(hours=24), {"r": rain_values})
+    levels = [v for _, v in stage]
+    assert levels[:3] == [2.0, 2.0, 2.0]  # nothing before the lag has passed
+    peak = levels.index(max(levels))
+    assert 4 <= peak <= 7
+    assert levels[-1] < max(levels) and levels[-1] > 2.0
+
+
+def test_behaviour_layers_person_over_group_over_default() -> None:
+    people = People(default=Behaviour(never_reply=0.1, reply_after=Delay(fixed="2m")),
+                    groups={"rescue": Behaviour(never_reply=0.5)},
+                    persons={"R001": Behaviour(voice_only=True)})
+    b = behaviour_for(people, "R001", ("rescue",))
+    assert (b.never_reply, b.voice_only, b.reply_after) == (0.5, True, Delay(fixed="2m"))
+    assert behaviour_for(people, "X", ()).never_reply == 0.1
+
+
+@given(seed=st.integers(min_value=0, max_value=2**32))
+def test_lognormal_delay_has_its_median(seed: int) -> None:
+    delay = Delay(median="4m", p90="10m")
+    rng = random.Random(seed)
+    samples = sorted(delay.sample(rng.random(), rng.gauss(0, 1)).total_seconds() for _ in range(801))
+    assert 180 <= samples[400] <= 320
+    assert samples[720] == pytest.approx(600, rel=0.35)
+
+
+def test_delay_needs_one_form() -> None:
+    with pytest.raises(ValidationError):
+        Delay(fixed="1m", median="2m", p90="3m")
+    with pytest.raises(ValidationError):
+        Delay(median="5m", p90="1m")
