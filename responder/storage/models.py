@@ -258,3 +258,6 @@ class DeliveryReceiptRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime]
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+import responder.storage.feed_models  # noqa: E402, F401  (registers the feed tables on Base)
