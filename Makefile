@@ -13,9 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/responder init
 	$(BIN)/responder plan check
-	$(BIN)/responder plan show --hazard flood
+	$(BIN)/responder drill run config/drills/sanjian-flood.yaml --out drill-output
 
 lint: $(STAMP)
 	$(BIN)/ruff check responder tests benchmarks

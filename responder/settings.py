@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     """A row 'sending' for longer than this belonged to a worker that died: reconcile it."""
     send_concurrency: int = Field(default=4, ge=1)
     worker_id: str | None = None
+    dispatcher_poll_seconds: float = Field(default=0.5, gt=0)
+    """How long ``serve``'s dispatcher waits before looking again at an empty outbox."""
+    lease_ttl_seconds: float = Field(default=30, gt=0)
+    """The scheduler lease: renewed every ttl/6 (at least 0.5 s); a standby takes over within ttl + ttl/6 of the
+    leader's death. ``serve --lease-ttl`` overrides it."""
+    scheduler_sweep_seconds: float = Field(default=10, gt=0)
+    """How often the scheduler leader runs overdue escalation steps and schedules steps added by other processes."""
 
     drill_mode: bool = False
     """Everything this process raises is a drill (set for simulated drill databases)."""

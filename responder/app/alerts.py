@@ -102,8 +102,12 @@ def _check_reason(reason: str) -> str:
 def _check_messages(plan: Plan, decision: Decision) -> list[PreviewText]:
     """Group the distinct texts per language with segment counts; refuse any over a hard limit."""
     seen: dict[tuple[str, str, str], list[Any]] = {}
+    assessed: dict[tuple[str, Any], Any] = {}  # the same text under the same limit: assessed once
     for msg in decision.messages:
-        rendered = assess(plan, msg.contact.phone, msg.text, msg.contact.language)
+        limit = plan.sms.limit_for(msg.contact.phone)
+        rendered = assessed.get((msg.text, limit))
+        if rendered is None:
+            rendered = assessed[(msg.text, limit)] = assess(plan, msg.contact.phone, msg.text, msg.contact.language)
         key = (msg.kind, msg.contact.language, msg.text)
         if key in seen:
             seen[key][1] += 1

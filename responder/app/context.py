@@ -13,6 +13,7 @@ from responder.configfiles.plan_file import PlanFile, read_plan
 from responder.domain.clock import Clock, SystemClock
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
+from responder.domain.roster import DutyRota
 from responder.settings import Settings
 from responder.storage.db import make_engine, session_factory
 
@@ -24,6 +25,8 @@ class AppContext:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     engine_override: Engine | None = None
+    _schema_ok: bool = field(default=False, init=False, repr=False)
+    _rota: tuple[int | None, DutyRota] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -55,9 +58,22 @@ class AppContext:
             return beside_plan
         return path
 
+    def rota(self) -> DutyRota:
+        """The duty rota, re-read only when its file changes (a long-running serve sees edits)."""
+        from responder.configfiles.rota_csv import read_rota
+
+        path = self.resolve(self.plan.duty.rota_file)
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        if self._rota is None or self._rota[0] != stamp:
+            self._rota = (stamp, read_rota(path, self.plan.area.zone))
+        return self._rota[1]
+
     def require_schema(self) -> None:
+        """Refuse to work on a database that is not set up or not upgraded; checked once per process."""
         from responder.storage.migrate import current_revision, head_revision
 
+        if self._schema_ok:
+            return
         current = current_revision(self.engine)
         if current is None:
             raise InputError(Problem("the database is not set up: run `responder init` first",
@@ -65,3 +81,4 @@ class AppContext:
         if current != head_revision():
             raise InputError(Problem(f"the database schema is at {current}, this version needs {head_revision()}: "
                                      "run `responder db upgrade`", field="RESPONDER_DATABASE_URL"))
+        self._schema_ok = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -86,6 +87,9 @@ class DrillRunner:
         self._scheduled_reply: set[tuple[str, int]] = set()
         self.result = DrillResult([], 0, 0, 0, 0, 0, start, self.end)
         self.roster: Roster = Roster(())
+        self._confirm_pending = False
+        self._last_progress = 0.0
+        self._due_messages = True
 
     # -- set-up ---------------------------------------------------------------------------------------------
     def _push(self, at: datetime, kind: str, payload: Any = None) -> None:
@@ -139,8 +143,7 @@ class DrillRunner:
                 self._handle(heapq.heappop(self._heap))
             escalation.run_due(self.ctx, actor="drill scheduler")
             self._dispatch()
-            if self.on_progress:
-                self.on_progress(self._progress())
+            self._report_progress()
         self.clock.set(self.end)
         self._dispatch()
         with self.ctx.sessions() as session:
@@ -149,9 +152,17 @@ class DrillRunner:
                 OutboxRow.status.in_(("sent", "delivered")))) or 0
             self.result.confirmations = session.scalar(select(func.count()).select_from(RecipientRow).where(
                 RecipientRow.confirmed_at.is_not(None))) or 0
-        if self.on_progress:
-            self.on_progress(self._progress())
+        self._report_progress(force=True)
         return self.result
+
+    def _report_progress(self, force: bool = False) -> None:
+        """At most ten updates a second of wall time: the display must not slow the drill down."""
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_progress >= 0.1:
+            self._last_progress = now
+            self.on_progress(self._progress())
 
     def _next_time(self) -> datetime | None:
         candidates = [self._heap[0].at] if self._heap else []
@@ -160,7 +171,9 @@ class DrillRunner:
                 EscalationStepRow.status == "pending"))
             due = session.scalar(select(func.min(OutboxRow.due_at)).where(OutboxRow.status == "pending"))
         candidates += [d for d in (step, due) if d is not None]
-        return min(candidates) if candidates else None
+        nxt = min(candidates) if candidates else None
+        self._due_messages = due is not None and nxt is not None and due <= nxt
+        return nxt
 
     def _handle(self, event: _Event) -> None:
         self.result.events += 1
@@ -168,11 +181,13 @@ class DrillRunner:
             if self.feed_cycle is not None:
                 self.result.readings += self.feed_cycle(self.ctx, event.payload)
             after = self.scenario.duty_officer.confirms_proposals_after
-            if after is not None:
+            if after is not None and not self._confirm_pending and proposals.pending_proposals(self.ctx):
+                self._confirm_pending = True
                 self._push(self.clock.now() + after, "confirm_proposals")
         elif event.kind == "action":
             self._act(event.payload)
         elif event.kind == "confirm_proposals":
+            self._confirm_pending = False
             self._confirm_proposals()
         elif event.kind == "sms":
             person_phone, body = event.payload
@@ -184,7 +199,8 @@ class DrillRunner:
 
     def _officer(self, action: Action) -> str:
         if action.by:
-            return action.by
+            person = self.roster.get(action.by)
+            return f"{person.name} ({person.id})" if person else action.by
         officer = alerts.duty_officer(self.ctx, self.roster, self.ctx.plan)
         return f"{officer.name} ({officer.id})" if officer else "duty officer"
 
@@ -228,6 +244,8 @@ class DrillRunner:
 
     # -- people ---------------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        if not self._due_messages:
+            return
         Dispatcher(self.ctx, self.gateway, concurrency=1, rng=self.rng).drain()
         with self.ctx.sessions() as session:
             rows = session.execute(select(

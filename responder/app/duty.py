@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from responder.app.context import AppContext
-from responder.configfiles.rota_csv import read_rota
 from responder.domain.roster import DutyRota, Person, Roster, Shift
 
 
@@ -19,7 +18,7 @@ class OnDuty:
 
 
 def load_rota(ctx: AppContext) -> DutyRota:
-    return read_rota(ctx.resolve(ctx.plan.duty.rota_file), ctx.plan.area.zone)
+    return ctx.rota()
 
 
 def on_duty(rota: DutyRota, roster: Roster, when: datetime) -> OnDuty:

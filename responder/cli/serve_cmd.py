@@ -11,10 +11,12 @@ from responder.cli.common import app_context, console
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (default RESPONDER_HTTP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (default RESPONDER_HTTP_PORT).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default RESPONDER_HTTP_PORT; 0 picks a free one).")]
+    = None,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Never take the scheduler lease.")] = False,
     no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Do not send from the outbox.")] = False,
-    lease_ttl: Annotated[float, typer.Option(help="Seconds a scheduler lease lasts without renewal.")] = 30.0,
+    lease_ttl: Annotated[float | None, typer.Option(help="Seconds a scheduler lease lasts without renewal "
+                                                  "(default RESPONDER_LEASE_TTL_SECONDS, 30).")] = None,
 ) -> None:
     import logging
 
@@ -27,10 +29,12 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = app_context()
     ctx.require_schema()
+    ttl = lease_ttl if lease_ttl is not None else ctx.settings.lease_ttl_seconds
     service = Service(ctx, make_gateway(ctx.settings, ctx.clock), scheduler=not no_scheduler,
-                      dispatcher=not no_dispatcher, lease_ttl=lease_ttl, renew_every=max(0.5, lease_ttl / 6))
+                      dispatcher=not no_dispatcher, lease_ttl=ttl, renew_every=max(0.5, ttl / 6))
     config = uvicorn.Config(create_app(ctx, health=service.health), host=host or ctx.settings.http_host,
-                            port=port or ctx.settings.http_port, log_level="info", lifespan="off")
+                            port=port if port is not None else ctx.settings.http_port, log_level="info",
+                            lifespan="off")
     server = uvicorn.Server(config)
     service.start()
     out = console(stderr=True)

@@ -39,13 +39,21 @@ def called_at(plan: Plan, roster: Roster, hazard: str, level: int) -> list[CallT
     callout = definition.at(level) if definition else None
     if callout is None:
         return []
+    # One pass over the roster, not one per matrix entry: a 10,000-person roster is read once.
+    in_group: dict[str, list[tuple[Person, Role]]] = {}
+    for person in roster.people:
+        seen: set[str] = set()
+        for m in person.memberships:
+            if m.group not in seen:  # the first membership of a group is the person's role in it (role_in)
+                seen.add(m.group)
+                in_group.setdefault(m.group, []).append((person, m.role))
     by_person: dict[str, list[tuple[Task, str, Role]]] = {}
     for entry in callout.groups:
-        for person in roster.members(entry.group, entry.roles):
-            role = person.role_in(entry.group)
-            assert role is not None
-            by_person.setdefault(person.id, []).append((Task(entry.group, entry.task, entry.report_to),
-                                                        entry.group, role))
+        wanted = set(entry.roles)
+        task = Task(entry.group, entry.task, entry.report_to)
+        for person, role in in_group.get(entry.group, ()):
+            if role in wanted:
+                by_person.setdefault(person.id, []).append((task, entry.group, role))
     targets = []
     for person in roster.people:  # roster order keeps call-outs stable and leaders first where listed so
         if person.id in by_person:

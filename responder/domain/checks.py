@@ -14,6 +14,13 @@ from datetime import datetime, time, timedelta
 from responder.domain.errors import Problem, Severity
 from responder.domain.plan import TEMPLATE_FIELDS, LocalText, Plan, contains_url, template_fields
 from responder.domain.roster import DutyRota, Roster
+from responder.domain.rules import (
+    DamBreakRule,
+    DrinkingWaterRule,
+    DryDaysRule,
+    ReservoirStorageRule,
+    WaterLevelRule,
+)
 from responder.domain.types import LEVELS, Role
 
 Path = tuple[str | int, ...]
@@ -73,6 +80,7 @@ def check_all(
     _check_templates(plan, out)
     _check_roster(plan, roster, out)
     _check_references(plan, roster, out)
+    _check_stations(plan, out)
     if rota is not None:
         _check_rota(plan, roster, rota, now, out)
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
@@ -199,6 +207,63 @@ def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
         known(zone.responsible, ("evacuation_zones", zi, "responsible"))
         for hi, helper in enumerate(zone.helpers):
             known(helper, ("evacuation_zones", zi, "helpers", hi))
+
+
+def _check_stations(plan: Plan, out: _Collector) -> None:
+    """Feeds, stations and rules refer to each other by id: every reference must hold and fit."""
+    for key, ids in (("feeds", [f.id for f in plan.feeds]), ("stations", [s.id for s in plan.stations]),
+                     ("rules", [r.id for r in plan.rules])):
+        for dup, n in Counter(ids).items():
+            if n > 1:
+                out.plan((key,), f"{key[:-1]} id {dup!r} appears {n} times")
+    feeds = {f.id: f for f in plan.feeds}
+    stations = {s.id: s for s in plan.stations}
+    sources: dict[tuple[str, str], str] = {}
+    for si, station in enumerate(plan.stations):
+        if station.feed is not None and station.feed not in feeds:
+            out.plan(("stations", si, "feed"), f"unknown feed {station.feed!r} "
+                                              f"(known: {', '.join(sorted(feeds)) or 'none'})")
+        if station.feed is not None:
+            other = sources.setdefault((station.feed, station.source), station.id)
+            if other != station.id:
+                out.plan(("stations", si, "source_id"),
+                         f"stations {other!r} and {station.id!r} both read {station.source!r} "
+                         f"from feed {station.feed!r}")
+    hazard_ids = {h.id for h in plan.hazards}
+    dry_thresholds = {r.dry_below_mm for r in plan.rules if isinstance(r, DryDaysRule)}
+    if len(dry_thresholds) > 1:
+        out.plan(("rules",), f"all drought_dry_days rules must use the same dry_below_mm (found "
+                             f"{', '.join(f'{t:g}' for t in sorted(dry_thresholds))})")
+    for ri, rule in enumerate(plan.rules):
+        if rule.hazard not in hazard_ids:
+            out.plan(("rules", ri, "hazard"),
+                     f"unknown hazard {rule.hazard!r} (known: {', '.join(sorted(hazard_ids))})")
+        if isinstance(rule, DrinkingWaterRule):
+            continue
+        kinds = " or ".join(sorted(rule.applies_to))
+        if rule.stations == "all":
+            if not isinstance(rule, DamBreakRule) and not any(s.kind in rule.applies_to for s in plan.stations):
+                out.plan(("rules", ri, "stations"), f"rule {rule.id!r} applies to every {kinds} station, "
+                                                    "but there is none", Severity.WARNING)
+            continue
+        for xi, sid in enumerate(rule.stations):
+            path: Path = ("rules", ri, "stations", xi)
+            target = stations.get(sid)
+            if target is None:
+                out.plan(path, f"unknown station {sid!r} in rule {rule.id!r}")
+            elif target.kind not in rule.applies_to:
+                out.plan(path, f"rule {rule.id!r} ({rule.kind}) needs a {kinds} station; {sid!r} is a {target.kind}")
+            elif isinstance(rule, WaterLevelRule) and target.warning_level is None:
+                out.plan(path, f"station {sid!r} has no warning_level for rule {rule.id!r}")
+            elif isinstance(rule, WaterLevelRule) and rule.at_guaranteed and target.guaranteed_level is None:
+                out.plan(path, f"station {sid!r} has no guaranteed_level: at_guaranteed in {rule.id!r} never fires",
+                         Severity.WARNING)
+            elif isinstance(rule, ReservoirStorageRule) and target.capacity is None \
+                    and not target.measures("storage_pct"):
+                out.plan(path, f"station {sid!r} needs a capacity (or storage_pct readings) for rule {rule.id!r}")
+            elif isinstance(rule, DamBreakRule) and not target.measures("dam_break"):
+                out.plan(path, f"station {sid!r} does not measure dam_break: add it to its quantities",
+                         Severity.WARNING)
 
 
 def season_window(plan: Plan, now: datetime) -> tuple[datetime, datetime]:

@@ -15,6 +15,7 @@ from responder.domain.callout import CallTarget, Contact, called_at, chain_conta
 from responder.domain.messages import IncidentFacts, Task, render
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person, Roster
+from responder.domain.types import Role
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 """Letters for incident codes: no I or O, which read as 1 and 0 on a phone."""
@@ -91,16 +92,24 @@ class Decision:
 
 def _targets(plan: Plan, roster: Roster, hazard: str, level: int) -> dict[str, RecipientPlan]:
     out: dict[str, RecipientPlan] = {}
+    shared: dict[tuple[int, str, Role], Assignment] = {}
     for target in called_at(plan, roster, hazard, level):
-        out[target.contact.id] = _from_target(target)
+        out[target.contact.id] = _from_target(target, shared)
     return out
 
 
-def _from_target(target: CallTarget) -> RecipientPlan:
-    return RecipientPlan(target.contact, [
-        Assignment(group=g, role=r.value, task=t.task, report_to=t.report_to)
-        for t, (g, r) in zip(target.tasks, target.roles, strict=True)
-    ])
+def _from_target(target: CallTarget, shared: dict[tuple[int, str, Role], Assignment] | None = None) -> RecipientPlan:
+    """``shared`` reuses one (frozen) Assignment per task and role: thousands of members share a handful."""
+    assignments = []
+    for t, (g, r) in zip(target.tasks, target.roles, strict=True):
+        key = (id(t), g, r)  # the Task objects outlive ``shared`` (called_at makes one per matrix entry)
+        found = shared.get(key) if shared is not None else None
+        if found is None:
+            found = Assignment(group=g, role=r.value, task=t.task, report_to=t.report_to)
+            if shared is not None:
+                shared[key] = found
+        assignments.append(found)
+    return RecipientPlan(target.contact, assignments)
 
 
 def _extras(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Person | None,
@@ -144,8 +153,12 @@ def _extras(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Pers
 def decide_raise(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Person | None,
                  when: datetime) -> Decision:
     decision = Decision(recipients=_targets(plan, roster, facts.hazard, facts.level))
+    texts: dict[tuple[str, tuple[int, ...]], str] = {}  # people with the same tasks and language: one render
     for rec in decision.recipients.values():
-        text = render(plan, "callout", rec.contact.language, facts, rec.tasks, when=when)
+        key = (rec.contact.language, tuple(id(a) for a in rec.assignments))  # assignments are shared, see _targets
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = render(plan, "callout", rec.contact.language, facts, rec.tasks, when=when)
         decision.messages.append(OutgoingMessage(rec.contact, "callout", text))
     _extras(plan, roster, facts, duty_officer, {}, decision, when)
     return decision

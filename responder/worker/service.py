@@ -76,13 +76,16 @@ def queue_health(ctx: AppContext) -> dict[str, Any]:
 
 class Service:
     def __init__(self, ctx: AppContext, gateway: Gateway, scheduler: bool = True, dispatcher: bool = True,
-                 lease_ttl: float = 30.0, renew_every: float = 5.0) -> None:
+                 lease_ttl: float = 30.0, renew_every: float = 5.0, sweep_every: float | None = None,
+                 poll: float | None = None) -> None:
         self.ctx = ctx
         self.worker_id = ctx.settings.worker_id or default_worker_id()
         self.started = time.time()
-        self.dispatcher = DispatcherLoop(ctx, gateway, self.worker_id) if dispatcher else None
-        self.scheduler = SchedulerRunner(ctx, self.worker_id, ttl=lease_ttl, renew_every=renew_every) \
-            if scheduler else None
+        s = ctx.settings
+        self.dispatcher = DispatcherLoop(ctx, gateway, self.worker_id, poll=poll or s.dispatcher_poll_seconds) \
+            if dispatcher else None
+        self.scheduler = SchedulerRunner(ctx, self.worker_id, ttl=lease_ttl, renew_every=renew_every,
+                                         sweep_every=sweep_every or s.scheduler_sweep_seconds) if scheduler else None
 
     def start(self) -> None:
         if self.dispatcher:

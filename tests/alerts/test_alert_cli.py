@@ -90,7 +90,7 @@ def test_raise_with_yes_sends_in_process_with_a_summary(cli: Cli, sqlite_ctx: Ap
     assert timeline[0]["actor"] == f"{raw_roster()[DUTY_OFFICER].name} ({DUTY_OFFICER})"
 
 
-@pytest.mark.parametrize(("args", "exit_code", "message"), [
+BAD_INPUT = [
     (["alert", "raise", "-l", "5", "-r", REASON, "--yes"], 2, "unknown level 5"),
     (["alert", "raise", "-l", "2", "--hazard", "tsunami", "-r", REASON, "--yes"], 2, "unknown hazard 'tsunami'"),
     (["alert", "raise", "-l", "2", "-r", "见 http://sl.example.cn", "--yes"], 2, "contains a URL"),
@@ -100,15 +100,16 @@ def test_raise_with_yes_sends_in_process_with_a_summary(cli: Cli, sqlite_ctx: Ap
     (["alert", "end", "99", "--yes"], 2, "no incident #99"),
     (["alert", "status", "99"], 2, "no incident #99"),
     (["alert", "timeline", "99", "--json"], 2, "no incident #99"),
-])
-def test_bad_input_is_a_clear_message_a_non_zero_exit_and_nothing_written(cli_both: Cli, ctx: AppContext,
-                                                                          args: list[str], exit_code: int,
-                                                                          message: str) -> None:
+]
+
+
+def test_bad_input_is_a_clear_message_a_non_zero_exit_and_nothing_written(cli_both: Cli, ctx: AppContext) -> None:
     before = row_counts(ctx)
-    result = cli_both(*args)
-    assert result.exit_code == exit_code, result.output
-    assert message in result.output
-    assert "Traceback" not in result.output
+    for args, exit_code, message in BAD_INPUT:
+        result = cli_both(*args)
+        assert result.exit_code == exit_code, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
     assert row_counts(ctx) == before
 
 

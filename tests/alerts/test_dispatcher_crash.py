@@ -78,7 +78,7 @@ def test_killing_a_dispatcher_mid_send_loses_nothing_and_duplicates_nothing(
          stub.account_sid, stub.auth_token, FROM, "doomed-worker"],
         stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        wait_for(lambda: len(stub.messages) >= 8 and stub.in_flight > 0 or worker.poll() is not None, 20,
+        wait_for(lambda: (len(stub.messages) >= 8 and stub.in_flight > 0) or worker.poll() is not None, 20,
                  "the worker to be mid-send")
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
         os.kill(worker.pid, signal.SIGKILL)
