@@ -11,6 +11,7 @@ from responder.cli.common import app_context, console, dump_json, local_time, ne
 
 if TYPE_CHECKING:
     from responder.app.alerts import Outcome, Preview
+    from responder.gateways.base import Gateway
 
 app = new_app("Alerts (incidents): raise, change level, stand down, status and timeline.")
 
@@ -68,19 +69,30 @@ def _confirm(yes: bool, question: str) -> None:
         raise typer.Exit(1)
 
 
-def _dispatch(outcome: Outcome, no_send: bool) -> None:
+def _gateway(no_send: bool) -> Gateway | None:
+    """Build the gateway before anything is written: missing Twilio settings must stop a raise cold."""
+    if no_send:
+        return None
+    from responder.gateways.factory import make_gateway
+
+    ctx = app_context()
+    return make_gateway(ctx.settings, ctx.clock)
+
+
+def _dispatch(outcome: Outcome, no_send: bool, gateway: Gateway | None = None) -> None:
     out = console()
     if no_send:
         out.print(f"{outcome.messages} messages queued; run `responder dispatch` to send them")
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from responder.gateways.factory import make_gateway
     from responder.worker.dispatcher import Dispatcher, pending_count
 
     ctx = app_context()
     total = pending_count(ctx, outcome.incident_id)
-    dispatcher = Dispatcher(ctx, make_gateway(ctx.settings, ctx.clock), concurrency=ctx.settings.send_concurrency)
+    gateway = gateway or _gateway(no_send)
+    assert gateway is not None
+    dispatcher = Dispatcher(ctx, gateway, concurrency=ctx.settings.send_concurrency)
     with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   console=console(stderr=True), transient=False) as progress:
         task = progress.add_task("", total=total)
@@ -111,10 +123,11 @@ def raise_(
 
     ctx = app_context()
     _print_preview(preview_raise(ctx, hazard, level, reason))
+    gateway = _gateway(no_send)
     _confirm(yes, "Send these call-outs now?")
     outcome = raise_alert(ctx, hazard, level, reason, _by(by))
     _report(outcome, "raised")
-    _dispatch(outcome, no_send)
+    _dispatch(outcome, no_send, gateway)
 
 
 def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, no_send: bool, verb: str) -> None:
@@ -127,10 +140,11 @@ def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, n
 
         raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} is not an "
                                  f"{verb} (1 is the most severe)", field="--level"))
+    gateway = _gateway(no_send)
     _confirm(yes, f"{verb.capitalize()} incident #{incident} from level {current.level} to {level}?")
     outcome = change_level(app_context(), incident, level, reason, _by(by))
     _report(outcome, f"{verb}d")
-    _dispatch(outcome, no_send)
+    _dispatch(outcome, no_send, gateway)
 
 
 @app.command("upgrade", help="Raise an open incident to a more severe level; calls the newly required groups.")
@@ -161,10 +175,11 @@ def end(
 ) -> None:
     from responder.app.alerts import end_alert
 
+    gateway = _gateway(no_send)
     _confirm(yes, f"Stand down incident #{incident}?")
     outcome = end_alert(app_context(), incident, reason, _by(by))
     _report(outcome, "ended")
-    _dispatch(outcome, no_send)
+    _dispatch(outcome, no_send, gateway)
 
 
 @app.command("list", help="Incidents, newest first.")

@@ -64,7 +64,7 @@ def start(
     no_send: Annotated[bool, typer.Option("--no-send", help="Only queue; `responder serve` sends.")] = False,
 ) -> None:
     from responder.app.alerts import preview_raise, raise_alert
-    from responder.cli.alert_cmd import _by, _confirm, _dispatch, _print_preview, _report
+    from responder.cli.alert_cmd import _by, _confirm, _dispatch, _gateway, _print_preview, _report
 
     if not live:
         console(stderr=True).print("[red]refused[/red]: a live drill messages real people; add --live "
@@ -72,10 +72,11 @@ def start(
         raise typer.Exit(2)
     ctx = app_context()
     _print_preview(preview_raise(ctx, hazard, level, reason, is_drill=True))
+    gateway = _gateway(no_send)
     _confirm(yes, "Start this LIVE drill (real people will be messaged, marked as a drill)?")
     outcome = raise_alert(ctx, hazard, level, reason, _by(by), is_drill=True)
     _report(outcome, "started as a LIVE DRILL 演练")
-    _dispatch(outcome, no_send)
+    _dispatch(outcome, no_send, gateway)
 
 
 @app.command("end", help="Stand down a live drill.")

@@ -132,8 +132,6 @@ def test_state_conflicts_through_the_cli(cli: Cli, sqlite_ctx: AppContext) -> No
     assert row_counts(sqlite_ctx) == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (responder/cli/alert_cmd.py, not this helper's file): `alert raise` "
-                   "commits the incident before make_gateway() checks the Twilio settings")
 def test_missing_twilio_settings_stop_the_raise_before_anything_is_written(
         sqlite_ctx: AppContext, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -> None:
     cli = next(make_cli(sqlite_ctx, monkeypatch, tmp_path, clock, {"RESPONDER_GATEWAY": "twilio"}))

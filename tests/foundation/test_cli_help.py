@@ -54,7 +54,7 @@ def test_every_command_has_help_and_is_in_the_readme(cli: Invoke, path: tuple[st
 
 def test_help_starts_fast() -> None:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         done = subprocess.run([str(RESPONDER), "--help"], capture_output=True, text=True, timeout=30, check=False)
         best = min(best, time.perf_counter() - start)
