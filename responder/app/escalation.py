@@ -31,20 +31,33 @@ REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "e
 
 
 def plan_steps(session: Session, incident: IncidentRow, plan: Plan, level: int, now: datetime) -> int:
-    """Replace the schedule: cancel steps of other levels, add this level's (idempotent)."""
+    """Replace the schedule: cancel steps of other levels, add this level's (idempotent).
+
+    Back at a level the incident had before (2 → 1 → 2), the level's steps that never ran (cancelled by the
+    first change) are planned again from now; the ones that ran stay done. One row per step: the unique key and
+    the messages' dedupe keys (``esc:{step id}:…``) keep a step from ever running twice.
+    """
     session.execute(update(EscalationStepRow).where(
         EscalationStepRow.incident_id == incident.id, EscalationStepRow.status == "pending",
         EscalationStepRow.level != level).values(status="cancelled", done_at=now, done_by="level change"))
-    existing = set(session.execute(select(EscalationStepRow.round, EscalationStepRow.step_index).where(
-        EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level)))
-    rows: list[dict[str, Any]] = [
-        dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index, action=s.action,
-             chain_step=s.chain_step, due_at=s.due_at, status="pending", result={})
-        for s in schedule(plan, level, now) if (s.round, s.step_index) not in existing
-    ]
+    existing = {(rnd, index): (step_id, status) for step_id, rnd, index, status in session.execute(
+        select(EscalationStepRow.id, EscalationStepRow.round, EscalationStepRow.step_index, EscalationStepRow.status)
+        .where(EscalationStepRow.incident_id == incident.id, EscalationStepRow.level == level))}
+    rows: list[dict[str, Any]] = []
+    replanned = 0
+    for s in schedule(plan, level, now):
+        found = existing.get((s.round, s.step_index))
+        if found is None:
+            rows.append(dict(incident_id=incident.id, level=s.level, round=s.round, step_index=s.step_index,
+                             action=s.action, chain_step=s.chain_step, due_at=s.due_at, status="pending", result={}))
+        elif found[1] == "cancelled":  # never ran (cancelled steps queue no messages): plan it again
+            session.execute(update(EscalationStepRow).where(
+                EscalationStepRow.id == found[0], EscalationStepRow.status == "cancelled")
+                .values(status="pending", due_at=s.due_at, done_at=None, done_by=None, result={}))
+            replanned += 1
     if rows:
         session.execute(insert(EscalationStepRow), rows)
-    return len(rows)
+    return len(rows) + replanned
 
 
 def cancel_steps(session: Session, incident_id: int, now: datetime, why: str) -> int:

@@ -218,17 +218,18 @@ def _check_stations(plan: Plan, out: _Collector) -> None:
                 out.plan((key,), f"{key[:-1]} id {dup!r} appears {n} times")
     feeds = {f.id: f for f in plan.feeds}
     stations = {s.id: s for s in plan.stations}
-    sources: dict[tuple[str, str], str] = {}
+    sources: dict[tuple[str, str, str], str] = {}
     for si, station in enumerate(plan.stations):
         if station.feed is not None and station.feed not in feeds:
             out.plan(("stations", si, "feed"), f"unknown feed {station.feed!r} "
                                               f"(known: {', '.join(sorted(feeds)) or 'none'})")
-        if station.feed is not None:
-            other = sources.setdefault((station.feed, station.source), station.id)
+        for quantity in station.measured if station.feed is not None else ():
+            other = sources.setdefault((station.feed or "", station.source, quantity), station.id)
             if other != station.id:
                 out.plan(("stations", si, "source_id"),
-                         f"stations {other!r} and {station.id!r} both read {station.source!r} "
+                         f"stations {other!r} and {station.id!r} both read {quantity} of {station.source!r} "
                          f"from feed {station.feed!r}")
+                break
     hazard_ids = {h.id for h in plan.hazards}
     dry_thresholds = {r.dry_below_mm for r in plan.rules if isinstance(r, DryDaysRule)}
     if len(dry_thresholds) > 1:

@@ -185,6 +185,9 @@ def decide_level_change(plan: Plan, roster: Roster, facts: IncidentFacts, alread
         kind = "upgrade" if upgrade else "released"
         decision.messages.append(OutgoingMessage(old.contact, kind, render(
             plan, kind, old.contact.language, facts, old.tasks, when=when)))
+        if kind == "released" and old.tasks:
+            # Told to stand down: their group tasks end here, so no reminder repeats a task they were released from.
+            decision.recipients[pid] = RecipientPlan(old.contact, [a for a in old.assignments if a.group is None])
     if upgrade:
         _extras(plan, roster, facts, duty_officer, {**already, **decision.recipients}, decision, when)
     return decision

@@ -301,6 +301,22 @@ class Feed(Strict):
         return {**known, **self.parameters}
 
 
-def stations_of(stations: Iterable[Station], feed_id: str) -> dict[str, Station]:
-    """The stations polled from ``feed_id``, keyed by their id in that feed."""
-    return {s.source: s for s in stations if s.feed == feed_id}
+def stations_of(stations: Iterable[Station], feed_id: str) -> dict[str, tuple[Station, ...]]:
+    """The stations polled from ``feed_id``, keyed by their id in that feed.
+
+    One site may serve two stations (a USGS site with a rain gauge and a river gauge): they then share
+    the id and measure different quantities.
+    """
+    found: dict[str, tuple[Station, ...]] = {}
+    for s in stations:
+        if s.feed == feed_id:
+            found[s.source] = (*found.get(s.source, ()), s)
+    return found
+
+
+def station_for(candidates: Iterable[Station], quantity: str | None) -> Station | None:
+    """Which of the stations sharing a feed id a row of ``quantity`` (None: the main one) belongs to."""
+    candidates = list(candidates)
+    if quantity is None:
+        return candidates[0] if candidates else None
+    return next((s for s in candidates if s.measures(quantity)), candidates[0] if candidates else None)

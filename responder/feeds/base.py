@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from responder.domain.readings import RawReading, Reading, Rejected, validate
-from responder.domain.stations import Feed, Station, stations_of
+from responder.domain.stations import Feed, Station, station_for, stations_of
 from responder.feeds.http import FeedError, fetch
 
 __all__ = ["FeedContext", "FeedError", "FeedResult", "read_feed"]
@@ -59,7 +59,7 @@ class FeedContext:
     base_dir: Path | None = None
     client: httpx.Client | None = None
     sleep: Callable[[float], None] = time.sleep
-    index: dict[str, Station] = field(init=False)
+    index: dict[str, tuple[Station, ...]] = field(init=False)
     result: FeedResult = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,15 +75,17 @@ class FeedContext:
 
         Rows of unknown stations are wanted when the feed quarantines them, so that they show up.
         """
-        station = self.index.get(source_id)
-        if station is None:
+        stations = self.index.get(source_id)
+        if not stations:
             return self.feed.unknown_stations == "quarantine"
-        return station.measures(quantity)
+        return any(s.measures(quantity) for s in stations)
 
     def add(self, raw: RawReading) -> None:
         if raw.source_id not in self.index and self.feed.unknown_stations == "ignore":
             return
-        outcome = validate(raw, self.index, self.now, zone=self.time_zone)
+        station = station_for(self.index.get(raw.source_id, ()), raw.quantity)
+        known = {raw.source_id: station} if station else {}
+        outcome = validate(raw, known, self.now, zone=self.time_zone)
         if isinstance(outcome, Rejected):
             self.result.rejected.append(outcome)
         elif self.since is None or outcome.time > self.since:

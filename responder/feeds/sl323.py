@@ -33,8 +33,9 @@ CHUNK = 500
 
 def read(ctx: FeedContext) -> None:
     tables: dict[str, list[Station]] = {}
-    for station in ctx.index.values():
-        tables.setdefault(SL323_TABLE[station.kind], []).append(station)
+    for shared in ctx.index.values():
+        for station in shared:
+            tables.setdefault(SL323_TABLE[station.kind], []).append(station)
     if not tables:
         ctx.result.notes.append("no stations are read from this feed")
         return

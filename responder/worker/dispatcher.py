@@ -3,7 +3,10 @@
 Crash safety: a row is marked 'sending' (with who and when) before the gateway is called and
 'sent' right after. A row found 'sending' past the claim timeout belonged to a worker that died
 in between: we ask the gateway whether it went out before sending it again, so the only possible
-duplicate is a message the gateway itself cannot account for.
+duplicate is a message the gateway itself cannot account for. A live worker keeps the claims it holds fresh
+(a batch may wait on the rate limit for longer than the claim timeout), and looks at each row once more just
+before handing it over: a row another worker took over, or one whose person confirmed (or whose incident was
+stood down) since it was queued, is not sent.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
@@ -32,7 +36,7 @@ from responder.gateways.base import (
     RetryableError,
 )
 from responder.storage.db import transaction
-from responder.storage.models import OutboxRow, SendAttemptRow
+from responder.storage.models import IncidentRow, OutboxRow, RecipientRow, SendAttemptRow
 from responder.worker.rate_limit import DatabaseLimiter, IntervalLimiter, RateLimiter, Unlimited
 
 log = logging.getLogger(__name__)
@@ -105,6 +109,10 @@ class Dispatcher:
         self.stats = DispatchStats()
         self._stats_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._held: set[int] = set()
+        """Rows this dispatcher claimed and has not finished: their claims are kept fresh while it works."""
+        self._held_lock = threading.Lock()
+        self._refreshed = time.monotonic()
 
     # -- claiming -------------------------------------------------------------------------------------------
     def claim(self, limit: int | None = None) -> list[Claimed]:
@@ -127,11 +135,82 @@ class Dispatcher:
             ).all()
         claimed = [_claimed(row) for row in rows]
         claimed.sort(key=lambda c: c.id)
+        with self._held_lock:
+            if not self._held:
+                self._refreshed = time.monotonic()
+            self._held.update(c.id for c in claimed)
         return claimed
+
+    def _keep_claims(self) -> None:
+        """Renew ``claimed_at`` of the rows still in hand, every quarter of the claim timeout.
+
+        A claimed batch is sent one row at a time, at the rate limit's pace: without this, rows late in a
+        long batch would look abandoned to the other workers' reconciliation, which would send them again.
+        """
+        interval = self.ctx.settings.claim_timeout_seconds / 4
+        with self._held_lock:
+            if time.monotonic() - self._refreshed < interval or not self._held:
+                return
+            self._refreshed = time.monotonic()
+            held = sorted(self._held)
+        with transaction(self.ctx.sessions) as session:
+            session.execute(update(OutboxRow).where(OutboxRow.id.in_(held), OutboxRow.status == "sending",
+                                                    OutboxRow.claimed_by == self.worker_id)
+                            .values(claimed_at=self.ctx.clock.now()))
+
+    def _release(self, outbox_id: int) -> None:
+        with self._held_lock:
+            self._held.discard(outbox_id)
+
+    def _still_wanted(self, item: Claimed) -> bool:
+        """Look at the row once more just before the gateway: still ours, and still wanted?
+
+        Not if another worker took it over (this one stalled past the claim timeout), nor if the person
+        confirmed after it was queued (a reminder, or a call-out still waiting on the rate limit), nor if the
+        incident was stood down after it was queued: a confirmation or a stand-down only cancels rows still
+        'pending', and this one was already claimed.
+        """
+        from responder.app.escalation import REMINDER_KINDS
+
+        with self.ctx.sessions() as session:
+            row = session.execute(
+                select(OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
+                       RecipientRow.confirmed_at, IncidentRow.status.label("incident_status"), IncidentRow.ended_at)
+                .outerjoin(RecipientRow, and_(RecipientRow.incident_id == OutboxRow.incident_id,
+                                              RecipientRow.person_id == OutboxRow.person_id))
+                .outerjoin(IncidentRow, IncidentRow.id == OutboxRow.incident_id)
+                .where(OutboxRow.id == item.id)).first()
+        if row is None or row.status != "sending" or row.claimed_by != self.worker_id:
+            log.warning("outbox %s was taken over by another worker before %s sent it: not sending", item.id,
+                        self.worker_id)
+            self._release(item.id)
+            self._count("lost-claim")
+            return False
+        why = None
+        if row.kind in REMINDER_KINDS and row.confirmed_at is not None and row.confirmed_at >= row.created_at:
+            why = "the person confirmed before it went out"
+        elif row.incident_status == "ended" and row.ended_at is not None and row.created_at < row.ended_at:
+            why = "the incident was stood down before it went out"
+        if why is None:
+            return True
+        now = self.ctx.clock.now()
+        with transaction(self.ctx.sessions) as session:
+            changed = session.execute(
+                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                        OutboxRow.claimed_by == self.worker_id)
+                .values(status="cancelled", final_at=now, error_message=why)).rowcount  # type: ignore[attr-defined]
+            if changed:
+                self._attempt(session, item.id, now, "cancelled", None, why)
+        self._release(item.id)
+        self._count("cancelled")
+        return False
 
     # -- sending --------------------------------------------------------------------------------------------
     def send(self, item: Claimed) -> str:
         self.limiter.acquire(item.sender)
+        self._keep_claims()
+        if not self._still_wanted(item):
+            return "skipped"
         sender = None if item.sender == "default" else item.sender
         try:
             if item.channel == "voice":
@@ -147,8 +226,6 @@ class Dispatcher:
             return self._retry_or_fail(item, exc)
         with self._stats_lock:
             if self.stats.first_handed_at is None:
-                import time
-
                 self.stats.first_handed_at = time.perf_counter()
         return self._finish(item, "sent", sid=accepted.sid, gateway_status=accepted.status)
 
@@ -168,6 +245,7 @@ class Dispatcher:
                         error_message=str(exc)[:500], claimed_at=None, claimed_by=None)
             ).rowcount  # type: ignore[attr-defined]
             self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
+        self._release(item.id)
         self._count("retried" if changed else "lost-claim")
         return "retried"
 
@@ -191,6 +269,7 @@ class Dispatcher:
                 from responder.app.confirm import apply_early_receipts
 
                 apply_early_receipts(session, item.id, sid, now)
+        self._release(item.id)
         if not changed:
             log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
         self._count(status)

@@ -216,3 +216,32 @@ def test_unknown_incident_and_same_level_are_refused_and_nothing_is_written(ctx:
     with pytest.raises(InputError, match="URL"):
         change_level(ctx, raised.incident_id, 1, "see https://example.cn/x", "tester")
     assert row_counts(ctx) == before
+
+
+def test_people_released_by_a_downgrade_are_not_reminded_of_the_task_they_dropped(ctx: AppContext) -> None:
+    from responder.app.escalation import run_due
+
+    clock = ctx.clock
+    assert isinstance(clock, FakeClock)
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+    change_level(ctx, raised.incident_id, 3, "水位回落至警戒线以下", "tester")
+    level2, level3 = expected_people("flood", 2), expected_people("flood", 3)
+    with ctx.sessions() as session:
+        recipients = {r.person_id: r for r in session.scalars(
+            select(RecipientRow).where(RecipientRow.incident_id == raised.incident_id))}
+    assert set(recipients) == level2, "still recipients: they were told, and may still reply"
+    assert all(not any(a.get("group") for a in recipients[p].assignments) for p in level2 - level3)
+    assert all(any(a.get("group") for a in recipients[p].assignments) for p in level3)
+
+    clock.advance(timedelta(minutes=31))  # level 3's first step: re-send to whoever has not confirmed
+    [step] = run_due(ctx)
+    assert (step.action, step.messages) == ("resend_sms", len(level3))
+    resent = [r for r in outbox(ctx, raised.incident_id) if r.kind == "resend"]
+    assert {r.person_id for r in resent} == level3
+    assert all("黄色预警（3级·较重）" in r.body for r in resent if r.language == "zh")
+
+    # Called again by a later upgrade: the released are told their new task.
+    last = max(r.id for r in outbox(ctx, raised.incident_id))
+    change_level(ctx, raised.incident_id, 1, UPGRADE_REASON, "tester")
+    again = {r.person_id: r for r in new_rows(ctx, raised.incident_id, last) if r.kind == "upgrade"}
+    assert "R002" in again and "立即组织撤离疏散、断电、救援受灾群众" in again["R002"].body

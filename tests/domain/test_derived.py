@@ -126,7 +126,8 @@ def test_consecutive_dry_days() -> None:
     assert consecutive_dry_days(only_dry, NOW, SHANGHAI, horizon_days=5) == 2
     in_utc = consecutive_dry_days([day_rain(5, 12.0, hour=4)], NOW, UTC)  # 04:00 Sanjian is the day before in UTC
     assert in_utc == 5
-    assert count_dry_days(100, None, 100) == 0 and count_dry_days(100, 100, 90) == 0 and count_dry_days(100, 98, 90) == 1
+    assert count_dry_days(100, None, 100) == 0 and count_dry_days(100, 100, 90) == 0
+    assert count_dry_days(100, 98, 90) == 1
 
 
 def reading(station: str, quantity: str, minutes_ago: float, value: float) -> Reading:

@@ -18,7 +18,8 @@ RIVER = Station(id="longhe-town", name={"en": "Long River"}, kind="river", feed=
 STATIONS = {RAIN.source: RAIN, RIVER.source: RIVER}
 
 
-def raw(source: str = "60812400", time: object = "2027-07-01 08:00", value: object = "12.5", **kw: object) -> RawReading:
+def raw(source: str = "60812400", time: object = "2027-07-01 08:00", value: object = "12.5",
+        **kw: object) -> RawReading:
     return RawReading("county", source, time, value, raw="row", location="line 2", **kw)  # type: ignore[arg-type]
 
 

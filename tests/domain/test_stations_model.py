@@ -19,6 +19,7 @@ from responder.domain.stations import (
     ParameterMap,
     Station,
     convert,
+    station_for,
     stations_of,
 )
 
@@ -114,7 +115,10 @@ def test_feed_parameters_accept_a_shorthand_and_extend_the_usgs_codes() -> None:
 def test_stations_of_a_feed_are_keyed_by_their_id_in_that_feed() -> None:
     a = Station(id="a", name={"en": "a"}, kind="rain", feed="county", source_id="60812400")
     b = Station(id="b", name={"en": "b"}, kind="rain", feed="other")
-    assert stations_of([a, b], "county") == {"60812400": a}
+    c = Station(id="c", name={"en": "c"}, kind="river", feed="county", source_id="60812400")
+    assert stations_of([a, b, c], "county") == {"60812400": (a, c)}
+    assert station_for((a, c), "stage_m") is c and station_for((a, c), None) is a
+    assert station_for((a, c), "rain_mm") is a and station_for((), "rain_mm") is None
 
 
 def _plan(**changes: object) -> Plan:
@@ -156,7 +160,7 @@ def test_cross_references_between_feeds_stations_and_rules_are_checked() -> None
     assert "station id 'longhe-town' appears 2 times" in found
     assert "rule id 'rain-24h' appears 2 times" in found
     assert "unknown feed 'no-such-feed'" in found
-    assert "both read 'rain-yuquanzi' from feed 'county-rain'" in found
+    assert "both read rain_mm of 'rain-yuquanzi' from feed 'county-rain'" in found
     assert "needs a reservoir or river station; 'rain-yuquanzi' is a rain" in found
     assert "unknown station 'nowhere'" in found
     assert "'dry-river' has no warning_level" in found
