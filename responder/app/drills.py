@@ -109,7 +109,7 @@ class DrillRunner:
         by_check: dict[datetime, list[tuple[str, datetime, float]]] = {}
         every = self.scenario.feed_check_every
         for station, when, value in readings:
-            slot = self.start + every * -(-((when - self.start) // every) if when > self.start else 0)
+            slot = self.start + every * -((self.start - when) // every)  # the first check at or after it
             if slot <= self.end:
                 by_check.setdefault(slot, []).append((station, when, value))
         t = self.start

@@ -178,7 +178,8 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
     if s.is_rain:
         step = min((b - a for a, b in pairwise(xs) if b > a), default=1 / 24)
         # a rain reading is the amount that fell in the interval ending at its time: draw the bar before it
-        ax.bar(xs, ys, width=-step * 0.9, align="edge", color="#4a7fb5", label=label(f"rain per reading{unit}"))
+        # One stepped patch, not hundreds of bars: a 72 h drill at 5-minute readings draws in milliseconds.
+        ax.stairs(ys, [xs[0] - step, *xs], fill=True, color="#4a7fb5", label=label(f"rain per reading{unit}"))
         ax.set_ylabel(label(f"rain{unit}", "rain"), fontsize=8)
         total = ax.twinx()
         running, cumulative = 0.0, []
@@ -190,13 +191,13 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
         _thresholds(total, s, label, cumulative)
         bars, bar_labels = ax.get_legend_handles_labels()
         lines, line_labels = total.get_legend_handles_labels()
-        total.legend(bars + lines, bar_labels + line_labels, loc="best", fontsize=7, frameon=False)
+        total.legend(bars + lines, bar_labels + line_labels, loc="upper left", fontsize=7, frameon=False)
     else:
         ax.plot(xs, ys, color="#1b3a5c", linewidth=1.4, marker="." if len(xs) < 60 else None, markersize=3,
                 label=label(f"{quantity}{unit}", "reading"))
         ax.set_ylabel(label(f"{quantity}{unit}", "value"), fontsize=8)
         _thresholds(ax, s, label, ys)
-        ax.legend(loc="best", fontsize=7, frameon=False)
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
     ax.set_title(name, fontsize=9, loc="left")
     ax.grid(alpha=0.3)
 

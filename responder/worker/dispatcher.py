@@ -187,7 +187,10 @@ class Dispatcher:
             self._count("lost-claim")
             return False
         why = None
-        if row.kind in REMINDER_KINDS and row.confirmed_at is not None and row.confirmed_at >= row.created_at:
+        # Reminders (resend, voice) are only queued for people who had not confirmed: one queued for someone who has
+        # was written by an escalation step racing the confirmation. Other kinds count from when they were queued.
+        if row.kind in REMINDER_KINDS and row.confirmed_at is not None and (
+                row.kind in ("resend", "voice") or row.confirmed_at >= row.created_at):
             why = "the person confirmed before it went out"
         elif row.incident_status == "ended" and row.ended_at is not None and row.created_at < row.ended_at:
             why = "the incident was stood down before it went out"
