@@ -6,6 +6,8 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -234,9 +236,24 @@ def load_open(session: Session, incident_id: int, for_update: bool = True) -> In
     return incident
 
 
+_SNAPSHOTS: dict[str, tuple[Plan, Roster]] = {}
+
+
 def snapshot_of(incident: IncidentRow) -> tuple[Plan, Roster]:
-    """The plan and roster the incident was declared under: later edits do not change it."""
-    return Plan.model_validate(incident.plan_snapshot), Roster.from_list(incident.roster_snapshot)
+    """The plan and roster the incident was declared under: later edits do not change it.
+
+    Validating a snapshot costs far more than hashing it, and the same snapshot is read on every
+    reply and escalation step: each distinct one is parsed once per process.
+    """
+    key = hashlib.sha256(json.dumps([incident.plan_snapshot, incident.roster_snapshot], sort_keys=True,
+                                    ensure_ascii=False).encode()).hexdigest()
+    found = _SNAPSHOTS.get(key)
+    if found is None:
+        if len(_SNAPSHOTS) > 64:
+            _SNAPSHOTS.clear()
+        found = _SNAPSHOTS[key] = (Plan.model_validate(incident.plan_snapshot),
+                                   Roster.from_list(incident.roster_snapshot))
+    return found
 
 
 def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by: str,

@@ -180,12 +180,10 @@ class DrillRunner:
         if event.kind == "check":
             if self.feed_cycle is not None:
                 self.result.readings += self.feed_cycle(self.ctx, event.payload)
-            after = self.scenario.duty_officer.confirms_proposals_after
-            if after is not None and not self._confirm_pending and proposals.pending_proposals(self.ctx):
-                self._confirm_pending = True
-                self._push(self.clock.now() + after, "confirm_proposals")
+            self._officer_will_confirm()
         elif event.kind == "action":
             self._act(event.payload)
+            self._officer_will_confirm()  # a reported dam break proposes at once, not at the next check
         elif event.kind == "confirm_proposals":
             self._confirm_pending = False
             self._confirm_proposals()
@@ -196,6 +194,13 @@ class DrillRunner:
         elif event.kind == "keypress":
             self.result.replies += 1
             confirm.handle_keypress(self.ctx, event.payload, "1")
+
+    def _officer_will_confirm(self) -> None:
+        """Pending proposals: the duty officer confirms them ``confirms_proposals_after`` from now."""
+        after = self.scenario.duty_officer.confirms_proposals_after
+        if after is not None and not self._confirm_pending and proposals.pending_proposals(self.ctx):
+            self._confirm_pending = True
+            self._push(self.clock.now() + after, "confirm_proposals")
 
     def _officer(self, action: Action) -> str:
         if action.by:

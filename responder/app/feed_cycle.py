@@ -140,11 +140,13 @@ def stale_alarms(ctx: AppContext, snapshots: dict[str, StationSnapshot]) -> list
     now = ctx.clock.now()
     said: list[str] = []
     with transaction(ctx.sessions) as session:
+        alarmed = {r.ref: r for r in session.scalars(select(FeedStatusRow).where(
+            FeedStatusRow.kind == "station", FeedStatusRow.stale_since.is_not(None)))}
         for station in plan.stations:
             snap = snapshots.get(station.id)
-            if snap is None or station.feed is None:
-                continue
-            row = session.get(FeedStatusRow, ("station", station.id))
+            if snap is None or station.feed is None or snap.stale == (station.id in alarmed):
+                continue  # nothing changed: no row to touch (one query per cycle, whatever the stations)
+            row = alarmed.get(station.id) or session.get(FeedStatusRow, ("station", station.id))
             if row is None:
                 row = FeedStatusRow(kind="station", ref=station.id)
                 session.add(row)

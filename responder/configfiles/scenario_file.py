@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from responder.configfiles.located_yaml import load_yaml, read_text, validate_model
 from responder.domain.checks import Path as KeyPath
@@ -14,6 +15,7 @@ from responder.domain.drills import Scenario
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
+from responder.domain.types import format_duration
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     """Parse, validate and cross-check: every problem is located before anything runs."""
     filename = str(path)
     data, lines = load_yaml(read_text(path), filename)
+    lines = _with_series_tags(data, lines)
     scenario = validate_model(Scenario, data, filename, lines)
     src = Sources(plan_file=filename, plan_lines=lines)
     problems: list[Problem] = []
@@ -60,6 +63,10 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             bad(("actions", i, "hazard"), f"unknown hazard {action.hazard!r}")
         if action.station and action.station not in stations:
             bad(("actions", i, "station"), f"unknown station {action.station!r}")
+    for i, action in enumerate(scenario.actions):
+        if action.at > scenario.duration:
+            bad(("actions", i, "at"), f"an action at {format_duration(action.at)} is after the end of the drill "
+                                      f"({format_duration(scenario.duration)})")
     for i, (a, b) in enumerate(pairwise(scenario.actions)):
         if b.at < a.at:
             bad(("actions", i + 1, "at"), f"times out of order: {b.at} comes before the previous action's {a.at}")
@@ -72,3 +79,20 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     if problems:
         raise InputError(problems)
     return ScenarioFile(scenario, filename, lines)
+
+
+def _with_series_tags(data: Any, lines: dict[KeyPath, int]) -> dict[KeyPath, int]:
+    """Pydantic puts a series' kind in an error's location (``series.0.storm.total_mm``): give those paths
+    the lines of the keys they name, so that the error points at ``total_mm`` rather than at the series."""
+    series = data.get("series") if isinstance(data, dict) else None
+    if not isinstance(series, list):
+        return lines
+    out = dict(lines)
+    for i, item in enumerate(series):
+        kind = item.get("kind", "listed") if isinstance(item, dict) else None
+        if not isinstance(kind, str):
+            continue
+        for key, line in lines.items():
+            if key[:2] == ("series", i):
+                out.setdefault(("series", i, kind, *key[2:]), line)
+    return out

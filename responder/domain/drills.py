@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain.plan import LocalText
-from responder.domain.types import Duration
+from responder.domain.types import Duration, format_duration
 
 
 class Strict(BaseModel):
@@ -34,12 +34,15 @@ class Listed(Strict):
     every: Duration = timedelta(minutes=5)
     values: Annotated[list[Point], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _in_order(self) -> Listed:
-        for a, b in pairwise(self.values):
+    @field_validator("values")
+    @classmethod
+    def _in_order(cls, values: list[Point]) -> list[Point]:
+        """A field check (not a model check), so that a scenario file's error points at ``values``."""
+        for i, (a, b) in enumerate(pairwise(values), start=1):
             if b.at <= a.at:
-                raise ValueError(f"times out of order: {b.at} does not come after {a.at}")
-        return self
+                raise ValueError(f"times out of order: values.{i} (at {format_duration(b.at)}) does not come after "
+                                 f"values.{i - 1} (at {format_duration(a.at)})")
+        return values
 
 
 class Storm(Strict):
@@ -157,13 +160,8 @@ class Scenario(Strict):
     actions: list[Action] = []
     duty_officer: DutyOfficer = DutyOfficer()
     people: People = People()
-
-    @model_validator(mode="after")
-    def _actions_in_window(self) -> Scenario:
-        for a in self.actions:
-            if a.at > self.duration:
-                raise ValueError(f"an action at {a.at} is after the end of the drill ({self.duration})")
-        return self
+    # An action after ``duration`` never runs; scenario files are refused for it, located at the action's
+    # line (responder.configfiles.scenario_file): a model check here could only point at the file's first line.
 
 
 def behaviour_for(people: People, person_id: str, groups: tuple[str, ...]) -> Behaviour:

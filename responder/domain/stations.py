@@ -10,6 +10,7 @@ import codecs
 import math
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -157,7 +158,7 @@ class Station(Strict):
     def source(self) -> str:
         return self.source_id or self.id
 
-    @property
+    @cached_property
     def measured(self) -> tuple[Quantity, ...]:
         return tuple(self.quantities) or DEFAULT_QUANTITIES[self.kind]
 

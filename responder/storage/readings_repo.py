@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import (
+    STALE_FACTOR,
     Latest,
     SlopeSums,
     SnapshotSpec,
@@ -237,15 +238,13 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
     latest = _latest(session, now, stations)
     edges = _Edges(session, at)
     totals = _window_totals(session, at, spec.windows, edges) if rain else {}
-    rates = {lb: _slopes(session, at, lb) for lb in spec.lookbacks} if stage else {}
+    rates = {lb: {sid: sums.slope(min_span(lb)) for sid, sums in _slopes(session, at, lb).items()}
+             for lb in spec.lookbacks} if stage else {}
     dry = _dry_days(session, now, spec, edges) if rain else {}
     zero = {w: 0.0 for w in spec.windows}
     return {
-        s.id: compose_snapshot(
-            s, now, latest.get(s.id, {}), totals.get(s.id, zero),
-            {lb: rates[lb].get(s.id, SlopeSums()).slope(min_span(lb)) for lb in rates},
-            dry.get(s.id),
-        )
+        s.id: compose_snapshot(s, now, latest.get(s.id, {}), totals.get(s.id, zero),
+                               {lb: per_station.get(s.id) for lb, per_station in rates.items()}, dry.get(s.id))
         for s in stations
     }
 
@@ -254,13 +253,17 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
     """Latest value per station and quantity; newer-than-``now`` ones (a clock set back) looked up again."""
     out: dict[str, dict[str, Latest]] = {}
     ahead: set[tuple[str, str]] = set()
-    for row in session.scalars(select(ReadingLatestRow)):
-        if row.time <= now:
-            out.setdefault(row.station, {})[row.quantity] = Latest(row.time, row.value)
+    at = epoch(now)
+    latest = select(ReadingLatestRow.station, ReadingLatestRow.quantity,
+                    type_coerce(ReadingLatestRow.time, BigInteger), ReadingLatestRow.value)
+    for station, quantity, seconds, value in session.execute(latest):
+        if seconds <= at:
+            out.setdefault(station, {})[quantity] = Latest(datetime.fromtimestamp(seconds, UTC), value)
         else:
-            ahead.add((row.station, row.quantity))
+            ahead.add((station, quantity))
     if ahead:
-        horizon = max((s.interval for s in stations), default=timedelta(hours=1)) * 2 + timedelta(days=1)
+        # Only as far back as staleness reaches: an older value would not be used by any rule.
+        horizon = STALE_FACTOR * max((s.interval for s in stations), default=timedelta(hours=1))
         newest = (select(ReadingRow.station, ReadingRow.quantity, func.max(_time_s).label("t"))
                   .where(_time_s <= epoch(now), _time_s > epoch(now - horizon))
                   .group_by(ReadingRow.station, ReadingRow.quantity).subquery())

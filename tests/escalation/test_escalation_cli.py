@@ -127,7 +127,7 @@ def test_escalate_runs_the_next_step_now_and_only_once(cli: Cli, sqlite_ctx: App
     assert run_due(sqlite_ctx) == [], "the steps run by hand do not run again when they fall due"
     assert len(outbox_rows(sqlite_ctx, incident, kind="resend")) == 63
     assert len(outbox_rows(sqlite_ctx, incident, kind="voice")) == 63
-    by_hand = [e for e in audit(sqlite_ctx, incident, "escalation")]
+    by_hand = audit(sqlite_ctx, incident, "escalation")
     assert [(e.actor, e.evidence["action"]) for e in by_hand] == [("李乙", "resend_sms"), ("李乙", "voice_call")]
 
 

@@ -104,7 +104,7 @@ def test_level_2_escalation_end_to_end(web_ctx: AppContext, twilio: SignedClient
     assert len(gateway.sms) == 63 and gateway.calls == []
 
     # -- nobody replies: nothing happens before the deadline ------------------------------------------------------
-    at(clock, 9)
+    at(clock, 10 - 1 / 60)  # 9:59
     assert run_due(ctx) == []
 
     # -- 10 min: the SMS again, to everyone who has not confirmed ---------------------------------------------------
@@ -138,6 +138,11 @@ def test_level_2_escalation_end_to_end(web_ctx: AppContext, twilio: SignedClient
         assert gather.get("numDigits") == "1" and gather.get("method") == "POST"
         say = gather.find("Say")
         assert say is not None and say.text == call.body and say.get("language") == "cmn-CN"
+    [english] = [m for m in voice if m.person_id == "T004"]  # read in the person's language
+    assert "Press 1 to confirm" in english.body
+    [placed] = [c for c in gateway.calls if c.reference == str(english.id)]
+    say = ET.fromstring(placed.body.encode()).find("Gather/Say")
+    assert say is not None and say.get("language") == "en-US" and say.text == english.body
 
     # -- 16 min: PERSON presses 1 during the call -------------------------------------------------------------------
     confirmed_at = at(clock, 16)
@@ -187,7 +192,7 @@ def test_level_2_escalation_end_to_end(web_ctx: AppContext, twilio: SignedClient
     [step] = run_due(ctx)
     assert (step.action, step.status) == ("notify_chain", "done")
     dispatch(ctx, gateway)
-    [told] = [m for m in outbox_rows(ctx, incident, kind="escalate_chain")]
+    [told] = outbox_rows(ctx, incident, kind="escalate_chain")
     assert (told.person_id, told.created_at, told.status) == (DEPUTY_IN_CHARGE, t30, "sent")
     assert "仍有62人未确认" in told.body and name(PERSON) not in told.body
 

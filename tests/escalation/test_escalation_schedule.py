@@ -169,7 +169,7 @@ def test_stand_down_cancels_every_pending_step(ctx: AppContext, clock: FakeClock
     run_due(ctx)
     end_alert(ctx, raised.incident_id, "水位回落", OFFICER)
     rows = steps_of(ctx, raised.incident_id)
-    assert [r.status for r in rows][0] == "done"
+    assert rows[0].status == "done"
     assert {(r.status, r.done_by) for r in rows[1:]} == {("cancelled", f"stand-down by {OFFICER}")}
     clock.advance(timedelta(days=1))
     assert run_due(ctx) == []

@@ -85,7 +85,7 @@ def test_truncated_json_over_http_is_a_feed_error_not_an_exception() -> None:
 class _Server(BaseHTTPRequestHandler):
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         type(self).hits += 1
         if self.path == "/flaky.csv" and type(self).hits == 1:
             self.send_response(500)

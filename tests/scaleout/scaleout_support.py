@@ -236,7 +236,7 @@ class Deployment:
         """This process's view of the deployment (system clock), for raising alerts and reading the database."""
         values: dict[str, Any] = {k.removeprefix("RESPONDER_").lower(): v for k, v in self.env().items()
                                   if k.startswith("RESPONDER_")}
-        ctx = AppContext(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+        ctx = AppContext(Settings(_env_file=None, **values))
         self._contexts.append(ctx)
         return ctx
 

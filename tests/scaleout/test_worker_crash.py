@@ -5,7 +5,6 @@ reconciled from the stub's message listing after the claim timeout instead of be
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 
@@ -22,6 +21,7 @@ from scaleout_support import (
     write_roster,
 )
 
+from responder.app.alerts import raise_alert
 from responder.testing import Respond, TwilioStubServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -40,17 +40,13 @@ def test_kill_9_one_of_three_workers_mid_callout_loses_nothing_and_duplicates_no
     deployment.cli("init", "--no-contacts")
     imported = deployment.cli("contacts", "import", str(deployment.roster))
     assert str(PEOPLE) in imported.stdout, imported.stdout
-    raised = deployment.cli("alert", "raise", "--level", "1", "--reason", REASON, "--by", "duty officer", "--yes",
-                            "--no-send")
-    match = re.search(r"incident #(\d+)", raised.stdout)
-    assert match, raised.stdout
+    stub.script(*[Respond(delay=STUB_DELAY)] * 5_000)
+    workers = [deployment.serve(f"w{n}") for n in (1, 2, 3)]  # they boot while the alert is raised
     ctx = deployment.context()
-    rows = outbox_rows(ctx, int(match[1]))
+    raised = raise_alert(ctx, "flood", 1, REASON, "duty officer")
+    rows = outbox_rows(ctx, raised.incident_id)
     callouts = Counter(r.to_number for r in rows if r.kind == "callout")
     assert len(callouts) == PEOPLE and set(callouts.values()) == {1}, "one call-out per person in the roster"
-
-    stub.script(*[Respond(delay=STUB_DELAY)] * 5_000)
-    workers = [deployment.serve(f"w{n}") for n in (1, 2, 3)]
     for worker in workers:
         worker.wait_listening()
     victim = workers[1]

@@ -1,0 +1,99 @@
+"""Issue 7 benchmark: a 72 h drill with 1,000 stations reporting every 5 minutes and 2,000 contacts, on SQLite.
+
+Target: < 10 s wall. Run: .venv/bin/python benchmarks/bench_drill.py [--stations 1000] [--contacts 2000]
+The reference is the same drill with the bundled plan's 4 stations and 104 people, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from responder.app.context import AppContext  # noqa: E402
+from responder.app.drill_run import run_scenario  # noqa: E402
+from responder.settings import Settings  # noqa: E402
+
+GROUPS = ["office", "command", "rescue", "security", "medical", "technical", "survey", "communications", "power",
+          "water_supply", "militia", "volunteers"]
+
+
+def build(folder: Path, stations: int, contacts: int) -> Path:
+    """A copy of the sample plan with ``stations`` gauges, a roster of ``contacts`` people and a scenario."""
+    shutil.copytree(REPO / "config", folder / "config")
+    shutil.copytree(REPO / "contacts", folder / "contacts")
+    plan_path = folder / "config" / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
+    rain = [f"rain-{i:04d}" for i in range(stations // 2)]
+    river = [f"river-{i:04d}" for i in range(stations - len(rain))]
+    plan["stations"] = plan["stations"][:] + [
+        {"id": s, "name": {"zh": s, "en": s}, "kind": "rain", "feed": "county-rain", "interval": "5m"} for s in rain
+    ] + [
+        {"id": s, "name": {"zh": s, "en": s}, "kind": "river", "feed": "county-river", "interval": "5m",
+         "warning_level": 4.5, "guaranteed_level": 5.2} for s in river
+    ]
+    for rule in plan["rules"]:
+        if rule["kind"] in ("water_level", "rate_of_rise", "dam_break"):
+            rule["stations"] = "all"
+    plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    if contacts > 104:
+        with (folder / "contacts" / "roster.csv").open("a", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            for i in range(contacts - 104):
+                group = GROUPS[2 + i % (len(GROUPS) - 2)]
+                writer.writerow([f"X{i:05d}", f"Person {i:05d}", f"+86 174 01{i // 10000:02d} {i % 10000:04d}",
+                                 f"{group}:member", "鱼泉子", "zh" if i % 5 else "en"])
+    scenario = yaml.safe_load((REPO / "config" / "drills" / "sanjian-flood.yaml").read_text(encoding="utf-8"))
+    series = scenario["series"]
+    for i, s in enumerate(rain):
+        series.append({"kind": "storm", "station": s, "start": f"{4 + i % 6}h", "duration": "18h",
+                       "total_mm": 120 + (i % 7) * 20})
+    for i, s in enumerate(river):
+        series.append({"kind": "river", "station": s, "base": 2.0 + (i % 5) * 0.1,
+                       "rain_station": rain[i % len(rain)] if rain else "rain-caisenba", "gain_m_per_mm": 0.012,
+                       "lag": "2h", "recession_per_hour": 0.04})
+    path = folder / "config" / "drills" / "bench.yaml"
+    path.write_text(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run(folder: Path, scenario: Path) -> tuple[float, object]:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'unused.db'}",  # type: ignore[call-arg]
+                        plan_file=folder / "config" / "plan.yaml", roster_file=folder / "contacts" / "roster.csv")
+    start = time.perf_counter()
+    outcome = run_scenario(AppContext(settings), scenario, folder / "out")
+    return time.perf_counter() - start, outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stations", type=int, default=1000)
+    parser.add_argument("--contacts", type=int, default=2000)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, stations, contacts in (("reference (bundled plan)", 0, 104),
+                                          (f"{args.stations} stations, {args.contacts} contacts", args.stations,
+                                           args.contacts)):
+            folder = Path(tmp) / label.split()[0]
+            scenario = build(folder, stations, contacts)
+            wall, outcome = run(folder, scenario)
+            result = outcome.result  # type: ignore[attr-defined]
+            rows.append((label, wall, result.readings, result.messages, result.confirmations))
+    print(f"{'drill (72 h simulated, SQLite)':<40} {'wall s':>8} {'readings':>10} {'messages':>9} {'confirmed':>9}")
+    for label, wall, readings, messages, confirmed in rows:
+        print(f"{label:<40} {wall:>8.2f} {readings:>10} {messages:>9} {confirmed:>9}")
+    print(f"target: < 10 s for the large drill; ratio large/reference = {rows[1][1] / rows[0][1]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

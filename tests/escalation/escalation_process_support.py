@@ -1,0 +1,201 @@
+"""Real `responder serve` processes for the restart tests: a deployment folder (a copy of the plan with an escalation
+seconds apart, the sample roster and rota), a SQLite file, and the TwilioStubServer in the test process as the
+gateway, reached through the real twilio SDK (the ground truth of what went out)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import yaml
+
+from responder.app.context import AppContext
+from responder.settings import Settings
+from responder.testing import TwilioStubServer
+
+REPO = Path(__file__).resolve().parents[2]
+RESPONDER = Path(sys.executable).with_name("responder")
+FROM = "+15005550006"
+PUBLIC_URL = "https://responder.example.org"
+LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
+    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Serve:
+    """One `responder serve` process, its output in a log file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    base_url: str | None = None
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_listening(self, timeout: float = 20) -> str:
+        def listening() -> str | None:
+            assert self.alive, f"serve {self.name} exited:\n{self.log}"
+            match = LISTENING.search(self.log)
+            return f"http://{match[1]}:{match[2]}" if match else None
+
+        self.base_url = wait_for(listening, timeout, f"serve {self.name} to listen")
+        return self.base_url
+
+    def health(self) -> dict[str, Any]:
+        assert self.base_url, "not listening yet"
+        data: dict[str, Any] = httpx.get(f"{self.base_url}/health", timeout=5).json()
+        return data
+
+    def kill9(self) -> None:
+        """SIGKILL: no clean-up of any kind (the lease is not released, jobs stay in the job store)."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        assert self.proc.returncode == -signal.SIGKILL
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, as systemd stops it; SIGKILL if it does not stop in time. The exit code, None if killed."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            return None
+
+
+@dataclass
+class Deployment:
+    root: Path
+    stub: TwilioStubServer
+    settings: dict[str, str] = field(default_factory=dict)
+    processes: list[Serve] = field(default_factory=list)
+    _contexts: list[AppContext] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, root: Path, stub: TwilioStubServer) -> Deployment:
+        (root / "config").mkdir(parents=True)
+        shutil.copy(REPO / "config" / "plan.yaml", root / "config" / "plan.yaml")
+        shutil.copytree(REPO / "contacts", root / "contacts")
+        return cls(root, stub)
+
+    @property
+    def plan(self) -> Path:
+        return self.root / "config" / "plan.yaml"
+
+    @property
+    def roster(self) -> Path:
+        return self.root / "contacts" / "roster.csv"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.root / 'responder.db'}"
+
+    def fast_escalation(self, level: int, steps: list[dict[str, str]], confirm_within: str) -> None:
+        """Rewrite one level's escalation policy in the copy of the plan: seconds instead of minutes, no repeat."""
+        data = yaml.safe_load(self.plan.read_text(encoding="utf-8"))
+        data["escalation_policy"] = [p for p in data["escalation_policy"] if p["level"] != level] + [
+            {"level": level, "confirm_within": confirm_within, "steps": steps, "repeat": 0}]
+        self.plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    def env(self, **more: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "TWILIO_"))}
+        env.update({
+            "RESPONDER_DATABASE_URL": self.database_url,
+            "RESPONDER_PLAN_FILE": str(self.plan),
+            "RESPONDER_ROSTER_FILE": str(self.roster),
+            "RESPONDER_GATEWAY": "twilio",
+            "RESPONDER_TWILIO_ACCOUNT_SID": self.stub.account_sid,
+            "RESPONDER_TWILIO_AUTH_TOKEN": self.stub.auth_token,
+            "RESPONDER_TWILIO_FROM_NUMBER": FROM,
+            "RESPONDER_TWILIO_API_BASE_URL": self.stub.url,
+            "RESPONDER_PUBLIC_URL": PUBLIC_URL,
+            "RESPONDER_SEND_RATE_PER_SECOND": "0",
+            "PYTHONUNBUFFERED": "1",
+            **self.settings,
+            **more,
+        })
+        return env
+
+    def cli(self, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+        """``responder --db … --plan … --roster … ARGS`` in this process (typer's CliRunner on the real app), with
+        the deployment's settings as the only RESPONDER_* variables: a CLI subprocess would spend seconds starting
+        while the escalation's clock runs."""
+        from typer.testing import CliRunner
+
+        from responder.cli.common import State
+        from responder.cli.main import app
+
+        for name in list(os.environ):
+            if name.startswith(("RESPONDER_", "TWILIO_")):
+                monkeypatch.delenv(name)
+        for name, value in self.env().items():
+            if name.startswith("RESPONDER_"):
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("COLUMNS", "400")
+        monkeypatch.chdir(self.root)
+        try:
+            result = CliRunner().invoke(app, ["--db", self.database_url, "--plan", str(self.plan), "--roster",
+                                              str(self.roster), *args], catch_exceptions=False)
+        finally:
+            if State.ctx is not None and "engine" in vars(State.ctx):
+                State.ctx.engine.dispose()
+            State.ctx = None
+        assert result.exit_code == 0, f"responder {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+        return result.output
+
+    def serve(self, name: str, *args: str) -> Serve:
+        log_path = self.root / f"serve-{name}.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen([str(RESPONDER), "serve", "--host", "127.0.0.1", "--port", "0", *args],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+                                    env=self.env(RESPONDER_WORKER_ID=name), start_new_session=True)
+        serve = Serve(name, proc, log_path)
+        self.processes.append(serve)
+        return serve
+
+    def context(self) -> AppContext:
+        """The test process's view of the deployment (system clock), for setting up and reading the database."""
+        values: dict[str, Any] = {k.removeprefix("RESPONDER_").lower(): v for k, v in self.env().items()
+                                  if k.startswith("RESPONDER_")}
+        ctx = AppContext(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+        self._contexts.append(ctx)
+        return ctx
+
+    def close(self) -> None:
+        for serve in self.processes:
+            if serve.alive:
+                serve.proc.kill()
+                serve.proc.wait(10)
+        for ctx in self._contexts:
+            ctx.engine.dispose()
