@@ -45,3 +45,19 @@ def sweep() -> None:
                  outcome.detail)
     if Runtime.after_sweep is not None:
         Runtime.after_sweep()
+
+
+def feed_cycle(feed_id: str | None = None) -> None:
+    """Poll one feed (or, with None, only re-evaluate the rules and staleness) and act on the rules."""
+    from responder.app.feed_cycle import CycleReport, evaluate_rules, run_cycle
+
+    ctx = _ctx()
+    if feed_id is None:
+        report = evaluate_rules(ctx, CycleReport(ctx.clock.now()))
+    else:
+        report = run_cycle(ctx, [feed_id])
+    for check in report.feeds:
+        if not check.ok:
+            log.warning("feed %s: %s", check.feed, check.error)
+    for p in report.proposals:
+        log.info("rules: P%s %s %s level %s", p.proposal_id, p.status, p.action, p.level)

@@ -91,9 +91,26 @@ class SchedulerRunner:
             scheduler.start()
             scheduler.add_job(jobs.sweep, "interval", seconds=self.sweep_every, id="sweep", replace_existing=True,
                               next_run_time=self.ctx.clock.now())
+            self._schedule_feeds(scheduler)
             self._scheduled = {int(j.id.removeprefix("esc-")) for j in scheduler.get_jobs() if j.id.startswith("esc-")}
             self.scheduler = scheduler
         self.schedule_new_steps()
+
+    def _schedule_feeds(self, scheduler: Any) -> None:
+        """Each feed polled at its own interval; a rules-only check keeps staleness and manual reports current."""
+        plan = self.ctx.plan
+        wanted = {f"feed-{f.id}" for f in plan.feeds if f.kind != "manual"} | {"rules"}
+        for job in scheduler.get_jobs():
+            if job.id.startswith("feed-") and job.id not in wanted:
+                job.remove()  # a feed taken out of the plan
+        for feed in plan.feeds:
+            if feed.kind != "manual":
+                scheduler.add_job(jobs.feed_cycle, "interval", seconds=feed.interval.total_seconds(),
+                                  id=f"feed-{feed.id}", args=[feed.id], replace_existing=True)
+        shortest = min((s.interval for s in plan.stations), default=None)
+        if shortest is not None:
+            scheduler.add_job(jobs.feed_cycle, "interval", seconds=max(60.0, shortest.total_seconds()), id="rules",
+                              args=[None], replace_existing=True)
 
     def _stop_scheduler(self) -> None:
         with self._lock:
