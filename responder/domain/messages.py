@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from responder.domain.plan import LocalText, Plan, contains_url, pick
+from responder.domain.plan import LocalText, Plan, contains_url, pick, template_fields
 from responder.domain.sms import Segments, count_segments
 
 
@@ -100,7 +100,10 @@ def render(
     )
     values.update(extras or {})
     template = pick(template_for(plan, kind, facts.level), lang, plan.default_language)
-    return template.format_map(values).strip()
+    text = template.format_map(values).strip()
+    if facts.is_drill and "drill" not in template_fields(template):
+        text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}
+    return text
 
 
 def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:

@@ -16,7 +16,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Float, Table, and_, case, cast, func, select, tuple_, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,15 +111,7 @@ def store_readings(session: Session, readings: Iterable[Reading], now: datetime)
                 duplicates += 1
             else:
                 conflicts.append((reading, first.value))
-    table = ReadingRow.__table__
-    assert isinstance(table, Table)
-    inserted: set[Key] = set()
-    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "unit": r.unit,
-             "source": r.source, "received_at": now} for r in batch.values()]
-    for chunk in _chunks(rows, 1000):
-        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["station", "quantity", "time"])
-        result = session.execute(stmt.returning(table.c.station, table.c.quantity, table.c.time), chunk)
-        inserted.update((row.station, row.quantity, epoch(row.time)) for row in result)
+    inserted = _insert_new(session, batch, now)
     kept = [key for key in batch if key not in inserted]
     for stored_key, stored_value in _stored_values(session, kept).items():
         reading = batch[stored_key]
@@ -122,8 +127,53 @@ def store_readings(session: Session, readings: Iterable[Reading], now: datetime)
     return StoreResult(len(inserted), duplicates, len(conflicts))
 
 
+def _insert_new(session: Session, batch: dict[Key, Reading], now: datetime) -> set[Key]:
+    """Insert what is not stored yet; returns the keys that were inserted."""
+    if _postgres(session):
+        rows = [(s, q, t, r.value, r.unit, r.source, now) for (s, q, t), r in batch.items()]
+        result = _unnest(session, "readings", _READING_COLUMNS, rows,
+                         "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
+        return {(station, quantity, int(t)) for station, quantity, t in result}
+    table = ReadingRow.__table__
+    assert isinstance(table, Table)
+    inserted: set[Key] = set()
+    dicts = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "unit": r.unit,
+              "source": r.source, "received_at": now} for r in batch.values()]
+    for chunk in _chunks(dicts, 1000):
+        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["station", "quantity", "time"])
+        result = session.execute(stmt.returning(table.c.station, table.c.quantity, table.c.time), chunk)
+        inserted.update((row.station, row.quantity, epoch(row.time)) for row in result)
+    return inserted
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_READING_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"), ("value", "float8"),
+                    ("unit", "varchar"), ("source", "varchar"), ("received_at", "timestamptz"))
+
+
+def _unnest(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+            tail: str) -> list[Any]:
+    """PostgreSQL: one INSERT for any number of rows, each column sent as one array (no per-row SQL to build)."""
+    if not rows:
+        return []
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+    params = {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"
+    return list(session.execute(text(sql), params))
+
+
 def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
     found: dict[Key, float] = {}
+    if _postgres(session) and keys:
+        query = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
+                     "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
+                     "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
+        params = {"station": [k[0] for k in keys], "quantity": [k[1] for k in keys], "time": [k[2] for k in keys]}
+        return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(query, params)}
     seconds = type_coerce(ReadingRow.time, BigInteger)
     for chunk in _chunks(keys):
         query = select(ReadingRow.station, ReadingRow.quantity, seconds, ReadingRow.value).where(
@@ -153,6 +203,13 @@ def _add_to_hours(session: Session, readings: Sequence[Reading]) -> None:
         bucket[1] += 1
     if not sums:
         return
+    if _postgres(session):
+        _unnest(session, "reading_hours", (("station", "varchar"), ("quantity", "varchar"), ("hour", "bigint"),
+                                           ("total", "float8"), ("count", "int")),
+                [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
+                "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
+                "count = reading_hours.count + excluded.count")
+        return
     table = ReadingHourRow.__table__
     assert isinstance(table, Table)
     rows = [{"station": s, "quantity": q, "hour": h, "total": total, "count": int(n)}
@@ -172,6 +229,13 @@ def _update_latest(session: Session, readings: Sequence[Reading]) -> None:
         if known is None or r.time > known.time:
             newest[(r.station, r.quantity)] = r
     if not newest:
+        return
+    if _postgres(session):
+        _unnest(session, "reading_latest", (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"),
+                                            ("value", "float8"), ("source", "varchar")),
+                [(r.station, r.quantity, epoch(r.time), r.value, r.source) for r in newest.values()],
+                "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
+                "source = excluded.source WHERE excluded.time > reading_latest.time")
         return
     table = ReadingLatestRow.__table__
     assert isinstance(table, Table)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from alerts_support import REASON, same_engine
 
 from responder.app.alerts import raise_alert
 from responder.app.context import AppContext
+from responder.gateways.base import Accepted, OutgoingCall, OutgoingSms, SentRecord
 from responder.gateways.twilio_gateway import TwilioGateway
 from responder.testing import TwilioStubServer
 from responder.worker.dispatcher import Dispatcher, limiter_for
@@ -66,19 +69,48 @@ def stub() -> Iterator[TwilioStubServer]:
     assert server.internal_errors == []
 
 
+class Handoffs:
+    """Wraps the real TwilioGateway to note when each message is handed to it (after the limiter let it go)."""
+
+    def __init__(self, gateway: TwilioGateway) -> None:
+        self.gateway = gateway
+        self.name = gateway.name
+        self.times: list[float] = []
+        self._lock = threading.Lock()
+
+    def send_sms(self, message: OutgoingSms) -> Accepted:
+        with self._lock:
+            self.times.append(time.monotonic())
+        return self.gateway.send_sms(message)
+
+    def place_call(self, call: OutgoingCall) -> Accepted:
+        return self.gateway.place_call(call)
+
+    def sent_since(self, to: str, since: datetime) -> list[SentRecord] | None:
+        return self.gateway.sent_since(to, since)
+
+
+def busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+
+
 def test_the_achieved_rate_through_twilio_stays_within_the_limit(sqlite_ctx: AppContext,
                                                                  stub: TwilioStubServer) -> None:
     ctx = same_engine(sqlite_ctx, send_rate_per_second=RATE, twilio_from_number=FROM)
     raise_alert(ctx, "flood", 2, REASON, "tester")
     with TwilioGateway(stub.account_sid, stub.auth_token, from_number=FROM, api_base_url=stub.url,
-                       timeout=5) as gateway:
+                       timeout=5) as twilio:
+        gateway = Handoffs(twilio)
         stats = Dispatcher(ctx, gateway, concurrency=4).drain()
     assert (stats.sent, stats.retried, stats.failed) == (63, 0, 0)
-    assert {r.status for r in stub.requests} == {201}, "the provider never had to refuse one"
+    assert {r.status for r in stub.requests} == {201}, "the provider (20/s, burst 5) never had to refuse one"
 
     arrivals = sorted(m.received_at for m in stub.messages)
-    assert len(arrivals) == 63
+    assert len(arrivals) == len(gateway.times) == 63
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     assert 0.8 * RATE <= achieved <= 1.05 * RATE, f"achieved {achieved:.2f}/s for a limit of {RATE}/s"
-    busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
-    assert busiest <= RATE + 1, f"{busiest} messages arrived within one second"
+    # What the limiter controls: when messages are handed to the gateway. Arrivals at the server add the
+    # network's and the scheduler's jitter on top (a loaded machine bunches them; the burst above absorbs it).
+    busiest = busiest_second(gateway.times)
+    assert busiest <= RATE + 1, f"{busiest} messages handed to the gateway within one second"

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from responder.app.context import AppContext
 from responder.app.drill_run import DrillOutcome, run_scenario
@@ -95,7 +94,7 @@ def scenario_start(path: Path) -> datetime:
 
 # -- contexts and runs ----------------------------------------------------------------------------------------------
 def settings(url: str, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=url, plan_file=PLAN, roster_file=ROSTER,  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=url, plan_file=PLAN, roster_file=ROSTER,
                     **{"gateway": "fake", **overrides})
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import Result
 from drill_support import (
     BUNDLED,
     MARKERS,
@@ -27,6 +26,7 @@ from drill_support import (
     unmarked,
 )
 from sqlalchemy import func, select
+from typer.testing import Result
 
 from responder.app.context import AppContext
 from responder.storage.feed_models import ReadingRow

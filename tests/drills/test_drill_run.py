@@ -172,8 +172,9 @@ def test_the_report_lists_the_steps_and_the_chain_used(report: ReportData) -> No
     assert chain == [("deputy_in_charge", "used", T0 + timedelta(minutes=30)),
                      ("township_head", "used", T0 + timedelta(minutes=40)),
                      ("county", "skipped", T0 + timedelta(minutes=60))]
-    assert any(g.kind == "headcount_not_reached" and "rescue" in f"{g.subject} {g.detail}".lower()
-               or g.kind == "headcount_not_reached" and "抢险组" in f"{g.subject} {g.detail}" for g in report.gaps)
+    gaps = {(g.kind, g.subject) for g in report.gaps}
+    assert ("headcount_not_reached", "rescue") in gaps
+    assert ("shared_person", "C002") in gaps, "the rescue leader is also a command deputy"
 
 
 def test_every_message_of_the_drill_is_marked(silent: Played) -> None:
@@ -199,7 +200,8 @@ def test_the_same_seed_gives_the_same_report_and_another_seed_other_figures(tmp_
         assert a.outcome.html.parent != b.outcome.html.parent
         assert a.outcome.html.read_bytes() == b.outcome.html.read_bytes()
         assert a.outcome.markdown.read_bytes() == b.outcome.markdown.read_bytes()
-        assert a.outcome.markdown.with_suffix(".png").read_bytes() == b.outcome.markdown.with_suffix(".png").read_bytes()
+        chart = a.outcome.markdown.with_suffix(".png")
+        assert chart.read_bytes() == b.outcome.markdown.with_suffix(".png").read_bytes()
 
         def figures(played: Played) -> list[tuple[str, object]]:
             data = build_report(played.ctx, played.incident_ids)
@@ -243,8 +245,6 @@ def test_voice_only_people_confirm_on_the_call_and_dead_numbers_show_as_unreacha
     assert unmarked([r for r in rows if r.incident_id is not None]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the plan's stale_feed and feed_recovered templates have no {drill} "
-                                       "placeholder: a drill's stale-feed alarm reaches the duty officer unmarked")
 def test_stale_feed_alarms_of_a_drill_are_marked_too(voice: Played) -> None:
     """This scenario has no readings at all: every station goes stale and the duty officer is told."""
     alarms = [r for r in outbox(voice.ctx) if r.kind == "stale_feed"]

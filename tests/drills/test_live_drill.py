@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from drill_support import MARKERS, Invoke, cli, context, global_options, incidents, outbox
 from sqlalchemy import select
+from typer.testing import Result
 
 from responder.storage.models import RecipientRow
 from responder.testing import TwilioStubServer
