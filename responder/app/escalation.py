@@ -162,9 +162,11 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
             return "skipped", f"{previous} answered: {step.chain_step} not needed", []
         contacts = chain_contacts(plan, roster, step.chain_step, officer)
         for contact in contacts:
-            names = names_list([p.name for p in who.chain_report], contact.language)
+            others = [p.name for p in who.chain_report if p.person_id != contact.id]
+            if not others:
+                continue
             text = render(plan, "escalate_chain", contact.language, facts,
-                          extras={"names": names, "count": str(len(who.chain_report))}, when=now)
+                          extras={"names": names_list(others, contact.language), "count": str(len(others))}, when=now)
             out.append(OutgoingMessage(contact, "escalate_chain", text))
             if contact.id not in by_id:  # outsiders (the county) become recipients so they can confirm
                 session.execute(insert(RecipientRow).values(

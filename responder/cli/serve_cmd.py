@@ -36,6 +36,14 @@ def serve(
                             port=port if port is not None else ctx.settings.http_port, log_level="info",
                             lifespan="off")
     server = uvicorn.Server(config)
+    import signal
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(0)  # a requested, clean stop
+
+    # uvicorn handles SIGTERM, shuts down, then re-raises it; with this handler that ends in the
+    # `finally` below (lease released, dispatcher stopped) instead of killing the process there.
+    signal.signal(signal.SIGTERM, _exit)
     service.start()
     out = console(stderr=True)
     out.print(f"responder serve: worker {service.worker_id} on http://{config.host}:{config.port} "

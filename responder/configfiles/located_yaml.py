@@ -115,6 +115,16 @@ def line_of(lines: Mapping[Path, int], loc: Path) -> int | None:
     return lines.get((), None)
 
 
+def _in_file(loc: Path, lines: Mapping[Path, int]) -> Path:
+    """Drop the parts of pydantic's location that are not keys in the file (a tagged union adds its
+    tag, e.g. ``series.0.storm.total_mm``), so the error points at the key a person wrote."""
+    path: Path = ()
+    for i, part in enumerate(loc):
+        if (*path, part) in lines or i == len(loc) - 1:
+            path = (*path, part)
+    return path
+
+
 def validation_problems(exc: ValidationError, filename: str, lines: Mapping[Path, int]) -> list[Problem]:
     """Turn pydantic's errors into located problems, one per field.
 
@@ -125,7 +135,7 @@ def validation_problems(exc: ValidationError, filename: str, lines: Mapping[Path
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         loc = tuple(p for p in loc if p not in ("list[...]",))
-        errors.append((loc, err["type"], err["msg"].removeprefix("Value error, ")))
+        errors.append((_in_file(loc, lines), err["type"], err["msg"].removeprefix("Value error, ")))
     missing = {loc for loc, kind, _ in errors if kind == "missing" and loc}
     explained: set[Path] = set()
     problems = []

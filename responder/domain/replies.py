@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 CONFIRM_WORDS = frozenset({
     "1", "ok", "okay", "yes", "y", "confirm", "confirmed", "ack", "roger",
-    "收到", "确认", "已收到", "确定", "好", "好的", "是", "明白", "到",
+    "收到", "确认", "已收到", "确定", "好", "好的", "是", "明白", "到", "收到了", "好了", "已确认",
 })
+FILLERS = frozenset({"谢谢", "谢谢你", "thanks", "thank", "you", "thx", "了", "啦"})
+"""Words that may stand beside a confirmation ("收到，谢谢", "ok thanks") without making it a note."""
 _CODE = re.compile(r"^[A-HJ-NP-Z][1-9]$")
 _SPLIT = re.compile(r"[\s,，.。!！、:：;；]+")
 
@@ -36,7 +38,8 @@ def parse_reply(body: str) -> Reply:
             words.append(token)
         else:
             words.append(token.lower())
-    confirms = bool(words) and all(w in CONFIRM_WORDS for w in words)
+    meaningful = [w for w in words if w not in FILLERS]
+    confirms = bool(meaningful) and all(w in CONFIRM_WORDS for w in meaningful)
     if not words and code:
         confirms = True  # just the code: "K7"
     return Reply(confirms, code, text)

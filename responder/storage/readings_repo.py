@@ -131,9 +131,9 @@ def _insert_new(session: Session, batch: dict[Key, Reading], now: datetime) -> s
     """Insert what is not stored yet; returns the keys that were inserted."""
     if _postgres(session):
         rows = [(s, q, t, r.value, r.unit, r.source, now) for (s, q, t), r in batch.items()]
-        result = _unnest(session, "readings", _READING_COLUMNS, rows,
-                         "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
-        return {(station, quantity, int(t)) for station, quantity, t in result}
+        returned = _unnest(session, "readings", _READING_COLUMNS, rows,
+                           "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
+        return {(station, quantity, int(t)) for station, quantity, t in returned}
     table = ReadingRow.__table__
     assert isinstance(table, Table)
     inserted: set[Key] = set()
@@ -162,18 +162,18 @@ def _unnest(session: Session, table: str, columns: Sequence[tuple[str, str]], ro
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
     params = {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
-    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"
-    return list(session.execute(text(sql), params))
+    result = session.execute(text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"), params)
+    return list(result) if "RETURNING" in tail else []
 
 
 def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
     found: dict[Key, float] = {}
     if _postgres(session) and keys:
-        query = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
-                     "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
-                     "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
+        joined = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
+                      "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
+                      "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
         params = {"station": [k[0] for k in keys], "quantity": [k[1] for k in keys], "time": [k[2] for k in keys]}
-        return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(query, params)}
+        return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(joined, params)}
     seconds = type_coerce(ReadingRow.time, BigInteger)
     for chunk in _chunks(keys):
         query = select(ReadingRow.station, ReadingRow.quantity, seconds, ReadingRow.value).where(

@@ -160,10 +160,6 @@ def test_kill_9_in_the_middle_of_an_escalation_then_restart_runs_every_step_once
     assert lease_holder(ctx) == "restarted"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (responder/cli/serve_cmd.py, not this tester's file): uvicorn >= 0.29 "
-                   "re-raises the SIGTERM it caught once it has shut down, with the default handler back in place, "
-                   "so the process dies inside server.run() and its `finally: service.stop()` never runs: the "
-                   "scheduler lease is not released (a restart waits a whole ttl) and the dispatcher is not joined")
 def test_sigterm_stops_serve_cleanly_and_releases_the_lease(deployment: Deployment) -> None:
     ctx = setup(deployment)
     serve = deployment.serve("only", "--lease-ttl", "30")
