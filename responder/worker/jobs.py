@@ -52,10 +52,7 @@ def feed_cycle(feed_id: str | None = None) -> None:
     from responder.app.feed_cycle import CycleReport, evaluate_rules, run_cycle
 
     ctx = _ctx()
-    if feed_id is None:
-        report = evaluate_rules(ctx, CycleReport(ctx.clock.now()))
-    else:
-        report = run_cycle(ctx, [feed_id])
+    report = evaluate_rules(ctx, CycleReport(ctx.clock.now())) if feed_id is None else run_cycle(ctx, [feed_id])
     for check in report.feeds:
         if not check.ok:
             log.warning("feed %s: %s", check.feed, check.error)
