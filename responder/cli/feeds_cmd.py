@@ -86,10 +86,10 @@ def check(
             "proposals": [p.__dict__ for p in report.proposals],
             "alarms": report.alarms,
         })
-        return
-    _print_cycle(report)
+    else:
+        _print_cycle(report)
     if any(not f.ok for f in report.feeds):
-        raise typer.Exit(1)
+        raise typer.Exit(1)  # the other feeds were read and the rules ran; this says one feed needs a look
 
 
 @app.command("quarantine", help="Rows that were refused (not a number, out of bounds, unknown station, ...).")
