@@ -46,7 +46,8 @@ def serve(
     signal.signal(signal.SIGTERM, _exit)
     service.start()
     out = console(stderr=True)
-    out.print(f"responder serve: worker {service.worker_id} on http://{config.host}:{config.port} "
+    where = f"http://{config.host}:{config.port}" if config.port else f"a free port of {config.host}"
+    out.print(f"responder serve: worker {service.worker_id} on {where} "
               f"(scheduler {'off' if no_scheduler else 'on lease'}, dispatcher {'off' if no_dispatcher else 'on'})")
     try:
         server.run()  # returns on Ctrl-C or SIGTERM (uvicorn handles both)

@@ -149,16 +149,6 @@ class Worker:
         self.proc.wait(10)
         assert self.proc.returncode == -signal.SIGKILL
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
     def escalation_steps_logged(self) -> list[int]:
         return [int(m) for m in ESCALATION_LOG.findall(self.log)]
 
@@ -207,7 +197,8 @@ class Deployment:
         env.update({k: str(v) for k, v in more.items()})
         return env
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 60, **env: object) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, check: bool = True, timeout: float = 60,
+            **env: object) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([str(RESPONDER), *args], cwd=self.root, env=self.env(**env), capture_output=True,
                                 text=True, timeout=timeout)
         if check and result.returncode != 0:
