@@ -78,14 +78,17 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    processors = [(i, process) for i, name in enumerate(columns)
+                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     preparer = dialect.identifier_preparer
     sql = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in columns)}) "
            "FROM STDIN")
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row([value if process is None else process(value)
-                            for process, value in zip(processors, (row[name] for name in columns), strict=True)])
+            values = [row[name] for name in columns]
+            for i, process in processors:
+                values[i] = process(values[i])
+            copy.write_row(values)
 
 
 def enqueue(session: Session, incident_id: int | None, messages: Sequence[OutgoingMessage], now: datetime,

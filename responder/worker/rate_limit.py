@@ -22,8 +22,9 @@ class Unlimited:
 class IntervalLimiter:
     """Spaces sends ``1/rate`` seconds apart per sender, across all threads of this process.
 
-    Slots are handed out in order, so N threads together never exceed the rate, and a burst
-    after an idle spell is limited to one message (no bucket to drain at once).
+    Threads wait their turn on a per-sender lock and the next slot counts from the moment the
+    previous one was actually released, so a thread that wakes late does not bunch with the next
+    one; a burst after an idle spell is limited to one message (no bucket to drain at once).
     """
 
     def __init__(self, rate_per_second: float, monotonic: Callable[[], float] = time.monotonic,
@@ -34,16 +35,17 @@ class IntervalLimiter:
         self._monotonic = monotonic
         self._sleep = sleep
         self._next: dict[str, float] = {}
+        self._senders: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def acquire(self, sender: str) -> None:
         with self._lock:
-            now = self._monotonic()
-            slot = max(now, self._next.get(sender, now))
-            self._next[sender] = slot + self.interval
-        wait = slot - self._monotonic()
-        if wait > 0:
-            self._sleep(wait)
+            turn = self._senders.setdefault(sender, threading.Lock())
+        with turn:
+            wait = self._next.get(sender, 0.0) - self._monotonic()
+            if wait > 0:
+                self._sleep(wait)
+            self._next[sender] = self._monotonic() + self.interval
 
 
 class DatabaseLimiter:

@@ -25,31 +25,37 @@ RATE = 20.0
 
 
 def test_slots_are_spaced_per_sender_across_threads() -> None:
-    waits: list[tuple[str, float]] = []
-    lock = threading.Lock()
+    """A fake timer that moves only when a sender waits: 30 sends by three threads take 29 intervals."""
+    now = [100.0]
+    clock_lock = threading.Lock()
+    waits: list[float] = []
 
     def sleep(seconds: float) -> None:
-        with lock:
-            waits.append((threading.current_thread().name, seconds))
+        with clock_lock:
+            waits.append(seconds)
+            now[0] += seconds
 
-    limiter = IntervalLimiter(RATE, monotonic=lambda: 100.0, sleep=sleep)  # a timer that never moves
-    start = threading.Barrier(4)
+    def monotonic() -> float:
+        with clock_lock:
+            return now[0]
 
-    def send(sender: str, n: int) -> None:
+    limiter = IntervalLimiter(RATE, monotonic=monotonic, sleep=sleep)
+    start = threading.Barrier(3)
+
+    def send(n: int) -> None:
         start.wait()
         for _ in range(n):
-            limiter.acquire(sender)
+            limiter.acquire("A")
 
-    threads = [threading.Thread(target=send, args=("A" if i < 3 else "B", 10), name=f"t{i}") for i in range(4)]
+    threads = [threading.Thread(target=send, args=(10,)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    # Time never moved: sender A's 30 slots are 0, 1/20, 2/20, ... s away, each handed out once; B has its own.
-    a = sorted(w for name, w in waits if name != "t3")
-    b = sorted(w for name, w in waits if name == "t3")
-    assert a == pytest.approx([n / RATE for n in range(1, 30)])
-    assert b == pytest.approx([n / RATE for n in range(1, 10)])
+    assert len(waits) == 29 and now[0] - 100.0 == pytest.approx(29 / RATE)
+    assert waits == pytest.approx([1 / RATE] * 29)
+    limiter.acquire("B")  # another sender has its own slots: no wait behind A
+    assert len(waits) == 29
 
 
 def test_limits_come_from_the_settings(sqlite_ctx: AppContext) -> None:
