@@ -13,6 +13,7 @@ import pytest
 from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.settings import Settings
+from responder.testing import TwilioStubServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -111,3 +112,11 @@ def ctx(db_url: str, clock: FakeClock) -> Iterator[AppContext]:
 def sqlite_ctx(sqlite_url: str, clock: FakeClock) -> Iterator[AppContext]:
     """Same as ``ctx`` on SQLite only, for tests of logic rather than storage."""
     yield from seeded_context(sqlite_url, clock)
+
+
+@pytest.fixture
+def stub() -> Iterator[TwilioStubServer]:
+    """The local Twilio-compatible server; a test fails if the server itself hit an error."""
+    with TwilioStubServer() as server:
+        yield server
+    assert server.internal_errors == []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from alerts_support import PLAN, REASON, ROSTER, outbox
+from twilio_support import FROM
 
 from responder.app.alerts import raise_alert
 from responder.app.contacts import import_contacts
@@ -30,7 +31,7 @@ from responder.worker.rate_limit import Unlimited
 pytestmark = pytest.mark.slow
 
 WORKER = Path(__file__).with_name("crash_dispatcher_worker.py")
-FROM = "+15005550006"
+
 SLOW = 0.25
 """Every send takes this long at the server, so that four are always in flight when the kill lands."""
 CLAIM_TIMEOUT = 0.5
@@ -56,13 +57,6 @@ def live_ctx(tmp_path: Path) -> Iterator[AppContext]:
     import_contacts(ctx, ROSTER)
     yield ctx
     ctx.engine.dispose()
-
-
-@pytest.fixture
-def stub() -> Iterator[TwilioStubServer]:
-    with TwilioStubServer() as server:
-        yield server
-    assert server.internal_errors == []
 
 
 def test_killing_a_dispatcher_mid_send_loses_nothing_and_duplicates_nothing(

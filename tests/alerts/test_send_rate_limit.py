@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 from alerts_support import REASON, same_engine
+from twilio_support import FROM
 
 from responder.app.alerts import raise_alert
 from responder.app.context import AppContext
@@ -20,7 +21,6 @@ from responder.testing import TwilioStubServer
 from responder.worker.dispatcher import Dispatcher, limiter_for
 from responder.worker.rate_limit import IntervalLimiter, Unlimited
 
-FROM = "+15005550006"
 RATE = 20.0
 
 

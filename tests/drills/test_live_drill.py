@@ -12,20 +12,12 @@ from pathlib import Path
 import pytest
 from drill_support import MARKERS, Invoke, cli, context, global_options, incidents, outbox
 from sqlalchemy import select
+from twilio_support import FROM
 from typer.testing import Result
 
 from responder.storage.models import RecipientRow
 from responder.testing import TwilioStubServer
 from responder.testing.twilio_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
-FROM = "+15005550006"
-
-
-@pytest.fixture
-def stub() -> Iterator[TwilioStubServer]:
-    with TwilioStubServer() as server:
-        yield server
-        assert server.internal_errors == []
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import yaml
+from twilio_support import process_env
 
 from responder.app.context import AppContext
 from responder.settings import Settings
@@ -26,8 +27,6 @@ from responder.testing import TwilioStubServer
 
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")
-FROM = "+15005550006"
-PUBLIC_URL = "https://responder.example.org"
 LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
 T = TypeVar("T")
 
@@ -129,23 +128,7 @@ class Deployment:
         self.plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     def env(self, **more: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "TWILIO_"))}
-        env.update({
-            "RESPONDER_DATABASE_URL": self.database_url,
-            "RESPONDER_PLAN_FILE": str(self.plan),
-            "RESPONDER_ROSTER_FILE": str(self.roster),
-            "RESPONDER_GATEWAY": "twilio",
-            "RESPONDER_TWILIO_ACCOUNT_SID": self.stub.account_sid,
-            "RESPONDER_TWILIO_AUTH_TOKEN": self.stub.auth_token,
-            "RESPONDER_TWILIO_FROM_NUMBER": FROM,
-            "RESPONDER_TWILIO_API_BASE_URL": self.stub.url,
-            "RESPONDER_PUBLIC_URL": PUBLIC_URL,
-            "RESPONDER_SEND_RATE_PER_SECOND": "0",
-            "PYTHONUNBUFFERED": "1",
-            **self.settings,
-            **more,
-        })
-        return env
+        return process_env(self.database_url, self.plan, self.roster, self.stub, self.settings, more)
 
     def cli(self, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
         """``responder --db … --plan … --roster … ARGS`` in this process (typer's CliRunner on the real app), with

@@ -37,13 +37,6 @@ STEPS = [
 
 
 @pytest.fixture
-def stub() -> Iterator[TwilioStubServer]:
-    with TwilioStubServer() as server:
-        yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
 def deployment(tmp_path: Path, stub: TwilioStubServer) -> Iterator[Deployment]:
     deployment = Deployment.create(tmp_path / "deployment", stub)
     try:

@@ -12,6 +12,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.response import Response
+from twilio_support import FROM
 
 from responder.domain.clock import FakeClock
 from responder.gateways.base import (
@@ -24,7 +25,6 @@ from responder.gateways.base import (
 from responder.gateways.twilio_gateway import TwilioGateway, classify
 from responder.testing import Respond, TwilioStubServer
 
-FROM = "+15005550006"
 TO = "+8613800138000"
 OTHER = "+8613900139000"
 CALLBACK = "https://responder.example/twilio/status"

@@ -13,13 +13,13 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from twilio_support import FROM
 
 from responder.domain.clock import FakeClock
 from responder.testing import Respond, TwilioStubServer
 from responder.testing.twilio_server import segments
 
 TO = "+8613800138000"
-FROM = "+15005550006"
 
 
 @pytest.fixture

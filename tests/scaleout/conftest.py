@@ -13,13 +13,6 @@ from responder.testing import TwilioStubServer
 
 
 @pytest.fixture
-def stub() -> Iterator[TwilioStubServer]:
-    with TwilioStubServer() as server:
-        yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
 def deployment(pg_url: str, stub: TwilioStubServer, tmp_path: Path) -> Iterator[Deployment]:
     deployment = Deployment.create(tmp_path, pg_url, stub)
     try:

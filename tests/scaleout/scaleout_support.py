@@ -22,6 +22,7 @@ import httpx
 import yaml
 from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
+from twilio_support import PUBLIC_URL, process_env
 
 from responder.app.context import AppContext
 from responder.settings import Settings
@@ -30,8 +31,6 @@ from responder.testing import StubMessage, TwilioStubServer
 
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")
-FROM = "+15005550006"
-PUBLIC_URL = "https://responder.example.org"
 REASON = "龙河水位超警戒线0.5米"
 LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
 ESCALATION_LOG = re.compile(r"(?:escalation|overdue) step (\d+) \(")
@@ -179,23 +178,7 @@ class Deployment:
         return self.root / "contacts" / "roster.csv"
 
     def env(self, **more: object) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RESPONDER_", "TWILIO_"))}
-        env.update({
-            "RESPONDER_DATABASE_URL": self.database_url,
-            "RESPONDER_PLAN_FILE": str(self.plan),
-            "RESPONDER_ROSTER_FILE": str(self.roster),
-            "RESPONDER_GATEWAY": "twilio",
-            "RESPONDER_TWILIO_ACCOUNT_SID": self.stub.account_sid,
-            "RESPONDER_TWILIO_AUTH_TOKEN": self.stub.auth_token,
-            "RESPONDER_TWILIO_FROM_NUMBER": FROM,
-            "RESPONDER_TWILIO_API_BASE_URL": self.stub.url,
-            "RESPONDER_PUBLIC_URL": PUBLIC_URL,
-            "RESPONDER_SEND_RATE_PER_SECOND": "0",
-            "PYTHONUNBUFFERED": "1",
-        })
-        env.update(self.settings)
-        env.update({k: str(v) for k, v in more.items()})
-        return env
+        return process_env(self.database_url, self.plan, self.roster, self.stub, self.settings, more)
 
     def cli(self, *args: str, check: bool = True, timeout: float = 60,
             **env: object) -> subprocess.CompletedProcess[str]:

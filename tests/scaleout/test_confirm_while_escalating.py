@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from scaleout_support import (
-    FROM,
     REASON,
     Deployment,
     fast_escalation,
@@ -21,6 +20,7 @@ from scaleout_support import (
     unsent,
     wait_for,
 )
+from twilio_support import FROM
 
 from responder.app.alerts import end_alert, raise_alert
 from responder.app.contacts import import_contacts
