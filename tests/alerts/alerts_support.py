@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_support import invoke as run_cli
 from click.testing import Result
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
@@ -156,8 +157,6 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
                env: dict[str, str] | None = None) -> Iterator[Invoke]:
     """The real CLI in an empty folder, no RESPONDER_* variables but ``env``, the system clock at ``clock``,
     and a console wide enough that rich never wraps a line."""
-    from responder.cli.common import State
-    from responder.cli.main import app
 
     for name in list(os.environ):
         if name.startswith("RESPONDER_"):
@@ -172,11 +171,6 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Result:
-        try:
-            return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-        finally:
-            if State.ctx is not None and "engine" in vars(State.ctx):
-                State.ctx.engine.dispose()
-            State.ctx = None
+        return run_cli(runner, *args, input=input)
 
     yield invoke

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from cli_support import invoke as run_cli
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
@@ -157,8 +158,6 @@ def cli(cwd: Path, env: dict[str, str] | None = None) -> Iterator[Invoke]:
 
     Usable from module-scoped fixtures (its own MonkeyPatch). Each call starts from a fresh app context.
     """
-    from responder.cli.common import State
-    from responder.cli.main import app
 
     runner = CliRunner()
     with pytest.MonkeyPatch.context() as mp:
@@ -172,12 +171,7 @@ def cli(cwd: Path, env: dict[str, str] | None = None) -> Iterator[Invoke]:
         mp.chdir(cwd)
 
         def invoke(*args: str, input: str | None = None) -> Result:
-            try:
-                return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-            finally:
-                if State.ctx is not None and "engine" in vars(State.ctx):
-                    State.ctx.engine.dispose()
-                State.ctx = None
+            return run_cli(runner, *args, input=input)
 
         yield invoke
 
