@@ -390,6 +390,13 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
                 result = bad if bad is not None or snap is None else _station_outcome(rule, sid, snap)
                 if result is not None:
                     outcomes.append(result)
+    # The most severe level the other rules give per (station, hazard): looked up, not searched for, so
+    # that a cycle stays linear in the number of stations.
+    base_levels: dict[tuple[str | None, str], int] = {}
+    for o in outcomes:
+        if o.level is not None:
+            key = (o.station, o.hazard)
+            base_levels[key] = min(o.level, base_levels.get(key, o.level))
     for rule in rules:
         if isinstance(rule, RateOfRiseRule):
             for sid, snap in _selected(rule, snapshots):
@@ -397,9 +404,7 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
                 if bad is not None or snap is None:
                     outcomes.append(bad or _outcome(rule, None, sid))
                     continue
-                base = min((o.level for o in outcomes if o.station == sid and o.hazard == rule.hazard
-                            and o.level is not None), default=None)
-                outcomes.append(_rate(rule, sid, snap, base))
+                outcomes.append(_rate(rule, sid, snap, base_levels.get((sid, rule.hazard))))
     return outcomes
 
 
