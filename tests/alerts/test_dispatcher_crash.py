@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from alerts_support import PLAN, REASON, ROSTER, outbox
-from twilio_support import FROM
+from process_support import FROM
 
 from responder.app.alerts import raise_alert
 from responder.app.contacts import import_contacts

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 from alerts_support import REASON, same_engine
-from twilio_support import FROM
+from process_support import FROM
 
 from responder.app.alerts import raise_alert
 from responder.app.context import AppContext

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from drill_support import MARKERS, Invoke, cli, context, global_options, incidents, outbox
+from process_support import FROM
 from sqlalchemy import select
-from twilio_support import FROM
 from typer.testing import Result
 
 from responder.storage.models import RecipientRow

@@ -5,21 +5,18 @@ gateway, reached through the real twilio SDK (the ground truth of what went out)
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 import yaml
-from twilio_support import process_env
+from process_support import LISTENING, process_env, wait_for
 
 from responder.app.context import AppContext
 from responder.settings import Settings
@@ -27,20 +24,8 @@ from responder.testing import TwilioStubServer
 
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")
-LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
-T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
-    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
 
 
 @dataclass

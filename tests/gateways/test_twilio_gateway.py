@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 import requests
+from process_support import FROM
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.response import Response
-from twilio_support import FROM
 
 from responder.domain.clock import FakeClock
 from responder.gateways.base import (

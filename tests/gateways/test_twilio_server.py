@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from twilio_support import FROM
+from process_support import FROM
 
 from responder.domain.clock import FakeClock
 from responder.testing import Respond, TwilioStubServer

@@ -11,18 +11,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from process_support import LISTENING, PUBLIC_URL, process_env, wait_for
 from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
-from twilio_support import PUBLIC_URL, process_env
 
 from responder.app.context import AppContext
 from responder.settings import Settings
@@ -32,20 +31,9 @@ from responder.testing import StubMessage, TwilioStubServer
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")
 REASON = "龙河水位超警戒线0.5米"
-LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
 ESCALATION_LOG = re.compile(r"(?:escalation|overdue) step (\d+) \(")
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.02) -> Any:
-    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
 
 
 # -- the deployment's files ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from process_support import FROM
 from scaleout_support import (
     REASON,
     Deployment,
@@ -20,7 +21,6 @@ from scaleout_support import (
     unsent,
     wait_for,
 )
-from twilio_support import FROM
 
 from responder.app.alerts import end_alert, raise_alert
 from responder.app.contacts import import_contacts

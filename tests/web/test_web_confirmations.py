@@ -4,7 +4,6 @@ the real validator, on a real SQLite database."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
@@ -13,12 +12,10 @@ import pytest
 from sqlalchemy import select
 from web_hooks_support import (
     PUBLIC_URL,
-    AsgiClient,
     SignedClient,
     dispatch,
     snapshot,
     table_counts,
-    twilio_context,
 )
 
 from responder.app.alerts import Outcome, end_alert, raise_alert
@@ -33,7 +30,6 @@ from responder.storage.models import (
     OutboxRow,
     RecipientRow,
 )
-from responder.web import create_app
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"
@@ -46,17 +42,6 @@ _sids = count(1)
 
 def new_sid() -> str:
     return f"SM{next(_sids):032x}"
-
-
-@pytest.fixture
-def web_ctx(sqlite_ctx: AppContext) -> AppContext:
-    return twilio_context(sqlite_ctx)
-
-
-@pytest.fixture
-def twilio(web_ctx: AppContext) -> Iterator[SignedClient]:
-    with AsgiClient(create_app(web_ctx)) as client:
-        yield SignedClient(client)
 
 
 @pytest.fixture

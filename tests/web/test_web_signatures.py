@@ -4,7 +4,6 @@ delivery receipts; /health."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -30,17 +29,6 @@ from responder.web import create_app
 
 STATUS = "/twilio/status"
 INBOUND = "/twilio/inbound"
-
-
-@pytest.fixture
-def web_ctx(sqlite_ctx: AppContext) -> AppContext:
-    return twilio_context(sqlite_ctx)
-
-
-@pytest.fixture
-def twilio(web_ctx: AppContext) -> Iterator[SignedClient]:
-    with AsgiClient(create_app(web_ctx)) as client:
-        yield SignedClient(client)
 
 
 @pytest.fixture

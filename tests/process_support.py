@@ -1,10 +1,13 @@
-"""What the tests that run responder against the local Twilio server share."""
+"""What the tests that run real responder processes against the local Twilio server share."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from responder.testing import TwilioStubServer
 
@@ -36,3 +39,20 @@ def process_env(database_url: str, plan: Path, roster: Path, stub: TwilioStubSer
     for extra in overrides:
         env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+LISTENING = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
+"""The line `responder serve` logs once it listens: where to find a worker started on port 0."""
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float = 0.02) -> T:
+    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
