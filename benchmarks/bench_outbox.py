@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import multiprocessing as mp
 import os
 import shutil
 import statistics
@@ -34,73 +33,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from stub_process import FROM, Stub, stubs
+
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("RESPONDER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FROM = "+15005550006"
 FULL_GROUPS_AT_LEVEL_2 = ["office", "command", "rescue", "security", "medical", "technical", "communications",
                           "power", "water_supply"]
 """Every member of these is called at flood level 2 (config/plan.yaml)."""
 SAMPLE_RECIPIENTS_AT_LEVEL_2 = 63
 CONCURRENCY = 4
-
-
-# -- the Twilio server, in a child process -----------------------------------------------------------------------------
-def _serve(conn: Connection) -> None:
-    from responder.testing import TwilioStubServer
-
-    with TwilioStubServer() as stub:
-        conn.send((stub.url, stub.account_sid, stub.auth_token))
-        while True:
-            command = conn.recv()[0]
-            if command == "count":
-                conn.send(len(stub.messages))
-            elif command == "arrivals":
-                conn.send(sorted(m.received_at for m in stub.messages))
-            elif command == "duplicates":
-                tos = [m.to for m in stub.messages]
-                conn.send(len(tos) - len(set(tos)))
-            elif command == "reset":
-                stub.reset()
-                conn.send(None)
-            elif command == "stop":
-                conn.send(stub.internal_errors[:3])
-                return
-
-
-@dataclass
-class Server:
-    conn: Connection
-    url: str
-    account_sid: str
-    auth_token: str
-
-    def ask(self, *command: Any) -> Any:
-        self.conn.send(command)
-        return self.conn.recv()
-
-    def gateway(self) -> Any:
-        from responder.gateways.twilio_gateway import TwilioGateway
-
-        return TwilioGateway(self.account_sid, self.auth_token, from_number=FROM, api_base_url=self.url, timeout=10)
-
-
-@contextmanager
-def twilio_server() -> Iterator[Server]:
-    ours, theirs = mp.get_context("spawn").Pipe()
-    process = mp.get_context("spawn").Process(target=_serve, args=(theirs,), daemon=True)
-    process.start()
-    server = Server(ours, *ours.recv())
-    try:
-        yield server
-    finally:
-        errors = server.ask("stop")
-        process.join(5)
-        if errors:
-            print(f"!! the Twilio server had internal errors: {errors}", file=sys.stderr)
 
 
 # -- a township of 10,000 ---------------------------------------------------------------------------------------------
@@ -174,7 +118,7 @@ class Run:
         return self.sent / self.send_seconds
 
 
-def full_run(engine: str, url: str, plan: Path, roster: Path, server: Server) -> Run:
+def full_run(engine: str, url: str, plan: Path, roster: Path, server: Stub) -> Run:
     """(b) and (c): raise, then drain the whole call-out unlimited, as `alert raise --yes` does."""
     from responder.app.alerts import raise_alert
     from responder.worker.dispatcher import Dispatcher
@@ -196,7 +140,7 @@ def full_run(engine: str, url: str, plan: Path, roster: Path, server: Server) ->
                done - raised, server.ask("duplicates"))
 
 
-def first_message(url: str, plan: Path, roster: Path, server: Server) -> float:
+def first_message(url: str, plan: Path, roster: Path, server: Stub) -> float:
     """(c) alone: confirm -> first message handed; the dispatcher stops after its first batch."""
     from responder.app.alerts import raise_alert
     from responder.worker.dispatcher import Dispatcher
@@ -214,7 +158,7 @@ def first_message(url: str, plan: Path, roster: Path, server: Server) -> float:
     return stats.first_handed_at - start
 
 
-def limited_run(url: str, plan: Path, roster: Path, server: Server, rate: float, measured: int) -> tuple[float, float]:
+def limited_run(url: str, plan: Path, roster: Path, server: Stub, rate: float, measured: int) -> tuple[float, float]:
     """(a): the achieved rate over the first ``measured`` messages, at the server and at the dispatcher."""
     from responder.app.alerts import raise_alert
     from responder.worker.dispatcher import Dispatcher
@@ -239,7 +183,7 @@ def limited_run(url: str, plan: Path, roster: Path, server: Server, rate: float,
     return at_server, stats.sent / elapsed
 
 
-def bare_sdk_rate(server: Server, messages: int) -> float:
+def bare_sdk_rate(server: Stub, messages: int) -> float:
     """The reference: TwilioGateway.send_sms from as many threads, no database, no limiter."""
     from responder.gateways.base import OutgoingSms
 
@@ -266,7 +210,7 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="bench-outbox-") as tmp, twilio_server() as server:
+    with tempfile.TemporaryDirectory(prefix="bench-outbox-") as tmp, stubs(1) as (server,):
         root = Path(tmp)
         plan, roster = make_workspace(root, args.people)
         reference = timed("bare SDK reference", lambda: bare_sdk_rate(server, 2_000))

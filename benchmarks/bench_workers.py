@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import csv
-import multiprocessing as mp
 import os
 import re
 import shutil
@@ -38,79 +37,20 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from stub_process import FROM, Stub, stubs
 
 REPO = Path(__file__).resolve().parents[1]
 RESPONDER = Path(sys.executable).with_name("responder")
 PG_ADMIN_URL = os.environ.get("RESPONDER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FROM = "+15005550006"
 REASON = "龙河水位超警戒线0.5米"
 LEVEL_2_GROUPS = ["office", "command", "rescue", "security", "medical", "technical", "communications", "power",
                   "water_supply"]
 """Every member of these is called at flood level 2 (config/plan.yaml)."""
 SAMPLE_AT_LEVEL_2 = 63
 LISTENING = re.compile(r"Uvicorn running on (http://[\d.]+:\d+)")
-
-
-# -- the Twilio server, in child processes ----------------------------------------------------------------------------
-def _serve(conn: Connection) -> None:
-    from responder.testing import TwilioStubServer
-
-    with TwilioStubServer() as stub:
-        conn.send((stub.url, stub.account_sid, stub.auth_token))
-        while True:
-            command = conn.recv()
-            if command == "count":
-                conn.send(len(stub.messages))
-            elif command == "arrivals":
-                conn.send([m.received_at for m in stub.messages])
-            elif command == "numbers":
-                conn.send([m.to for m in stub.messages])
-            elif command == "cpu":
-                times = os.times()
-                conn.send(times.user + times.system)
-            elif command == "reset":
-                stub.reset()
-                conn.send(None)
-            elif command == "stop":
-                conn.send(stub.internal_errors[:3])
-                return
-
-
-@dataclass
-class Stub:
-    conn: Connection
-    process: Any
-    url: str
-    account_sid: str
-    auth_token: str
-
-    def ask(self, command: str) -> Any:
-        self.conn.send(command)
-        return self.conn.recv()
-
-
-@contextmanager
-def stubs(count: int) -> Iterator[list[Stub]]:
-    """``count`` stub servers, each in its own process. Arrival times are ``time.monotonic()`` there: one clock for
-    all on Linux (CLOCK_MONOTONIC is system-wide)."""
-    context = mp.get_context("spawn")
-    started = []
-    try:
-        for _ in range(count):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs,), daemon=True)
-            process.start()
-            started.append(Stub(ours, process, *ours.recv()))
-        yield started
-    finally:
-        for stub in started:
-            errors = stub.ask("stop")
-            stub.process.join(5)
-            if errors:
-                print(f"!! the Twilio server had internal errors: {errors}", file=sys.stderr)
 
 
 # -- the deployment ---------------------------------------------------------------------------------------------------
