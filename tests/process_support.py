@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
+import yaml
 
 from responder.testing import TwilioStubServer
 
@@ -56,3 +60,47 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, every: float
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(every)
+
+
+def fast_escalation(plan: Path, level: int, steps: list[dict[str, Any]], confirm_within: str = "3s") -> None:
+    """Rewrite one level's escalation policy in a copy of the plan: steps seconds apart instead of minutes."""
+    data = yaml.safe_load(plan.read_text(encoding="utf-8"))
+    policies = [p for p in data["escalation_policy"] if p["level"] != level]
+    policies.append({"level": level, "confirm_within": confirm_within, "steps": steps, "repeat": 0})
+    data["escalation_policy"] = policies
+    plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+class LoggedProcess:
+    """A `responder` process whose output goes to ``log_path``; subclasses give ``name``, ``proc``, ``log_path``
+    and ``base_url`` (set by :meth:`wait_listening`)."""
+
+    kind = "process"
+    name: str
+    proc: subprocess.Popen[bytes] | None
+    log_path: Path
+    base_url: str | None
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_listening(self, timeout: float = 20) -> str:
+        """For `serve`: the URL uvicorn reports once it listens (started with --port 0)."""
+
+        def listening() -> str | None:
+            assert self.alive, f"{self.kind} {self.name} exited:\n{self.log}"
+            match = LISTENING.search(self.log)
+            return f"http://{match[1]}:{match[2]}" if match else None
+
+        self.base_url = wait_for(listening, timeout, f"{self.kind} {self.name} to listen")
+        return self.base_url
+
+    def health(self) -> dict[str, Any]:
+        assert self.base_url, "not listening yet"
+        data: dict[str, Any] = httpx.get(f"{self.base_url}/health", timeout=5).json()
+        return data

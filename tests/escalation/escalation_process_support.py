@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
-from process_support import LISTENING, process_env, wait_for
+from process_support import LoggedProcess, fast_escalation, process_env
 
 from responder.app.context import AppContext
 from responder.settings import Settings
@@ -29,35 +27,15 @@ RESPONDER = Path(sys.executable).with_name("responder")
 
 
 @dataclass
-class Serve:
+class Serve(LoggedProcess):
     """One `responder serve` process, its output in a log file."""
+
+    kind = "serve"
 
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
     base_url: str | None = None
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def wait_listening(self, timeout: float = 20) -> str:
-        def listening() -> str | None:
-            assert self.alive, f"serve {self.name} exited:\n{self.log}"
-            match = LISTENING.search(self.log)
-            return f"http://{match[1]}:{match[2]}" if match else None
-
-        self.base_url = wait_for(listening, timeout, f"serve {self.name} to listen")
-        return self.base_url
-
-    def health(self) -> dict[str, Any]:
-        assert self.base_url, "not listening yet"
-        data: dict[str, Any] = httpx.get(f"{self.base_url}/health", timeout=5).json()
-        return data
 
     def kill9(self) -> None:
         """SIGKILL: no clean-up of any kind (the lease is not released, jobs stay in the job store)."""
@@ -107,10 +85,7 @@ class Deployment:
 
     def fast_escalation(self, level: int, steps: list[dict[str, str]], confirm_within: str) -> None:
         """Rewrite one level's escalation policy in the copy of the plan: seconds instead of minutes, no repeat."""
-        data = yaml.safe_load(self.plan.read_text(encoding="utf-8"))
-        data["escalation_policy"] = [p for p in data["escalation_policy"] if p["level"] != level] + [
-            {"level": level, "confirm_within": confirm_within, "steps": steps, "repeat": 0}]
-        self.plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        fast_escalation(self.plan, level, list(steps), confirm_within)
 
     def env(self, **more: str) -> dict[str, str]:
         return process_env(self.database_url, self.plan, self.roster, self.stub, self.settings, more)

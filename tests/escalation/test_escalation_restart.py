@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from escalation_process_support import Deployment, wait_for
+from escalation_process_support import Deployment
 from escalation_support import REASON, audit, grouped, outbox_rows, recipients, steps_of
+from process_support import wait_for
 from sqlalchemy import select
 
 from responder.app.contacts import import_contacts

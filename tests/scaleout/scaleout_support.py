@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import yaml
-from process_support import LISTENING, PUBLIC_URL, process_env, wait_for
+from process_support import PUBLIC_URL, LoggedProcess, process_env, wait_for
 from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
@@ -59,19 +59,12 @@ def write_roster(path: Path, people: int) -> Path:
     return path
 
 
-def fast_escalation(plan: Path, level: int, steps: list[dict[str, Any]], confirm_within: str = "3s") -> None:
-    """Rewrite one level's escalation policy in a copy of the plan: steps seconds apart instead of minutes."""
-    data = yaml.safe_load(plan.read_text(encoding="utf-8"))
-    policies = [p for p in data["escalation_policy"] if p["level"] != level]
-    policies.append({"level": level, "confirm_within": confirm_within, "steps": steps, "repeat": 0})
-    data["escalation_policy"] = policies
-    plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 # -- processes ------------------------------------------------------------------------------------------------------
 @dataclass
-class Worker:
+class Worker(LoggedProcess):
     """One `responder serve` (or `responder dispatch`) process, its output in a log file."""
+
+    kind = "worker"
 
     name: str
     command: list[str]
@@ -87,37 +80,12 @@ class Worker:
                                          env=self.env, start_new_session=True)
         return self
 
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_listening(self, timeout: float = 20) -> str:
-        """For `serve`: the URL uvicorn reports once it listens (started with --port 0)."""
-
-        def listening() -> str | None:
-            assert self.alive, f"worker {self.name} exited:\n{self.log}"
-            match = LISTENING.search(self.log)
-            return f"http://{match[1]}:{match[2]}" if match else None
-
-        self.base_url = wait_for(listening, timeout, f"worker {self.name} to listen")
-        return self.base_url
-
     def wait_log(self, needle: str, timeout: float = 20) -> None:
         def seen() -> bool:
             assert self.alive, f"worker {self.name} exited:\n{self.log}"
             return needle in self.log
 
         wait_for(seen, timeout, f"{needle!r} in worker {self.name}'s log")
-
-    def health(self) -> dict[str, Any]:
-        assert self.base_url, "not a serve worker, or not listening yet"
-        response = httpx.get(f"{self.base_url}/health", timeout=5)
-        data: dict[str, Any] = response.json()
-        return data
 
     def role(self) -> str:
         return str(self.health()["scheduler"]["role"])

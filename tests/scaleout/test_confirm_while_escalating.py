@@ -11,11 +11,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from process_support import FROM
+from process_support import FROM, fast_escalation
 from scaleout_support import (
     REASON,
     Deployment,
-    fast_escalation,
     outbox_rows,
     query,
     unsent,

@@ -9,7 +9,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from scaleout_support import REASON, Deployment, duplicates, fast_escalation, outbox_rows, query, unsent, wait_for
+from process_support import fast_escalation
+from scaleout_support import REASON, Deployment, duplicates, outbox_rows, query, unsent, wait_for
 
 from responder.app.alerts import raise_alert
 from responder.app.contacts import import_contacts
