@@ -205,7 +205,7 @@ def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
             code=facts.code, hazard=hazard, area=plan.area.id, level=level, status="open", is_drill=is_drill,
             reason=facts.reason, raised_by=by, raised_at=now, level_changed_at=now,
             open_key=f"{plan.area.id}:{hazard}:{'drill' if is_drill else 'live'}", open_code=facts.code,
-            plan_snapshot=plan.model_dump(mode="json"), roster_snapshot=roster.to_list(),
+            **snapshot_columns(plan.model_dump(mode="json"), roster.to_list()),
         )
         session.add(incident)
         session.flush()
@@ -239,14 +239,25 @@ def load_open(session: Session, incident_id: int, for_update: bool = True) -> In
 _SNAPSHOTS: dict[str, tuple[Plan, Roster]] = {}
 
 
+def _digest(plan_snapshot: Any, roster_snapshot: Any) -> str:
+    return hashlib.sha256(json.dumps([plan_snapshot, roster_snapshot], sort_keys=True,
+                                     ensure_ascii=False).encode()).hexdigest()
+
+
+def snapshot_columns(plan_snapshot: dict[str, Any], roster_snapshot: list[Any]) -> dict[str, Any]:
+    """The incident's snapshot columns, with the digest that lets readers skip parsing them."""
+    return {"plan_snapshot": plan_snapshot, "roster_snapshot": roster_snapshot,
+            "snapshot_digest": _digest(plan_snapshot, roster_snapshot)}
+
+
 def snapshot_of(incident: IncidentRow) -> tuple[Plan, Roster]:
     """The plan and roster the incident was declared under: later edits do not change it.
 
-    Validating a snapshot costs far more than hashing it, and the same snapshot is read on every
-    reply and escalation step: each distinct one is parsed once per process.
+    The same snapshot is read on every reply and escalation step, and with thousands of people
+    parsing it costs milliseconds: each distinct one is loaded and validated once per process,
+    found again by the digest stored beside it (computed here for rows written before the digest).
     """
-    key = hashlib.sha256(json.dumps([incident.plan_snapshot, incident.roster_snapshot], sort_keys=True,
-                                    ensure_ascii=False).encode()).hexdigest()
+    key = incident.snapshot_digest or _digest(incident.plan_snapshot, incident.roster_snapshot)
     found = _SNAPSHOTS.get(key)
     if found is None:
         if len(_SNAPSHOTS) > 64:

@@ -76,8 +76,11 @@ class IncidentRow(Base):
     open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     """hazard/area (and drill flag) while open, NULL once ended: the database refuses a second open one."""
     open_code: Mapped[str | None] = mapped_column(String(8), unique=True)
-    plan_snapshot: Mapped[dict[str, Any]]
-    roster_snapshot: Mapped[list[Any]]
+    plan_snapshot: Mapped[dict[str, Any]] = mapped_column(deferred=True)
+    roster_snapshot: Mapped[list[Any]] = mapped_column(deferred=True)
+    """Both snapshots are loaded only when read: a roster of thousands is parsed for nothing otherwise."""
+    snapshot_digest: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of both snapshots, written with them: a process parses each distinct snapshot once."""
 
 
 class RecipientRow(Base):

@@ -1,0 +1,25 @@
+"""incidents.snapshot_digest: parse each plan/roster snapshot once per process
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("snapshot_digest", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("snapshot_digest")
