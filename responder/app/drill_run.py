@@ -27,7 +27,9 @@ def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
     settings = ctx.settings.model_copy(update={"database_url": url, "gateway": "fake",
                                                "send_rate_per_second": 0.0,
                                                "drill_mode": True})
-    return AppContext(settings, clock=clock)
+    from responder.storage.db import make_engine
+
+    return AppContext(settings, clock=clock, engine_override=make_engine(url, scratch=True))
 
 
 def run_scenario(ctx: AppContext, path: Path, out_dir: Path,

@@ -7,6 +7,7 @@ path as real SMS, and escalation steps fire at their simulated times.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import random
@@ -23,6 +24,7 @@ from responder.app import alerts, confirm, escalation, proposals
 from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.domain.drills import Action, Behaviour, Scenario, behaviour_for, sample_series
+from responder.domain.readings import Rejected, Series, epoch_seconds, validate_series
 from responder.domain.roster import Roster
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
@@ -68,7 +70,7 @@ class _Event:
 class DrillRunner:
     def __init__(self, ctx: AppContext, scenario: Scenario, start: datetime,
                  on_progress: Callable[[DrillProgress], None] | None = None,
-                 feed_cycle: Callable[[AppContext, list[tuple[str, datetime, float]]], int] | None = None) -> None:
+                 feed_cycle: Callable[[AppContext, list[Series], list[Rejected]], int] | None = None) -> None:
         if not isinstance(ctx.clock, FakeClock):
             raise TypeError("a drill runs on a FakeClock")
         self.ctx = ctx
@@ -90,6 +92,9 @@ class DrillRunner:
         self._confirm_pending = False
         self._last_progress = 0.0
         self._due_messages = True
+        self._series: list[Series] = []
+        self._cursor: list[int] = []
+        self._rejected: list[Rejected] = []
 
     # -- set-up ---------------------------------------------------------------------------------------------
     def _push(self, at: datetime, kind: str, payload: Any = None) -> None:
@@ -105,30 +110,47 @@ class DrillRunner:
             if b.unreachable:
                 self.gateway.fail_numbers({person.phone: lambda: PermanentError(
                     "unreachable destination handset (drill)", code=UNREACHABLE_CODE)})
-        readings = self._readings()
-        by_check: dict[datetime, list[tuple[str, datetime, float]]] = {}
+        self._generate()
         every = self.scenario.feed_check_every
-        for station, when, value in readings:
-            slot = self.start + every * -((self.start - when) // every)  # the first check at or after it
-            if slot <= self.end:
-                by_check.setdefault(slot, []).append((station, when, value))
         t = self.start
         while t <= self.end:
-            self._push(t, "check", by_check.get(t, []))
+            self._push(t, "check")
             t += every
         for action in self.scenario.actions:
             self._push(self.start + action.at, "action", action)
 
-    def _readings(self) -> list[tuple[str, datetime, float]]:
-        rain: dict[str, list[tuple[datetime, float]]] = {}
-        out: list[tuple[str, datetime, float]] = []
-        ordered = sorted(self.scenario.series, key=lambda s: s.kind == "river")  # rain before the rivers it feeds
-        for series in ordered:
-            values = sample_series(series, self.start, self.end, rain)
-            if series.kind == "storm" or series.kind == "listed":
-                rain.setdefault(series.station, []).extend(values)
-            out.extend((series.station, t, v) for t, v in values)
-        return out
+    def _generate(self) -> None:
+        """Every gauge's readings for the whole drill, checked once as a feed's would be.
+
+        They are checked against the drill's end: a reading is only handed over at the first feed check
+        at or after its time (``_due_readings``), so none arrives from the future.
+        """
+        stations = {s.id: s for s in self.ctx.plan.stations}
+        rain: dict[str, dict[int, float]] = {}
+        for series in sorted(self.scenario.series, key=lambda s: s.kind == "river"):  # rain before its rivers
+            times, values = sample_series(series, self.start, self.end, rain)
+            if series.kind != "river":
+                rain.setdefault(series.station, {}).update(zip(times, values, strict=True))
+            checked, rejected = validate_series("drill", series.station, times, values, stations, self.end,
+                                                source="drill")
+            self._rejected.extend(rejected)
+            if checked is not None:
+                self._series.append(checked)
+        self._cursor = [0] * len(self._series)
+
+    def _due_readings(self) -> tuple[list[Series], list[Rejected]]:
+        """The readings taken since the last feed check (and, at the first, what the plan refused)."""
+        upto = epoch_seconds(self.clock.now())
+        due = []
+        for i, series in enumerate(self._series):
+            a = self._cursor[i]
+            b = bisect.bisect_right(series.times, upto, lo=a)
+            if b > a:
+                due.append(Series(series.station, series.quantity, series.unit, series.source, series.times[a:b],
+                                  series.values[a:b]))
+                self._cursor[i] = b
+        rejected, self._rejected = self._rejected, []
+        return due, rejected
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self) -> DrillResult:
@@ -179,7 +201,7 @@ class DrillRunner:
         self.result.events += 1
         if event.kind == "check":
             if self.feed_cycle is not None:
-                self.result.readings += self.feed_cycle(self.ctx, event.payload)
+                self.result.readings += self.feed_cycle(self.ctx, *self._due_readings())
             self._officer_will_confirm()
         elif event.kind == "action":
             self._act(event.payload)
@@ -251,7 +273,9 @@ class DrillRunner:
     def _dispatch(self) -> None:
         if not self._due_messages:
             return
-        Dispatcher(self.ctx, self.gateway, concurrency=1, rng=self.rng).drain()
+        # The fake gateway cannot crash between a send and its record: one transaction per claimed batch.
+        Dispatcher(self.ctx, self.gateway, concurrency=1, rng=self.rng,
+                   record_every=self.ctx.settings.claim_batch).drain()
         with self.ctx.sessions() as session:
             rows = session.execute(select(
                 OutboxRow.id, OutboxRow.person_id, OutboxRow.incident_id, OutboxRow.kind, OutboxRow.channel,

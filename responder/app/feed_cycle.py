@@ -21,7 +21,7 @@ from responder.domain.errors import InputError, Problem
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, render
 from responder.domain.plan import pick
-from responder.domain.readings import RawReading, Reading, Rejected, validate
+from responder.domain.readings import RawReading, Reading, Rejected, Series, validate
 from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
 from responder.domain.stations import Station
 from responder.domain.types import format_duration
@@ -90,21 +90,14 @@ def run_cycle(ctx: AppContext, feed_ids: list[str] | None = None, client: Any = 
     return report
 
 
-def ingest_and_evaluate(ctx: AppContext, rows: list[tuple[str, datetime, float]]) -> int:
-    """Readings that arrive already in hand (drills, tests): validated like any feed row, then a cycle."""
-    plan = ctx.plan
+def ingest_and_evaluate(ctx: AppContext, series: list[Series], rejected: list[Rejected]) -> int:
+    """Readings already in hand and already checked by ``validate_series`` (a drill's gauges): stored, then a cycle."""
     now = ctx.clock.now()
-    stations = {s.id: s for s in plan.stations}
-    readings: list[Reading] = []
-    rejected: list[Rejected] = []
-    for station, when, value in rows:
-        checked = validate(RawReading("drill", station, when, value, location=when.isoformat()), stations, now,
-                           zone=plan.area.zone, source="drill")
-        (readings if isinstance(checked, Reading) else rejected).append(checked)  # type: ignore[arg-type]
     with transaction(ctx.sessions) as session:
-        check = store_batch(ctx, session, readings, rejected)
+        result = repo.store_series(session, series, now)
+        repo.quarantine(session, rejected, now)
     evaluate_rules(ctx, CycleReport(now))
-    return check.inserted
+    return result.inserted
 
 
 def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:

@@ -7,6 +7,7 @@ the rain), what the duty officer does and when, and how people behave. A seed ma
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain.plan import LocalText
+from responder.domain.readings import epoch_seconds
 from responder.domain.types import Duration, format_duration
 
 
@@ -175,56 +177,70 @@ def behaviour_for(people: People, person_id: str, groups: tuple[str, ...]) -> Be
     return Behaviour.model_validate(merged)
 
 
+Sampled = tuple[list[int], list[float]]
+"""A generated series: times in whole seconds since 1970 UTC, and the values at them."""
+
+
 def sample_series(series: Listed | Storm | River, start: datetime, end: datetime,
-                  rain: dict[str, list[tuple[datetime, float]]]) -> list[tuple[datetime, float]]:
-    """The readings a series produces in [start, end]; rivers need their rain station's series."""
-    step = series.every
-    times = []
-    t = start
-    while t <= end:
-        times.append(t)
-        t += step
+                  rain: Mapping[str, Mapping[int, float]]) -> Sampled:
+    """The readings a series produces in [start, end]; rivers need their rain station's values by time.
+
+    Plain integers and floats: a large drill generates close to a million of them.
+    """
+    step = max(1, math.floor(series.every.total_seconds()))
+    first = epoch_seconds(start)
+    times = list(range(first, epoch_seconds(end) + 1, step))
     if isinstance(series, Listed):
-        points = [(start + p.at, p.value) for p in series.values]
-        return [(t, _interpolate(points, t)) for t in times]
+        return times, _interpolate([(first + math.floor(p.at.total_seconds()), p.value) for p in series.values],
+                                   times)
     if isinstance(series, Storm):
-        return [(t, _storm_mm(series, t - start, step)) for t in times]
-    upstream = dict(rain.get(series.rain_station, []))
+        return times, _storm_mm(series, [t - first for t in times], step)
+    upstream = rain.get(series.rain_station, {})
+    lag = math.floor(series.lag.total_seconds())
     level = series.base
-    out = []
-    decay = series.recession_per_hour * step.total_seconds() / 3600
+    keep = 1 - series.recession_per_hour * step / 3600
+    values = []
     for t in times:
-        level = series.base + (level - series.base) * (1 - decay) + series.gain_m_per_mm * upstream.get(
-            t - series.lag, 0.0)
-        out.append((t, round(level, 3)))
+        level = series.base + (level - series.base) * keep + series.gain_m_per_mm * upstream.get(t - lag, 0.0)
+        values.append(round(level, 3))
+    return times, values
+
+
+def _interpolate(points: list[tuple[int, float]], times: list[int]) -> list[float]:
+    """Straight lines between the listed points (times ascending); flat before the first and after the last."""
+    out = []
+    i = 0
+    for t in times:
+        if t <= points[0][0]:
+            out.append(points[0][1])
+        elif t >= points[-1][0]:
+            out.append(points[-1][1])
+        else:
+            while points[i + 1][0] < t:
+                i += 1
+            (t0, v0), (t1, v1) = points[i], points[i + 1]
+            out.append(round(v0 + (v1 - v0) * (t - t0) / (t1 - t0), 3))
     return out
 
 
-def _interpolate(points: list[tuple[datetime, float]], t: datetime) -> float:
-    if t <= points[0][0]:
-        return points[0][1]
-    for (t0, v0), (t1, v1) in pairwise(points):
-        if t0 <= t <= t1:
-            share = (t - t0) / (t1 - t0)
-            return round(v0 + (v1 - v0) * share, 3)
-    return points[-1][1]
-
-
-def _storm_mm(storm: Storm, offset: timedelta, step: timedelta) -> float:
-    """Rain in the interval ending at ``offset``: the storm's share of ``total_mm`` for that interval."""
-    if storm.duration.total_seconds() <= 0:
-        return 0.0
-    a = (offset - step - storm.start) / storm.duration
-    b = (offset - storm.start) / storm.duration
-    a, b = max(0.0, a), min(1.0, b)
-    if b <= a:
-        return 0.0
-    if storm.shape == "steady":
-        return round(storm.total_mm * (b - a), 3)
-    # Bell: rain rate ∝ sin²(πx) on [0, 1], whose integral from 0 to x is x - sin(2πx)/(2π).
-    def cumulative(x: float) -> float:
-        return x - math.sin(2 * math.pi * x) / (2 * math.pi)
-
-    return round(storm.total_mm * (cumulative(b) - cumulative(a)), 3)
-
-
+def _storm_mm(storm: Storm, offsets: list[int], step: int) -> list[float]:
+    """Rain in each interval ending at an offset from the start: the storm's share of ``total_mm`` for it."""
+    duration = storm.duration.total_seconds()
+    if duration <= 0:
+        return [0.0] * len(offsets)
+    begin = storm.start.total_seconds()
+    total = storm.total_mm
+    steady = storm.shape == "steady"
+    out = []
+    for offset in offsets:
+        a = max(0.0, (offset - step - begin) / duration)
+        b = min(1.0, (offset - begin) / duration)
+        if b <= a:
+            out.append(0.0)
+        elif steady:
+            out.append(round(total * (b - a), 3))
+        else:
+            # Bell: rain rate ∝ sin²(πx) on [0, 1], whose integral from 0 to x is x - sin(2πx)/(2π).
+            out.append(round(total * ((b - math.sin(2 * math.pi * b) / (2 * math.pi))
+                                      - (a - math.sin(2 * math.pi * a) / (2 * math.pi))), 3))
+    return out

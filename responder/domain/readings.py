@@ -8,11 +8,11 @@ within physical bounds, and not from the future.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from responder.domain.stations import CANONICAL_UNIT, QUANTITIES, Quantity, Station, convert
+from responder.domain.stations import CANONICAL_UNIT, QUANTITIES, Quantity, Station, unit_scale
 
 DEFAULT_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a reading's time may be (the feed's clock may run a little fast)."""
@@ -101,6 +101,69 @@ def parse_value(value: float | int | str) -> float:
     return number
 
 
+def epoch_seconds(when: datetime) -> int:
+    """Whole seconds since 1970 UTC: how reading times are keyed and stored."""
+    return math.floor(when.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Readings of one station and quantity as two columns (canonical unit, one source).
+
+    Bulk sources (a drill's generated gauges) hand these over instead of one object per reading: at a
+    million readings the objects alone cost seconds. Validated by :func:`validate_series`.
+    """
+
+    station: str
+    quantity: Quantity
+    unit: str
+    source: str
+    times: Sequence[int]
+    """Whole seconds since 1970 UTC."""
+    values: Sequence[float]
+
+    def readings(self) -> list[Reading]:
+        return [Reading(self.station, datetime.fromtimestamp(t, UTC), self.quantity, v, self.unit, self.source)
+                for t, v in zip(self.times, self.values, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Expect:
+    """What a station accepts for one quantity given in one unit: worked out once, then checked per value."""
+
+    station: str
+    quantity: Quantity
+    size: float
+    base: float
+    low: float
+    high: float
+
+    def canonical(self, number: float) -> float:
+        return number if self.size == self.base else number * self.size / self.base
+
+
+def _expect(station: Station, quantity_given: str | None, unit_given: str | None) -> _Expect | str:
+    """The station's side of validation, or why nothing it sends for that quantity and unit can be stored."""
+    quantity = quantity_given.strip() if quantity_given else station.primary
+    if quantity not in QUANTITIES:
+        return f"unknown quantity {quantity!r} (known: {', '.join(QUANTITIES)})"
+    q: Quantity = quantity
+    if not station.measures(q):
+        return f"station {station.id} does not measure {q} (it measures {', '.join(station.measured)})"
+    unit = unit_given.strip() if unit_given else station.unit_for(q)
+    try:
+        size, base = unit_scale(unit, q)
+    except ValueError as exc:
+        return str(exc)
+    bounds = station.bounds_for(q)
+    return _Expect(station.id, q, size, base, bounds.min, bounds.max)
+
+
+def _out_of_bounds(expect: _Expect, value: float) -> str:
+    return (f"{value:g} {CANONICAL_UNIT[expect.quantity]} is outside the physical bounds "
+            f"[{expect.low:g}, {expect.high:g}] of {expect.quantity} at {expect.station}")
+
+
 def validate(raw: RawReading, stations: Mapping[str, Station], now: datetime, *, zone: tzinfo = UTC,
              max_skew: timedelta = DEFAULT_SKEW, source: str | None = None) -> Reading | Rejected:
     """Check one row against the stations (keyed by their id in the row's feed) at time ``now``."""
@@ -111,29 +174,58 @@ def validate(raw: RawReading, stations: Mapping[str, Station], now: datetime, *,
 
     if station is None:
         return reject(f"unknown station {raw.source_id!r}")
-    quantity = raw.quantity.strip() if raw.quantity else station.primary
-    if quantity not in QUANTITIES:
-        return reject(f"unknown quantity {quantity!r} (known: {', '.join(QUANTITIES)})")
-    q = quantity
-    if not station.measures(q):
-        return reject(f"station {station.id} does not measure {q} (it measures {', '.join(station.measured)})")
+    expect = _expect(station, raw.quantity, raw.unit)
+    if isinstance(expect, str):
+        return reject(expect)
     if raw.value is None:
         return reject("no value")
     if raw.time is None:
         return reject("no time")
     try:
-        number = parse_value(raw.value)
-        value = convert(number, raw.unit.strip() if raw.unit else station.unit_for(q), q)
+        value = expect.canonical(parse_value(raw.value))
         when = parse_time(raw.time, zone)
     except ValueError as exc:
         return reject(str(exc))
-    bounds = station.bounds_for(q)
-    if value not in bounds:
-        return reject(f"{value:g} {CANONICAL_UNIT[q]} is outside the physical bounds "
-                      f"[{bounds.min:g}, {bounds.max:g}] of {q} at {station.id}")
+    if not expect.low <= value <= expect.high:
+        return reject(_out_of_bounds(expect, value))
     if when > now + max_skew:
         return reject(f"time {when.isoformat()} is in the future")
-    return Reading(station.id, when, q, value, CANONICAL_UNIT[q], source or raw.feed)
+    return Reading(station.id, when, expect.quantity, value, CANONICAL_UNIT[expect.quantity], source or raw.feed)
+
+
+def validate_series(feed: str, source_id: str, times: Sequence[int], values: Sequence[float],
+                    stations: Mapping[str, Station], now: datetime, *, quantity: str | None = None,
+                    unit: str | None = None, max_skew: timedelta = DEFAULT_SKEW,
+                    source: str | None = None) -> tuple[Series | None, list[Rejected]]:
+    """Many numbers of one station: the same checks as :func:`validate`, the station's side done once.
+
+    When every value passes (the usual case) the series is checked with a few passes over plain lists;
+    otherwise each value is checked on its own and only the bad ones are rejected.
+    """
+    station = stations.get(source_id)
+    expect = None if station is None else _expect(station, quantity, unit)
+    latest = epoch_seconds(now + max_skew)
+    if isinstance(expect, _Expect):
+        canonical = list(values) if expect.size == expect.base else [expect.canonical(v) for v in values]
+        if not canonical or (all(map(math.isfinite, canonical)) and expect.low <= min(canonical)
+                             and max(canonical) <= expect.high and max(times) <= latest):
+            return Series(expect.station, expect.quantity, CANONICAL_UNIT[expect.quantity], source or feed,
+                          list(times), canonical), []
+    kept: list[tuple[int, float]] = []
+    rejected: list[Rejected] = []
+    for t, v in zip(times, values, strict=True):
+        checked = validate(RawReading(feed, source_id, datetime.fromtimestamp(t, UTC), v, quantity, unit,
+                                      location=datetime.fromtimestamp(t, UTC).isoformat()), stations, now,
+                           max_skew=max_skew, source=source)
+        if isinstance(checked, Reading):
+            kept.append((t, checked.value))
+        else:
+            rejected.append(checked)
+    if not kept:
+        return None, rejected
+    assert isinstance(expect, _Expect)
+    return Series(expect.station, expect.quantity, CANONICAL_UNIT[expect.quantity], source or feed,
+                  [t for t, _ in kept], [v for _, v in kept]), rejected
 
 
 def manual_reading(station_id: str, value: float | str, stations: Iterable[Station], now: datetime, *,

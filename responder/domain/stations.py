@@ -65,13 +65,18 @@ def convert(value: float, unit: str, quantity: Quantity) -> float:
 
     Raises ValueError when the unit does not measure that quantity (a "wrong unit").
     """
+    size, base = unit_scale(unit, quantity)
+    return value if size == base else value * size / base
+
+
+def unit_scale(unit: str, quantity: Quantity) -> tuple[float, float]:
+    """The unit's size and the canonical unit's size in their dimension's base unit (see :func:`convert`)."""
     sizes = _DIMENSION[quantity]
     size = sizes.get(_unit_key(unit))
     if size is None:
         raise ValueError(f"wrong unit {unit!r} for {quantity} (expected {CANONICAL_UNIT[quantity]} "
                          f"or one of {', '.join(sorted(sizes))})")
-    base = sizes[_unit_key(CANONICAL_UNIT[quantity])]
-    return value if size == base else value * size / base
+    return size, sizes[_unit_key(CANONICAL_UNIT[quantity])]
 
 
 DEFAULT_BOUNDS: dict[Quantity, tuple[float, float]] = {

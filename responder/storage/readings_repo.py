@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -27,7 +28,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +44,7 @@ from responder.domain.derived import (
     local_day,
     min_span,
 )
-from responder.domain.readings import Reading, Rejected
+from responder.domain.readings import Reading, Rejected, Series, epoch_seconds
 from responder.domain.rules import HazardState, ManualReport
 from responder.domain.stations import Station
 from responder.storage.feed_models import (
@@ -70,8 +70,7 @@ class StoreResult(NamedTuple):
     conflicts: int
 
 
-def epoch(when: datetime) -> int:
-    return math.floor(when.timestamp())
+epoch = epoch_seconds
 
 
 def hour_end(seconds: int) -> int:
@@ -101,7 +100,7 @@ def _same(a: float, b: float) -> bool:
 def store_readings(session: Session, readings: Iterable[Reading], now: datetime) -> StoreResult:
     """Store new readings; the same reading again is a duplicate, a different value a recorded conflict."""
     batch: dict[Key, Reading] = {}
-    conflicts: list[tuple[Reading, float]] = []
+    conflicts: list[_Conflict] = []
     duplicates = 0
     for reading in readings:
         key = (reading.station, reading.quantity, epoch(reading.time))
@@ -110,40 +109,125 @@ def store_readings(session: Session, readings: Iterable[Reading], now: datetime)
             if _same(first.value, reading.value):
                 duplicates += 1
             else:
-                conflicts.append((reading, first.value))
-    inserted = _insert_new(session, batch, now)
-    kept = [key for key in batch if key not in inserted]
-    for stored_key, stored_value in _stored_values(session, kept).items():
-        reading = batch[stored_key]
-        if _same(stored_value, reading.value):
-            duplicates += 1
+                conflicts.append(_Conflict(key, reading.value, reading.source, first.value))
+    columns = _Columns()
+    for (station, quantity, t), reading in batch.items():
+        columns.add(station, quantity, t, reading.value, reading.unit, reading.source)
+    return _store_unique(session, columns, now, conflicts, duplicates)
+
+
+def store_series(session: Session, series: Sequence[Series], now: datetime) -> StoreResult:
+    """Store whole series (drills, bulk feeds) without one object per reading; same outcome as store_readings."""
+    seen: set[tuple[str, str]] = set()
+    for one in series:
+        times = one.times
+        if (one.station, one.quantity) in seen or not all(map(operator.lt, times, times[1:])):
+            # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
+            return store_readings(session, [r for s in series for r in s.readings()], now)
+        seen.add((one.station, one.quantity))
+    columns = _Columns()
+    for one in series:
+        columns.add_series(one)
+    return _store_unique(session, columns, now, [], 0)
+
+
+class _Conflict(NamedTuple):
+    key: Key
+    value: float
+    source: str
+    stored: float
+
+
+class _Columns:
+    """Readings with distinct keys as parallel lists: what both engines' bulk inserts take, with no per-row objects."""
+
+    def __init__(self) -> None:
+        self.station: list[str] = []
+        self.quantity: list[str] = []
+        self.time: list[int] = []
+        self.value: list[float] = []
+        self.unit: list[str] = []
+        self.source: list[str] = []
+        self.spans: dict[str, tuple[int, int, set[str]]] = {}
+        """Per quantity: the earliest and latest time and the stations, to look up what is stored already."""
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def add(self, station: str, quantity: str, t: int, value: float, unit: str, source: str) -> None:
+        self.station.append(station)
+        self.quantity.append(quantity)
+        self.time.append(t)
+        self.value.append(value)
+        self.unit.append(unit)
+        self.source.append(source)
+        self._span(quantity, t, t, station)
+
+    def add_series(self, series: Series) -> None:
+        n = len(series.times)
+        if not n:
+            return
+        self.station += [series.station] * n
+        self.quantity += [series.quantity] * n
+        self.time += series.times
+        self.value += series.values
+        self.unit += [series.unit] * n
+        self.source += [series.source] * n
+        self._span(series.quantity, series.times[0], series.times[-1], series.station)
+
+    def _span(self, quantity: str, lo: int, hi: int, station: str) -> None:
+        known = self.spans.get(quantity)
+        if known is None:
+            self.spans[quantity] = (lo, hi, {station})
         else:
-            conflicts.append((reading, stored_value))
-    _record_conflicts(session, conflicts, now)
-    new = [batch[key] for key in inserted]
-    _add_to_hours(session, new)
-    _update_latest(session, new)
-    session.flush()
-    return StoreResult(len(inserted), duplicates, len(conflicts))
+            known[2].add(station)
+            if lo < known[0] or hi > known[1]:
+                self.spans[quantity] = (min(lo, known[0]), max(hi, known[1]), known[2])
+
+    def key_rows(self) -> Iterator[Key]:
+        return zip(self.station, self.quantity, self.time, strict=True)
+
+    def without(self, keys: set[Key] | dict[Key, float]) -> _Columns:
+        kept = _Columns()
+        for i, key in enumerate(self.key_rows()):
+            if key not in keys:
+                kept.add(*key, self.value[i], self.unit[i], self.source[i])
+        return kept
 
 
-def _insert_new(session: Session, batch: dict[Key, Reading], now: datetime) -> set[Key]:
-    """Insert what is not stored yet; returns the keys that were inserted."""
+def _store_unique(session: Session, columns: _Columns, now: datetime, conflicts: list[_Conflict],
+                  duplicates: int) -> StoreResult:
+    """Insert what is not stored yet, then the hourly totals and latest values of what was."""
     if _postgres(session):
-        rows = [(s, q, t, r.value, r.unit, r.source, now) for (s, q, t), r in batch.items()]
-        returned = _unnest(session, "readings", _READING_COLUMNS, rows,
-                           "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
-        return {(station, quantity, int(t)) for station, quantity, t in returned}
-    table = ReadingRow.__table__
-    assert isinstance(table, Table)
-    inserted: set[Key] = set()
-    dicts = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "unit": r.unit,
-              "source": r.source, "received_at": now} for r in batch.values()]
-    for chunk in _chunks(dicts, 1000):
-        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["station", "quantity", "time"])
-        result = session.execute(stmt.returning(table.c.station, table.c.quantity, table.c.time), chunk)
-        inserted.update((row.station, row.quantity, epoch(row.time)) for row in result)
-    return inserted
+        rows = list(zip(columns.station, columns.quantity, columns.time, columns.value, columns.unit,
+                        columns.source, [now] * len(columns), strict=True))
+        returned = _rows_into(session, "readings", _READING_COLUMNS, rows,
+                              "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
+        inserted = {(station, quantity, int(t)) for station, quantity, t in returned}
+        new = columns if len(inserted) == len(columns) else columns.without(
+            {key for key in columns.key_rows() if key not in inserted})
+        stored = {} if new is columns else _stored_values(session, [k for k in columns.key_rows() if k not in inserted])
+    else:
+        # SQLite: every transaction holds the write lock (BEGIN IMMEDIATE), so what is stored cannot change
+        # between this look-up and the insert; ON CONFLICT stays as a safety net.
+        stored = _stored_in_spans(session, columns)
+        new = columns.without(stored) if stored else columns
+        received = _received_param(session, now)
+        _rows_into(session, "readings", _READING_COLUMNS, list(zip(
+            new.station, new.quantity, new.time, new.value, new.unit, new.source, [received] * len(new),
+            strict=True)), "ON CONFLICT (station, quantity, time) DO NOTHING")
+    if stored:
+        for i, key in enumerate(columns.key_rows()):
+            value = stored.get(key)
+            if value is None:
+                continue
+            if _same(value, columns.value[i]):
+                duplicates += 1
+            else:
+                conflicts.append(_Conflict(key, columns.value[i], columns.source[i], value))
+    _record_conflicts(session, conflicts, now)
+    _add_to_hours_and_latest(session, new)
+    return StoreResult(len(new), duplicates, len(conflicts))
 
 
 def _postgres(session: Session) -> bool:
@@ -154,100 +238,110 @@ _READING_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "b
                     ("unit", "varchar"), ("source", "varchar"), ("received_at", "timestamptz"))
 
 
-def _unnest(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
-            tail: str) -> list[Any]:
-    """PostgreSQL: one INSERT for any number of rows, each column sent as one array (no per-row SQL to build)."""
+def _rows_into(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+               tail: str) -> list[Any]:
+    """One bulk INSERT … ``tail`` (ON CONFLICT, RETURNING) of plain tuples, without per-row SQL or objects.
+
+    PostgreSQL gets each column as one array through unnest (and can return rows); SQLite gets the
+    driver's executemany of one prepared statement (no RETURNING there).
+    """
     if not rows:
         return []
     names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
-    params = {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
-    result = session.execute(text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"), params)
-    return list(result) if "RETURNING" in tail else []
+    if _postgres(session):
+        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+        params = {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
+        result = session.execute(text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"),
+                                 params)
+        return list(result) if "RETURNING" in tail else []
+    assert "RETURNING" not in tail, "SQLite's executemany cannot return rows"
+    marks = ", ".join("?" for _ in columns)
+    session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", list(rows))
+    return []
 
 
-def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
+def _received_param(session: Session, now: datetime) -> Any:
+    """``now`` as the received_at column stores it on this engine (its type's own conversion)."""
+    column = ReadingRow.__table__.c.received_at
+    process = column.type.bind_processor(session.get_bind().dialect)
+    return process(now) if process else now
+
+
+def _stored_in_spans(session: Session, columns: _Columns) -> dict[Key, float]:
+    """SQLite: the stored values among ``columns``' keys, one range query per quantity.
+
+    A cycle's readings are recent and close together, so the range holds little besides them; few
+    stations (a back-filled gauge) are looked up by their own key range instead of every station's.
+    """
     found: dict[Key, float] = {}
-    if _postgres(session) and keys:
-        joined = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
-                      "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
-                      "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
-        params = {"station": [k[0] for k in keys], "quantity": [k[1] for k in keys], "time": [k[2] for k in keys]}
-        return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(joined, params)}
-    seconds = type_coerce(ReadingRow.time, BigInteger)
-    for chunk in _chunks(keys):
-        query = select(ReadingRow.station, ReadingRow.quantity, seconds, ReadingRow.value).where(
-            tuple_(ReadingRow.station, ReadingRow.quantity, seconds).in_(list(chunk)))
-        for station, quantity, at, value in session.execute(query):
-            found[(station, quantity, int(at))] = value
+    connection = session.connection()
+    for quantity, (lo, hi, stations) in columns.spans.items():
+        sql = "SELECT station, quantity, time, value FROM readings WHERE quantity = ? AND time >= ? AND time <= ?"
+        params: list[Any] = [quantity, lo, hi]
+        if len(stations) <= 50:
+            sql += f" AND station IN ({', '.join('?' for _ in stations)})"
+            params += sorted(stations)
+        for station, q, t, value in connection.exec_driver_sql(sql, tuple(params)):
+            found[(station, q, int(t))] = value
+    if found:
+        wanted = set(columns.key_rows())
+        found = {key: value for key, value in found.items() if key in wanted}
     return found
 
 
-def _record_conflicts(session: Session, conflicts: Sequence[tuple[Reading, float]], now: datetime) -> None:
+def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
+    """PostgreSQL: the stored values of ``keys`` (those an insert skipped), in one join."""
+    if not keys:
+        return {}
+    joined = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
+                  "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
+                  "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
+    params = {"station": [k[0] for k in keys], "quantity": [k[1] for k in keys], "time": [k[2] for k in keys]}
+    return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(joined, params)}
+
+
+def _record_conflicts(session: Session, conflicts: Sequence[_Conflict], now: datetime) -> None:
     if not conflicts:
         return
     table = ReadingConflictRow.__table__
     assert isinstance(table, Table)
-    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "stored_value": stored,
-             "conflicting_value": r.value, "source": r.source, "at": now} for r, stored in conflicts]
+    rows = [{"station": c.key[0], "quantity": c.key[1], "time": datetime.fromtimestamp(c.key[2], UTC),
+             "stored_value": c.stored, "conflicting_value": c.value, "source": c.source, "at": now}
+            for c in conflicts]
     for chunk in _chunks(rows):
         session.execute(_insert(session, table).on_conflict_do_nothing(
             index_elements=["station", "quantity", "time", "conflicting_value"]), chunk)
 
 
-def _add_to_hours(session: Session, readings: Sequence[Reading]) -> None:
+_HOUR_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("hour", "bigint"), ("total", "float8"),
+                 ("count", "int"))
+_LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"), ("value", "float8"),
+                   ("source", "varchar"))
+
+
+def _add_to_hours_and_latest(session: Session, new: _Columns) -> None:
+    """The hourly totals and the latest value per station, kept in step with the readings just inserted."""
     sums: dict[tuple[str, str, int], list[float]] = {}
-    for r in readings:
-        bucket = sums.setdefault((r.station, r.quantity, hour_end(epoch(r.time))), [0.0, 0])
-        bucket[0] += r.value
-        bucket[1] += 1
-    if not sums:
-        return
-    if _postgres(session):
-        _unnest(session, "reading_hours", (("station", "varchar"), ("quantity", "varchar"), ("hour", "bigint"),
-                                           ("total", "float8"), ("count", "int")),
-                [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
-                "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
-                "count = reading_hours.count + excluded.count")
-        return
-    table = ReadingHourRow.__table__
-    assert isinstance(table, Table)
-    rows = [{"station": s, "quantity": q, "hour": h, "total": total, "count": int(n)}
-            for (s, q, h), (total, n) in sums.items()]
-    for chunk in _chunks(rows, 1000):
-        stmt = _insert(session, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["station", "quantity", "hour"],
-            set_={"total": table.c.total + stmt.excluded.total, "count": table.c.count + stmt.excluded.count})
-        session.execute(stmt, chunk)
-
-
-def _update_latest(session: Session, readings: Sequence[Reading]) -> None:
-    newest: dict[tuple[str, str], Reading] = {}
-    for r in readings:
-        known = newest.get((r.station, r.quantity))
-        if known is None or r.time > known.time:
-            newest[(r.station, r.quantity)] = r
-    if not newest:
-        return
-    if _postgres(session):
-        _unnest(session, "reading_latest", (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"),
-                                            ("value", "float8"), ("source", "varchar")),
-                [(r.station, r.quantity, epoch(r.time), r.value, r.source) for r in newest.values()],
-                "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
-                "source = excluded.source WHERE excluded.time > reading_latest.time")
-        return
-    table = ReadingLatestRow.__table__
-    assert isinstance(table, Table)
-    rows = [{"station": r.station, "quantity": r.quantity, "time": r.time, "value": r.value, "source": r.source}
-            for r in newest.values()]
-    for chunk in _chunks(rows, 1000):
-        stmt = _insert(session, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["station", "quantity"],
-            set_={"time": stmt.excluded.time, "value": stmt.excluded.value, "source": stmt.excluded.source},
-            where=type_coerce(stmt.excluded.time, BigInteger) > type_coerce(table.c.time, BigInteger))
-        session.execute(stmt, chunk)
+    newest: dict[tuple[str, str], tuple[int, float, str]] = {}
+    for station, quantity, t, value, source in zip(new.station, new.quantity, new.time, new.value, new.source,
+                                                   strict=True):
+        bucket = sums.get((station, quantity, -(-t // HOUR) * HOUR))
+        if bucket is None:
+            sums[(station, quantity, -(-t // HOUR) * HOUR)] = [value, 1]
+        else:
+            bucket[0] += value
+            bucket[1] += 1
+        known = newest.get((station, quantity))
+        if known is None or t > known[0]:
+            newest[(station, quantity)] = (t, value, source)
+    _rows_into(session, "reading_hours", _HOUR_COLUMNS,
+               [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
+               "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
+               "count = reading_hours.count + excluded.count")
+    _rows_into(session, "reading_latest", _LATEST_COLUMNS,
+               [(s, q, t, value, source) for (s, q), (t, value, source) in newest.items()],
+               "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
+               "source = excluded.source WHERE excluded.time > reading_latest.time")
 
 
 def quarantine(session: Session, rejected: Iterable[Rejected], now: datetime) -> int:

@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
 from responder.gateways.base import (
+    Accepted,
     Gateway,
     GatewayError,
     OutgoingCall,
     OutgoingSms,
     PermanentError,
-    RetryableError,
 )
 from responder.storage.db import transaction
 from responder.storage.models import IncidentRow, OutboxRow, RecipientRow, SendAttemptRow
@@ -98,6 +98,7 @@ class Dispatcher:
         concurrency: int = 4,
         rng: random.Random | None = None,
         voice_twiml: Callable[[int, str, str], str] | None = None,
+        record_every: int = 1,
     ) -> None:
         self.ctx = ctx
         self.gateway = gateway
@@ -106,6 +107,11 @@ class Dispatcher:
         self.concurrency = max(1, concurrency)
         self.rng = rng or random.Random()
         self.voice_twiml = voice_twiml
+        self.record_every = max(1, record_every)
+        """Sends recorded per transaction. More than one only for a simulated gateway (drills): the rows of a
+        group are looked at once before the first send, so the pace of a rate limit would let them go stale."""
+        if self.record_every > 1 and not isinstance(self.limiter, Unlimited):
+            raise ValueError("record_every > 1 needs an unlimited send rate")
         self.stats = DispatchStats()
         self._stats_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -162,58 +168,85 @@ class Dispatcher:
         with self._held_lock:
             self._held.discard(outbox_id)
 
-    def _still_wanted(self, item: Claimed) -> bool:
-        """Look at the row once more just before the gateway: still ours, and still wanted?
+    def _still_wanted(self, items: list[Claimed]) -> list[Claimed]:
+        """Look at the rows once more just before the gateway: still ours, and still wanted?
 
-        Not if another worker took it over (this one stalled past the claim timeout), nor if the person
+        Not if another worker took one over (this one stalled past the claim timeout), nor if the person
         confirmed after it was queued (a reminder, or a call-out still waiting on the rate limit), nor if the
         incident was stood down after it was queued: a confirmation or a stand-down only cancels rows still
-        'pending', and this one was already claimed.
+        'pending', and these were already claimed.
         """
         from responder.app.escalation import REMINDER_KINDS
 
         with self.ctx.sessions() as session:
-            row = session.execute(
-                select(OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
+            rows = {row.id: row for row in session.execute(
+                select(OutboxRow.id, OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
                        RecipientRow.confirmed_at, IncidentRow.status.label("incident_status"), IncidentRow.ended_at)
                 .outerjoin(RecipientRow, and_(RecipientRow.incident_id == OutboxRow.incident_id,
                                               RecipientRow.person_id == OutboxRow.person_id))
                 .outerjoin(IncidentRow, IncidentRow.id == OutboxRow.incident_id)
-                .where(OutboxRow.id == item.id)).first()
-        if row is None or row.status != "sending" or row.claimed_by != self.worker_id:
-            log.warning("outbox %s was taken over by another worker before %s sent it: not sending", item.id,
-                        self.worker_id)
-            self._release(item.id)
-            self._count("lost-claim")
-            return False
-        why = None
-        # Reminders (resend, voice) are only queued for people who had not confirmed: one queued for someone who has
-        # was written by an escalation step racing the confirmation. Other kinds count from when they were queued.
-        if row.kind in REMINDER_KINDS and row.confirmed_at is not None and (
-                row.kind in ("resend", "voice") or row.confirmed_at >= row.created_at):
-            why = "the person confirmed before it went out"
-        elif row.incident_status == "ended" and row.ended_at is not None and row.created_at < row.ended_at:
-            why = "the incident was stood down before it went out"
-        if why is None:
-            return True
-        now = self.ctx.clock.now()
-        with transaction(self.ctx.sessions) as session:
-            changed = session.execute(
-                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
-                                        OutboxRow.claimed_by == self.worker_id)
-                .values(status="cancelled", final_at=now, error_message=why)).rowcount  # type: ignore[attr-defined]
-            if changed:
-                self._attempt(session, item.id, now, "cancelled", None, why)
-        self._release(item.id)
-        self._count("cancelled")
-        return False
+                .where(OutboxRow.id.in_([item.id for item in items])))}
+        wanted: list[Claimed] = []
+        unwanted: list[tuple[Claimed, str]] = []
+        for item in items:
+            row = rows.get(item.id)
+            if row is None or row.status != "sending" or row.claimed_by != self.worker_id:
+                log.warning("outbox %s was taken over by another worker before %s sent it: not sending", item.id,
+                            self.worker_id)
+                self._release(item.id)
+                self._count("lost-claim")
+            # Reminders (resend, voice) are only queued for people who had not confirmed: one queued for someone
+            # who has was written by an escalation step racing the confirmation. Other kinds count from when they
+            # were queued.
+            elif row.kind in REMINDER_KINDS and row.confirmed_at is not None and (
+                    row.kind in ("resend", "voice") or row.confirmed_at >= row.created_at):
+                unwanted.append((item, "the person confirmed before it went out"))
+            elif row.incident_status == "ended" and row.ended_at is not None and row.created_at < row.ended_at:
+                unwanted.append((item, "the incident was stood down before it went out"))
+            else:
+                wanted.append(item)
+        if unwanted:
+            now = self.ctx.clock.now()
+            with transaction(self.ctx.sessions) as session:
+                for item, why in unwanted:
+                    changed = session.execute(
+                        update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                                OutboxRow.claimed_by == self.worker_id)
+                        .values(status="cancelled", final_at=now, error_message=why)
+                    ).rowcount  # type: ignore[attr-defined]
+                    if changed:
+                        self._attempt(session, item.id, now, "cancelled", None, why)
+            for item, _ in unwanted:
+                self._release(item.id)
+                self._count("cancelled")
+        return wanted
 
     # -- sending --------------------------------------------------------------------------------------------
     def send(self, item: Claimed) -> str:
-        self.limiter.acquire(item.sender)
+        return self.send_group([item])[0]
+
+    def send_group(self, items: list[Claimed]) -> list[str]:
+        """Hand ``items`` to the gateway, then record what happened to all of them in one transaction.
+
+        A real gateway gets groups of one (``record_every``): a crash then leaves at most the message in
+        hand unrecorded, and reconciliation asks the gateway about it.
+        """
+        for item in items:
+            self.limiter.acquire(item.sender)
         self._keep_claims()
-        if not self._still_wanted(item):
-            return "skipped"
+        wanted = self._still_wanted(items)
+        outcomes: dict[int, str] = {item.id: "skipped" for item in items}
+        results = [(item, self._hand_over(item)) for item in wanted]
+        if results:
+            with transaction(self.ctx.sessions) as session:
+                for item, result in results:
+                    outcomes[item.id] = self._record(session, item, result)
+        for item, _ in results:
+            self._release(item.id)
+            self._count(outcomes[item.id])
+        return [outcomes[item.id] for item in items]
+
+    def _hand_over(self, item: Claimed) -> Accepted | GatewayError:
         sender = None if item.sender == "default" else item.sender
         try:
             if item.channel == "voice":
@@ -221,39 +254,39 @@ class Dispatcher:
                 accepted = self.gateway.place_call(OutgoingCall(item.to, twiml, sender, reference=str(item.id)))
             else:
                 accepted = self.gateway.send_sms(OutgoingSms(item.to, item.body, sender, reference=str(item.id)))
-        except PermanentError as exc:
-            return self._finish(item, "failed", error=exc)
-        except RetryableError as exc:
-            return self._retry_or_fail(item, exc)
-        except GatewayError as exc:  # an unclassified vendor error: treat as retryable, but record it
-            return self._retry_or_fail(item, exc)
+        except GatewayError as exc:  # an unclassified vendor error is treated as retryable, but recorded
+            return exc
         with self._stats_lock:
             if self.stats.first_handed_at is None:
                 self.stats.first_handed_at = time.perf_counter()
-        return self._finish(item, "sent", sid=accepted.sid, gateway_status=accepted.status)
+        return accepted
 
-    def _retry_or_fail(self, item: Claimed, exc: GatewayError) -> str:
+    def _record(self, session: Session, item: Claimed, result: Accepted | GatewayError) -> str:
+        if isinstance(result, PermanentError):
+            return self._finish(session, item, "failed", error=result)
+        if isinstance(result, GatewayError):
+            return self._retry_or_fail(session, item, result)
+        return self._finish(session, item, "sent", sid=result.sid, gateway_status=result.status)
+
+    def _retry_or_fail(self, session: Session, item: Claimed, exc: GatewayError) -> str:
         now = self.ctx.clock.now()
         attempt = item.attempts + 1
         s = self.ctx.settings
         delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** (attempt - 1)) * (0.5 + self.rng.random())
         due = now + timedelta(seconds=delay)
         if due >= item.deadline_at:
-            return self._finish(item, "failed", error=exc, note="deadline passed")
-        with transaction(self.ctx.sessions) as session:
-            changed = session.execute(
-                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
-                                        OutboxRow.claimed_by == self.worker_id)
-                .values(status="pending", due_at=due, attempts=attempt, error_code=exc.code,
-                        error_message=str(exc)[:500], claimed_at=None, claimed_by=None)
-            ).rowcount  # type: ignore[attr-defined]
-            self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
-        self._release(item.id)
-        self._count("retried" if changed else "lost-claim")
-        return "retried"
+            return self._finish(session, item, "failed", error=exc, note="deadline passed")
+        changed = session.execute(
+            update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                    OutboxRow.claimed_by == self.worker_id)
+            .values(status="pending", due_at=due, attempts=attempt, error_code=exc.code,
+                    error_message=str(exc)[:500], claimed_at=None, claimed_by=None)
+        ).rowcount  # type: ignore[attr-defined]
+        self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
+        return "retried" if changed else "lost-claim"
 
-    def _finish(self, item: Claimed, status: str, sid: str | None = None, gateway_status: str | None = None,
-                error: GatewayError | None = None, note: str | None = None) -> str:
+    def _finish(self, session: Session, item: Claimed, status: str, sid: str | None = None,
+                gateway_status: str | None = None, error: GatewayError | None = None, note: str | None = None) -> str:
         now = self.ctx.clock.now()
         values: dict[str, object] = {"status": status, "attempts": item.attempts + 1}
         if status == "sent":
@@ -261,21 +294,18 @@ class Dispatcher:
         else:
             values.update(error_code=error.code if error else None, final_at=now,
                           error_message=(f"{note}: " if note else "") + str(error)[:500] if error else note)
-        with transaction(self.ctx.sessions) as session:
-            changed = session.execute(
-                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
-                                        OutboxRow.claimed_by == self.worker_id).values(**values)
-            ).rowcount  # type: ignore[attr-defined]
-            detail = gateway_status if status == "sent" else (f"{note}: {error}" if note else str(error))
-            self._attempt(session, item.id, now, status, error.code if error else None, detail)
-            if changed and sid is not None:
-                from responder.app.confirm import apply_early_receipts
+        changed = session.execute(
+            update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                    OutboxRow.claimed_by == self.worker_id).values(**values)
+        ).rowcount  # type: ignore[attr-defined]
+        detail = gateway_status if status == "sent" else (f"{note}: {error}" if note else str(error))
+        self._attempt(session, item.id, now, status, error.code if error else None, detail)
+        if changed and sid is not None:
+            from responder.app.confirm import apply_early_receipts
 
-                apply_early_receipts(session, item.id, sid, now)
-        self._release(item.id)
+            apply_early_receipts(session, item.id, sid, now)
         if not changed:
             log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
-        self._count(status)
         return status
 
     def _attempt(self, session: Session, outbox_id: int, at: datetime, outcome: str, code: str | None,
@@ -331,18 +361,19 @@ class Dispatcher:
 
     # -- loops ----------------------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """One pass: reconcile, claim a batch, send it (``concurrency`` at a time). Returns rows handled."""
+        """One pass: reconcile, claim a batch, send it (``concurrency`` groups at a time). Returns rows handled."""
         self.reconcile()
         batch = self.claim()
         if not batch:
             return 0
-        if self.concurrency == 1 or len(batch) == 1:
-            for item in batch:
-                self.send(item)
+        groups = [batch[i:i + self.record_every] for i in range(0, len(batch), self.record_every)]
+        if self.concurrency == 1 or len(groups) == 1:
+            for group in groups:
+                self.send_group(group)
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
-            list(self._pool.map(self.send, batch))
+            list(self._pool.map(self.send_group, groups))
         return len(batch)
 
     def drain(self, on_progress: Callable[[DispatchStats], None] | None = None,

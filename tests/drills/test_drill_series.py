@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from responder.domain.drills import Behaviour, Delay, Listed, People, River, Storm, behaviour_for, sample_series
+from responder.domain.readings import epoch_seconds
 
 T0 = datetime(2027, 7, 10, tzinfo=UTC)
 
@@ -18,8 +19,9 @@ T0 = datetime(2027, 7, 10, tzinfo=UTC)
 def test_listed_values_are_interpolated_on_the_sampling_grid() -> None:
     series = Listed(station="s", every=timedelta(hours=1), values=[{"at": "0h", "value": 1.0},
                                                                     {"at": "4h", "value": 3.0}])
-    values = sample_series(series, T0, T0 + timedelta(hours=6), {})
-    assert [v for _, v in values] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]
+    times, values = sample_series(series, T0, T0 + timedelta(hours=6), {})
+    assert values == [1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]
+    assert times == [epoch_seconds(T0) + 3600 * h for h in range(7)]
 
 
 def test_listed_times_out_of_order_are_refused() -> None:
@@ -36,19 +38,19 @@ def test_negative_storm_total_is_refused() -> None:
        shape=st.sampled_from(["bell", "steady"]))
 def test_a_storm_drops_exactly_its_total(total: float, hours: int, shape: str) -> None:
     storm = Storm(kind="storm", station="r", start="2h", duration=f"{hours}h", total_mm=total, shape=shape)
-    values = sample_series(storm, T0, T0 + timedelta(hours=hours + 4), {})
-    assert sum(v for _, v in values) == pytest.approx(total, abs=0.001 * len(values) + 1e-6)
-    assert all(v >= 0 for _, v in values)
-    assert all(v == 0 for t, v in values if t <= T0 + timedelta(hours=2))
+    times, values = sample_series(storm, T0, T0 + timedelta(hours=hours + 4), {})
+    assert sum(values) == pytest.approx(total, abs=0.001 * len(values) + 1e-6)
+    assert all(v >= 0 for v in values)
+    assert all(v == 0 for t, v in zip(times, values, strict=True) if t <= epoch_seconds(T0 + timedelta(hours=2)))
 
 
 def test_a_river_rises_after_the_rain_with_its_lag_and_recedes() -> None:
     rain = Storm(kind="storm", station="r", every="1h", start="0h", duration="4h", total_mm=100, shape="steady")
-    rain_values = sample_series(rain, T0, T0 + timedelta(hours=24), {})
+    rain_times, rain_values = sample_series(rain, T0, T0 + timedelta(hours=24), {})
     river = River(kind="river", station="g", every="1h", base=2.0, rain_station="r", gain_m_per_mm=0.02,
                   lag="2h", recession_per_hour=0.1)
-    stage = sample_series(river, T0, T0 + timedelta(hours=24), {"r": rain_values})
-    levels = [v for _, v in stage]
+    _, levels = sample_series(river, T0, T0 + timedelta(hours=24), {"r": dict(zip(rain_times, rain_values,
+                                                                                    strict=True))})
     assert levels[:3] == [2.0, 2.0, 2.0]  # nothing before the lag has passed
     peak = levels.index(max(levels))
     assert 4 <= peak <= 7
