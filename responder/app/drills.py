@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from responder.app import alerts, confirm, escalation, proposals
 from responder.app.context import AppContext
@@ -35,6 +35,18 @@ REPLY_KINDS = ("callout", "resend", "upgrade", "evacuation")
 ACK_KINDS = ("inform_chain", "escalate_chain", "escalate_group")
 UNREACHABLE_CODE = "30003"
 """Twilio's 'unreachable destination handset', as the fake gateway reports it for unreachable people."""
+
+
+# Built once: the loop asks these thousands of times.
+_NEXT_DUE = select(
+    select(func.min(EscalationStepRow.due_at)).where(EscalationStepRow.status == "pending").scalar_subquery(),
+    select(func.min(OutboxRow.due_at)).where(OutboxRow.status == "pending").scalar_subquery())
+_SENT_SINCE = (select(OutboxRow.id, OutboxRow.person_id, OutboxRow.incident_id, OutboxRow.kind, OutboxRow.channel,
+                      OutboxRow.to_number, OutboxRow.sent_at)
+               .where(OutboxRow.id > bindparam("after"), OutboxRow.status.in_(("sent", "delivered")))
+               .order_by(OutboxRow.id))
+_CODES = select(IncidentRow.id, IncidentRow.code)
+_OPEN_COUNT = select(func.count()).select_from(IncidentRow).where(IncidentRow.status == "open")
 
 
 @dataclass
@@ -80,6 +92,9 @@ class DrillRunner:
         self.end = start + scenario.duration
         self.rng = random.Random(scenario.seed)
         self.gateway = FakeGateway(clock=self.clock)
+        # The fake gateway cannot crash between a send and its record: one transaction per claimed batch.
+        self.dispatcher = Dispatcher(ctx, self.gateway, concurrency=1, rng=self.rng,
+                                     record_every=ctx.settings.claim_batch)
         self.on_progress = on_progress
         self.feed_cycle = feed_cycle
         self._heap: list[_Event] = []
@@ -189,9 +204,7 @@ class DrillRunner:
     def _next_time(self) -> datetime | None:
         candidates = [self._heap[0].at] if self._heap else []
         with self.ctx.sessions() as session:
-            step = session.scalar(select(func.min(EscalationStepRow.due_at)).where(
-                EscalationStepRow.status == "pending"))
-            due = session.scalar(select(func.min(OutboxRow.due_at)).where(OutboxRow.status == "pending"))
+            step, due = session.execute(_NEXT_DUE).one()
         candidates += [d for d in (step, due) if d is not None]
         nxt = min(candidates) if candidates else None
         self._due_messages = due is not None and nxt is not None and due <= nxt
@@ -273,18 +286,11 @@ class DrillRunner:
     def _dispatch(self) -> None:
         if not self._due_messages:
             return
-        # The fake gateway cannot crash between a send and its record: one transaction per claimed batch.
-        Dispatcher(self.ctx, self.gateway, concurrency=1, rng=self.rng,
-                   record_every=self.ctx.settings.claim_batch).drain()
+        self.dispatcher.drain()
         with self.ctx.sessions() as session:
-            rows = session.execute(select(
-                OutboxRow.id, OutboxRow.person_id, OutboxRow.incident_id, OutboxRow.kind, OutboxRow.channel,
-                OutboxRow.to_number, OutboxRow.sent_at)
-                .where(OutboxRow.id > self._last_outbox, OutboxRow.status.in_(("sent", "delivered")))
-                .order_by(OutboxRow.id)).all()
-            codes = dict(session.execute(select(IncidentRow.id, IncidentRow.code)).all())
-            open_count = session.scalar(select(func.count()).select_from(IncidentRow).where(
-                IncidentRow.status == "open")) or 0
+            rows = session.execute(_SENT_SINCE, {"after": self._last_outbox}).all()
+            codes = dict(session.execute(_CODES).all())
+            open_count = session.scalar(_OPEN_COUNT) or 0
         for row in rows:
             self._last_outbox = max(self._last_outbox, row.id)
             if row.incident_id is None or row.person_id is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
@@ -36,7 +36,14 @@ from responder.gateways.base import (
     PermanentError,
 )
 from responder.storage.db import transaction
-from responder.storage.models import IncidentRow, OutboxRow, RecipientRow, SendAttemptRow
+from responder.storage.models import (
+    DeliveryReceiptRow,
+    IncidentRow,
+    OutboxRow,
+    RecipientRow,
+    SendAttemptRow,
+)
+from responder.storage.types import UTCDateTime
 from responder.worker.rate_limit import DatabaseLimiter, IntervalLimiter, RateLimiter, Unlimited
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,35 @@ class Claimed:
 def _claimed(row: Any) -> Claimed:
     return Claimed(row.id, row.to_number, row.body, row.channel, row.sender, row.attempts, row.deadline_at,
                    row.incident_id)
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+_SEND_COLUMNS = (OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
+                 OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id)
+# Built once: the dispatcher runs these for every batch, and building a statement costs more than running it.
+_DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= _NOW)
+        .order_by(OutboxRow.due_at, OutboxRow.id).limit(bindparam("limit")))
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_TAKE = (update(OutboxRow).where(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending")
+         .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
+_ABANDONED = (update(OutboxRow).where(OutboxRow.status == "sending",
+                                      OutboxRow.claimed_at < bindparam("before", type_=UTCDateTime()))
+              .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
+              .returning(*_SEND_COLUMNS, OutboxRow.created_at))
+_LOOK_AGAIN = (select(OutboxRow.id, OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
+                      RecipientRow.confirmed_at, IncidentRow.status.label("incident_status"), IncidentRow.ended_at)
+               .outerjoin(RecipientRow, and_(RecipientRow.incident_id == OutboxRow.incident_id,
+                                             RecipientRow.person_id == OutboxRow.person_id))
+               .outerjoin(IncidentRow, IncidentRow.id == OutboxRow.incident_id)
+               .where(OutboxRow.id.in_(bindparam("ids", expanding=True))))
+_outbox = OutboxRow.__table__
+_attempts = SendAttemptRow.__table__
+assert isinstance(_outbox, Table) and isinstance(_attempts, Table)
+_MARK_SENT = (update(_outbox).where(_outbox.c.id == bindparam("oid"), _outbox.c.status == "sending",
+                                    _outbox.c.claimed_by == bindparam("worker"))
+              .values(status="sent", attempts=bindparam("new_attempts"), sid=bindparam("new_sid"),
+                      sent_at=bindparam("new_sent_at", type_=UTCDateTime())))
+_ATTEMPT = insert(_attempts)
 
 
 @dataclass
@@ -126,19 +162,11 @@ class Dispatcher:
         now = self.ctx.clock.now()
         limit = limit or self.ctx.settings.claim_batch
         with transaction(self.ctx.sessions) as session:
-            query = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= now)
-                     .order_by(OutboxRow.due_at, OutboxRow.id).limit(limit))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
+            postgres = session.get_bind().dialect.name == "postgresql"
+            ids = list(session.scalars(_DUE_SKIP_LOCKED if postgres else _DUE, {"now": now, "limit": limit}))
             if not ids:
                 return []
-            rows = session.execute(
-                update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status == "pending")
-                .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
-                .returning(OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
-                           OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id)
-            ).all()
+            rows = session.execute(_TAKE, {"ids": ids, "now": now, "worker": self.worker_id}).all()
         claimed = [_claimed(row) for row in rows]
         claimed.sort(key=lambda c: c.id)
         with self._held_lock:
@@ -179,13 +207,7 @@ class Dispatcher:
         from responder.app.escalation import REMINDER_KINDS
 
         with self.ctx.sessions() as session:
-            rows = {row.id: row for row in session.execute(
-                select(OutboxRow.id, OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
-                       RecipientRow.confirmed_at, IncidentRow.status.label("incident_status"), IncidentRow.ended_at)
-                .outerjoin(RecipientRow, and_(RecipientRow.incident_id == OutboxRow.incident_id,
-                                              RecipientRow.person_id == OutboxRow.person_id))
-                .outerjoin(IncidentRow, IncidentRow.id == OutboxRow.incident_id)
-                .where(OutboxRow.id.in_([item.id for item in items])))}
+            rows = {row.id: row for row in session.execute(_LOOK_AGAIN, {"ids": [item.id for item in items]})}
         wanted: list[Claimed] = []
         unwanted: list[tuple[Claimed, str]] = []
         for item in items:
@@ -239,8 +261,13 @@ class Dispatcher:
         results = [(item, self._hand_over(item)) for item in wanted]
         if results:
             with transaction(self.ctx.sessions) as session:
+                sent: list[tuple[Claimed, Accepted]] = []
                 for item, result in results:
-                    outcomes[item.id] = self._record(session, item, result)
+                    if isinstance(result, Accepted):
+                        sent.append((item, result))
+                    else:
+                        outcomes[item.id] = self._record(session, item, result)
+                outcomes.update(self._record_sent(session, sent))
         for item, _ in results:
             self._release(item.id)
             self._count(outcomes[item.id])
@@ -261,12 +288,38 @@ class Dispatcher:
                 self.stats.first_handed_at = time.perf_counter()
         return accepted
 
-    def _record(self, session: Session, item: Claimed, result: Accepted | GatewayError) -> str:
+    def _record(self, session: Session, item: Claimed, result: GatewayError) -> str:
         if isinstance(result, PermanentError):
             return self._finish(session, item, "failed", error=result)
-        if isinstance(result, GatewayError):
-            return self._retry_or_fail(session, item, result)
-        return self._finish(session, item, "sent", sid=result.sid, gateway_status=result.status)
+        return self._retry_or_fail(session, item, result)
+
+    def _record_sent(self, session: Session, sent: list[tuple[Claimed, Accepted]]) -> dict[int, str]:
+        """Mark the accepted rows sent, in a few statements however many there are."""
+        if not sent:
+            return {}
+        now = self.ctx.clock.now()
+        connection = session.connection()
+        marked = connection.execute(_MARK_SENT, [
+            {"oid": item.id, "worker": self.worker_id, "new_attempts": item.attempts + 1, "new_sid": accepted.sid,
+             "new_sent_at": now} for item, accepted in sent])
+        ours = {item.id for item, _ in sent}
+        if marked.rowcount != len(sent) or not connection.dialect.supports_sane_multi_rowcount:
+            sids = dict(session.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours))).all())
+            ours = {item.id for item, accepted in sent if sids.get(item.id) == accepted.sid}
+        connection.execute(_ATTEMPT, [
+            {"outbox_id": item.id, "at": now, "worker": self.worker_id, "outcome": "sent", "error_code": None,
+             "detail": accepted.status} for item, accepted in sent])
+        early = set(session.scalars(select(DeliveryReceiptRow.sid).where(
+            DeliveryReceiptRow.sid.in_([accepted.sid for _, accepted in sent]),
+            DeliveryReceiptRow.applied.is_(False))))
+        for item, accepted in sent:
+            if item.id not in ours:
+                log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
+            elif accepted.sid in early:
+                from responder.app.confirm import apply_early_receipts
+
+                apply_early_receipts(session, item.id, accepted.sid, now)
+        return {item.id: "sent" for item, _ in sent}
 
     def _retry_or_fail(self, session: Session, item: Claimed, exc: GatewayError) -> str:
         now = self.ctx.clock.now()
@@ -285,25 +338,17 @@ class Dispatcher:
         self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
         return "retried" if changed else "lost-claim"
 
-    def _finish(self, session: Session, item: Claimed, status: str, sid: str | None = None,
-                gateway_status: str | None = None, error: GatewayError | None = None, note: str | None = None) -> str:
+    def _finish(self, session: Session, item: Claimed, status: str, error: GatewayError,
+                note: str | None = None) -> str:
+        """A row that will not be sent: recorded with the gateway's reason."""
         now = self.ctx.clock.now()
-        values: dict[str, object] = {"status": status, "attempts": item.attempts + 1}
-        if status == "sent":
-            values.update(sid=sid, sent_at=now)
-        else:
-            values.update(error_code=error.code if error else None, final_at=now,
-                          error_message=(f"{note}: " if note else "") + str(error)[:500] if error else note)
         changed = session.execute(
             update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
-                                    OutboxRow.claimed_by == self.worker_id).values(**values)
+                                    OutboxRow.claimed_by == self.worker_id)
+            .values(status=status, attempts=item.attempts + 1, error_code=error.code, final_at=now,
+                    error_message=(f"{note}: " if note else "") + str(error)[:500])
         ).rowcount  # type: ignore[attr-defined]
-        detail = gateway_status if status == "sent" else (f"{note}: {error}" if note else str(error))
-        self._attempt(session, item.id, now, status, error.code if error else None, detail)
-        if changed and sid is not None:
-            from responder.app.confirm import apply_early_receipts
-
-            apply_early_receipts(session, item.id, sid, now)
+        self._attempt(session, item.id, now, status, error.code, f"{note}: {error}" if note else str(error))
         if not changed:
             log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
         return status
@@ -329,12 +374,8 @@ class Dispatcher:
         now = self.ctx.clock.now()
         timeout = claim_timeout or timedelta(seconds=self.ctx.settings.claim_timeout_seconds)
         with transaction(self.ctx.sessions) as session:
-            stale = session.execute(
-                update(OutboxRow).where(OutboxRow.status == "sending", OutboxRow.claimed_at < now - timeout)
-                .values(claimed_at=now, claimed_by=self.worker_id)
-                .returning(OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
-                           OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id, OutboxRow.created_at)
-            ).all()
+            stale = session.execute(_ABANDONED, {"before": now - timeout, "now": now,
+                                                 "worker": self.worker_id}).all()
         for row in stale:
             item = _claimed(row)
             since = row.created_at - timedelta(seconds=5)

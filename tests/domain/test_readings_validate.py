@@ -7,7 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from responder.domain.readings import RawReading, Reading, Rejected, manual_reading, parse_time, validate
+from responder.domain.readings import (
+    RawReading,
+    Reading,
+    Rejected,
+    epoch_seconds,
+    manual_reading,
+    parse_time,
+    validate,
+    validate_series,
+)
 from responder.domain.stations import Station
 
 NOW = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)  # 09:00 in Sanjian
@@ -87,3 +96,34 @@ def test_duty_staff_can_enter_a_value_for_any_station_by_its_id() -> None:
     assert isinstance(flag, Reading) and flag.quantity == "dam_break"
     bad = manual_reading("60812400", "3", [RAIN], NOW, by="O003")  # the feed's code is not the station id
     assert isinstance(bad, Rejected) and "unknown station" in bad.reason and bad.location == "entered by O003"
+
+
+def _one_by_one(source: str, times: list[int], values: list[float], **kw: object) -> list[Reading | Rejected]:
+    return [validate(RawReading("county", source, datetime.fromtimestamp(t, UTC), v,
+                                location=datetime.fromtimestamp(t, UTC).isoformat(), **kw),  # type: ignore[arg-type]
+                     STATIONS, NOW, source="county") for t, v in zip(times, values, strict=True)]
+
+
+@pytest.mark.parametrize(("source", "values", "kw"), [
+    ("60812400", [0.0, 2.5, 12.5], {}),                                      # all good: the fast path
+    ("60812400", [1.0, -3.0, float("nan"), 600.0, 4.0], {}),                 # some bad: each checked alone
+    ("longhe-town", [10.0, 14.0, 50.0], {"quantity": "stage_m", "unit": "ft"}),  # converted, one above bounds
+    ("longhe-town", [1.0, 2.0], {"quantity": "rain_mm"}),                    # not measured there
+    ("99999999", [1.0], {}),                                                 # unknown station
+])
+def test_a_series_is_judged_exactly_as_its_values_one_by_one(source: str, values: list[float],
+                                                              kw: dict[str, str]) -> None:
+    start = epoch_seconds(NOW) - 3600
+    times = [start + 300 * i for i in range(len(values))]
+    series, rejected = validate_series("county", source, times, values, STATIONS, NOW, source="county", **kw)
+    expected = _one_by_one(source, times, values, **kw)
+    assert rejected == [r for r in expected if isinstance(r, Rejected)]
+    good = [r for r in expected if isinstance(r, Reading)]
+    assert (series.readings() if series else []) == good
+
+
+def test_a_series_reaching_into_the_future_rejects_only_the_future_values() -> None:
+    times = [epoch_seconds(NOW) + m * 60 for m in (0, 4, 6, 60)]
+    series, rejected = validate_series("county", "60812400", times, [1.0] * 4, STATIONS, NOW)
+    assert series is not None and list(series.times) == times[:2]
+    assert [r.reason.endswith("is in the future") for r in rejected] == [True, True]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import SnapshotSpec, build_snapshot
-from responder.domain.readings import Reading, Rejected
+from responder.domain.readings import Reading, Rejected, Series
 from responder.domain.rules import HazardState, ManualReport
 from responder.storage import readings_repo as repo
 from responder.storage.db import make_engine
@@ -156,3 +157,39 @@ def test_snapshots_of_stations_without_data(session: Session) -> None:
     snaps = repo.snapshots(session, lonely, T0)
     assert snaps["rain-x"].stale and snaps["rain-x"].totals[24 * H] == 0.0 and snaps["rain-x"].dry_days is None
     assert snaps["river-x"].value is None and snaps["river-x"].rate_of_rise is None
+
+
+def _tables(session: Session, prefix: str) -> tuple[object, ...]:
+    """Everything store_* wrote for stations starting with ``prefix``, with the prefix cut off."""
+    def own(rows: object) -> list[tuple[object, ...]]:
+        return sorted((r[0][len(prefix):], *r[1:]) for r in rows if r[0].startswith(prefix))  # type: ignore[attr-defined]
+
+    return (own(session.execute(select(ReadingRow.station, ReadingRow.quantity, ReadingRow.time, ReadingRow.value,
+                                       ReadingRow.source))),
+            own(session.execute(select(ReadingHourRow.station, ReadingHourRow.hour, ReadingHourRow.total,
+                                       ReadingHourRow.count))),
+            own(session.execute(select(ReadingLatestRow.station, ReadingLatestRow.time, ReadingLatestRow.value))),
+            own(session.execute(select(ReadingConflictRow.station, ReadingConflictRow.time,
+                                       ReadingConflictRow.stored_value, ReadingConflictRow.conflicting_value))))
+
+
+def test_whole_series_are_stored_exactly_as_the_same_readings_one_by_one(session: Session) -> None:
+    t0 = repo.epoch(T0)
+
+    def series(station: str, minutes: list[int], values: list[float]) -> Series:
+        return Series(station, "rain_mm", "mm", "county", [t0 + 60 * m for m in minutes], values)
+
+    batches = [
+        [series("r1", [0, 5, 55, 65], [1.5, 2.0, 0.5, 1.0]), series("r2", [0], [0.0])],
+        [series("r1", [0, 5, 10], [1.5, 2.5, 3.0])],                               # a duplicate, a conflict, a new one
+        [series("r1", [10, 15], [3.0, 4.0]), series("r1", [15], [4.5])],            # the same station twice in a call
+        [series("r1", [-60], [9.0])],                                               # late data
+        [],
+    ]
+    for batch in batches:
+        as_series = repo.store_series(session, [replace(s, station="s-" + s.station) for s in batch], T0)
+        one_by_one = repo.store_readings(session, [replace(r, station="o-" + r.station)
+                                                   for s in batch for r in s.readings()], T0)
+        assert as_series == one_by_one
+    assert _tables(session, "s-") == _tables(session, "o-")
+    assert _tables(session, "s-")[0]  # and something was stored
