@@ -87,12 +87,10 @@ def _with_series_tags(data: Any, lines: dict[KeyPath, int]) -> dict[KeyPath, int
     series = data.get("series") if isinstance(data, dict) else None
     if not isinstance(series, list):
         return lines
+    kinds: dict[str | int, Any] = {i: item.get("kind", "listed") for i, item in enumerate(series)
+                                   if isinstance(item, dict)}
     out = dict(lines)
-    for i, item in enumerate(series):
-        kind = item.get("kind", "listed") if isinstance(item, dict) else None
-        if not isinstance(kind, str):
-            continue
-        for key, line in lines.items():
-            if key[:2] == ("series", i):
-                out.setdefault(("series", i, kind, *key[2:]), line)
+    for key, line in lines.items():  # one pass: a scenario can hold thousands of series
+        if len(key) >= 2 and key[0] == "series" and isinstance(kinds.get(key[1]), str):
+            out.setdefault(("series", key[1], kinds[key[1]], *key[2:]), line)
     return out

@@ -427,7 +427,10 @@ class Dispatcher:
                 handled = self.run_once()
                 if on_progress:
                     on_progress(self.stats)
-                if handled == 0 and report_failures(self.ctx) == 0:
+                if handled >= self.ctx.settings.claim_batch:
+                    continue  # a full batch: more may be due
+                # A short batch took everything due when it was claimed; rows queued since are the next pass's.
+                if report_failures(self.ctx) == 0:
                     break
         finally:
             self.close()
