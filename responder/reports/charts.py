@@ -4,6 +4,10 @@ matplotlib is imported here only, inside the functions, and only through its obj
 Agg canvas (no pyplot, no global backend switch): the CLI stays light and the chart renders the same
 on any machine without a display. Chinese text is drawn only when a CJK font is installed; without
 one, labels fall back to English names or ids, so that no missing-glyph warning is ever raised.
+
+A river or reservoir panel shows the readings against the station's warning and guaranteed levels. A
+rain panel shows the rain per reading (bars) and, on its right axis, the rolling window total the plan's
+rain rules compare (e.g. 24 h), against each rule's thresholds in the colour of the level they give.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from functools import cache
 from itertools import pairwise
 from typing import Any
 
+from responder.reports import rain
 from responder.reports.figures import readings_margin
-from responder.reports.model import ReportData, StationSeries
+from responder.reports.model import RainTotals, ReportData, StationSeries
 
 CJK_FONTS = (
     "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
@@ -25,6 +30,11 @@ CJK_FONTS = (
 )
 BASE_FONT = "DejaVu Sans"
 LEVEL_RGB = {"blue": "#2f6fd0", "yellow": "#e8c300", "orange": "#f08a24", "red": "#d62728"}
+TOTAL_COLOURS = ("#1b3a5c", "#6b3fa0", "#2e7d32")
+"""Rolling rain totals, one colour per window (usually one: 24 h)."""
+RAIN_DASHES = ("--", ":", "-.")
+LEGEND_ROOM = 0.4
+"""Head room above a rain panel's highest bar, total or threshold, for its legend."""
 MAX_SERIES = 10
 WIDTH_IN, DPI = 10.0, 100
 
@@ -179,19 +189,16 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
         step = min((b - a for a, b in pairwise(xs) if b > a), default=1 / 24)
         # a rain reading is the amount that fell in the interval ending at its time: draw the bar before it
         # One stepped patch, not hundreds of bars: a 72 h drill at 5-minute readings draws in milliseconds.
-        ax.stairs(ys, [xs[0] - step, *xs], fill=True, color="#4a7fb5", label=label(f"rain per reading{unit}"))
+        ax.stairs(ys, [xs[0] - step, *xs], fill=True, color="#8fb3d9", label=label(f"rain per reading{unit}"))
         ax.set_ylabel(label(f"rain{unit}", "rain"), fontsize=8)
+        ax.set_ylim(0, (max(ys) or 1.0) * (1 + LEGEND_ROOM))  # the legend sits above the bars and lines
         total = ax.twinx()
-        running, cumulative = 0.0, []
-        for v in ys:
-            running += v
-            cumulative.append(running)
-        total.plot(xs, cumulative, color="#1b3a5c", linewidth=1.4, label=label(f"cumulative{unit}"))
-        total.set_ylabel(label(f"cumulative{unit}", "cumulative"), fontsize=8)
-        _thresholds(total, s, label, cumulative)
+        _rain_totals(total, s, label, mdates)
         bars, bar_labels = ax.get_legend_handles_labels()
         lines, line_labels = total.get_legend_handles_labels()
-        total.legend(bars + lines, bar_labels + line_labels, loc="upper left", fontsize=7, frameon=False)
+        # framed: a threshold line may run under it
+        total.legend(bars + lines, bar_labels + line_labels, loc="upper left", fontsize=7, framealpha=0.85,
+                     edgecolor="none", ncols=2 if len(lines) > 3 else 1)
     else:
         ax.plot(xs, ys, color="#1b3a5c", linewidth=1.4, marker="." if len(xs) < 60 else None, markersize=3,
                 label=label(f"{quantity}{unit}", "reading"))
@@ -202,14 +209,43 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
     ax.grid(alpha=0.3)
 
 
-def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str], values: list[float]) -> None:
+def _rain_totals(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) -> None:
+    """The rolling window totals the plan's rain rules compare, with each rule's thresholds in its level's colour."""
+    totals = s.rain_totals or (RainTotals(rain.DEFAULT_WINDOW, (), tuple(rain.rolling_totals(s.points,
+                                                                                              rain.DEFAULT_WINDOW))),)
+    unit = f" ({s.unit})" if s.unit else " (mm)"
+    values: list[float] = []
+    limits: list[float] = []
+    for i, series in enumerate(totals):
+        window = rain.window_label(series.window)
+        ys = [v for _, v in series.points]
+        values += ys
+        ax.plot([mdates.date2num(t) for t, _ in series.points], ys, color=TOTAL_COLOURS[i % len(TOTAL_COLOURS)],
+                linewidth=1.5, label=label(f"{window} total{unit}"))
+        for t in series.thresholds:
+            ax.axhline(t.value, color=LEVEL_RGB.get(t.colour, "#7a3db8"), linestyle=RAIN_DASHES[i % len(RAIN_DASHES)],
+                       linewidth=1.2, label=label(rain.threshold_label(t)))
+            limits.append(t.value)
+    names = [rain.window_label(t.window) for t in totals]
+    ax.set_ylabel(label(f"{names[0]} total{unit}" if len(names) == 1 else f"rolling total{unit}", "total"),
+                  fontsize=8)
+    _thresholds(ax, s, label, values, limits, headroom=LEGEND_ROOM)
+
+
+def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str], values: list[float],
+                drawn: Iterable[float] = (), headroom: float = 0.08) -> None:
+    """The station's own thresholds (warning level, ...); the y range shows them and any ``drawn`` already."""
     styles = {"warning_level": ("#f08a24", "--"), "guaranteed_level": ("#d62728", "-.")}
     low, high = min(values), max(values)
+    lines = list(drawn)
     for t in s.thresholds:
         colour, dash = styles.get(t.key, ("#7a3db8", ":"))
         ax.axhline(t.value, color=colour, linestyle=dash, linewidth=1.2,
                    label=label(f"{t.label} {t.value:g}", f"{t.key.replace('_', ' ')} {t.value:g}"))
-        low, high = min(low, t.value), max(high, t.value)
-    if s.thresholds:
-        pad = (high - low) * 0.08 or 1.0
-        ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)
+        lines.append(t.value)
+    for value in lines:
+        low, high = min(low, value), max(high, value)
+    if lines:
+        span = high - low
+        pad = span * 0.08 or 1.0
+        ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + (span * headroom or 1.0))

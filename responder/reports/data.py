@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
 from responder.domain.errors import InputError, NotFound, Problem
-from responder.reports import figures, gaps
+from responder.reports import figures, gaps, rain
 from responder.reports.model import (
     AckInfo,
     ChainUse,
@@ -23,6 +24,8 @@ from responder.reports.model import (
     LevelSpan,
     LevelStyle,
     PersonFigures,
+    RainThreshold,
+    RainTotals,
     ReplyInfo,
     ReportData,
     StationSeries,
@@ -305,11 +308,28 @@ def _stations(ctx: AppContext, view: SnapshotView, lang: str, source: ReadingsSo
     if not stations:
         return []
     ids = [str(s["id"]) for s in stations]
+    rules = view.rules()
+    rain_limits = {str(s["id"]): rain.rain_thresholds(rules, str(s["id"]), str(s.get("kind") or ""),
+                                                      view.level_colour) for s in stations}
+    # the windows of the rules that apply; a rain gauge no rule names gets the plan's default window
+    windows = {str(s["id"]): rain.windows(rain_limits[str(s["id"])])
+               or ((rain.DEFAULT_WINDOW,) if s.get("kind") == rain.RAIN_STATION_KIND else ()) for s in stations}
+    lead_ids = [sid for sid in ids if windows[sid]]
     with ctx.sessions() as session:
         found = source(session, ids, start, end)
+        if lead_ids:  # a rolling total at the first reading shown counts the rain of the window before it
+            lead = max(w for sid in lead_ids for w in windows[sid])
+            wanted = set(lead_ids)
+            earlier = [r for r in source(session, lead_ids, start - lead, start)
+                       if r.station_id in wanted and r.at < start]
+        else:
+            earlier = []
     series: dict[tuple[str, str], list[Reading]] = defaultdict(list)
     for r in found:
         series[(r.station_id, r.quantity)].append(r)
+    before: dict[tuple[str, str], list[Reading]] = defaultdict(list)
+    for r in earlier:
+        before[(r.station_id, r.quantity)].append(r)
     out = []
     for station in stations:
         sid = str(station["id"])
@@ -321,9 +341,23 @@ def _stations(ctx: AppContext, view: SnapshotView, lang: str, source: ReadingsSo
             if station_id != sid:
                 continue
             unit = next((p.unit for p in points if p.unit), str(station.get("unit") or ""))
-            out.append(StationSeries(sid, name, name_en, kind, quantity, unit, thresholds,
-                                     tuple((p.at, p.value) for p in sorted(points, key=lambda p: p.at))))
+            shown = tuple((p.at, p.value) for p in sorted(points, key=lambda p: p.at))
+            one = StationSeries(sid, name, name_en, kind, quantity, unit, thresholds, shown)
+            if one.is_rain:
+                one = replace(one, rain_totals=_rain_totals(shown, before.get((sid, quantity), []),
+                                                            windows[sid] or (rain.DEFAULT_WINDOW,),
+                                                            rain_limits[sid]))
+            out.append(one)
     return out
+
+
+def _rain_totals(shown: Sequence[tuple[datetime, float]], earlier: Sequence[Reading],
+                 windows: Sequence[timedelta], limits: Sequence[RainThreshold]) -> tuple[RainTotals, ...]:
+    """The rolling total of each window at each reading shown, counting the earlier readings too."""
+    since = shown[0][0]
+    every = [(r.at, r.value) for r in earlier if r.at < since] + list(shown)
+    return tuple(RainTotals(w, tuple(t for t in limits if t.window == w),
+                            tuple(rain.rolling_totals(every, w, since=since))) for w in windows)
 
 
 def _thresholds(station: Mapping[str, Any]) -> tuple[Threshold, ...]:

@@ -7,6 +7,14 @@ from zoneinfo import ZoneInfo
 
 from responder.domain.types import format_duration
 
+CHART_CAPTION = (
+    "Readings against thresholds, with the declared warning level over time (bands: blue L4, yellow L3, orange L2, "
+    "red L1). River: the stage against the warning and guaranteed levels. Rain: rain per reading (bars) and the "
+    "rolling total the plan's rain rules compare (e.g. 24 h) against their thresholds, in the colour of the level "
+    "each gives. 监测数据与阈值、预警级别随时间变化；雨量为规则所用时段（如24小时）的滑动累计雨量与各级阈值。"
+)
+"""What the chart shows, under it in both formats."""
+
 NEVER = "never 未达到"
 NONE = "—"
 

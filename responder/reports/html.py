@@ -88,8 +88,7 @@ def render_html(data: ReportData, chart: bytes | None = None) -> str:
 <nav>{nav}</nav>
 <figure>
 <img src="data:image/png;base64,{image}" alt="readings against thresholds and the declared level over time">
-<figcaption>Readings against thresholds, with the declared warning level over time (bands: blue L4, yellow L3,
- orange L2, red L1). 监测数据与阈值、预警级别随时间变化。</figcaption>
+<figcaption>{escape(fmt.CHART_CAPTION)}</figcaption>
 </figure>
 {body}
 </body>

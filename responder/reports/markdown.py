@@ -47,6 +47,7 @@ def render_markdown(data: ReportData, chart_link: str | None = None, chart: byte
     out += [f"# {data.title}", "",
             f"Times are local 时间为当地时间: {fmt.zone_label(zone, data.start)}. "
             f"Window 时段: {fmt.when(data.start, zone)} → {fmt.when(data.end, zone)}.", "",
-            f"![readings against thresholds and the declared level over time]({src})", ""]
+            f"![readings against thresholds and the declared level over time]({src})", "",
+            f"_{_cell(fmt.CHART_CAPTION)}_", ""]
     out += [_section(s) + "\n" for s in all_sections(data)]
     return "\n".join(out).rstrip() + "\n"

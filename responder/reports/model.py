@@ -228,6 +228,31 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class RainThreshold:
+    """One threshold of one of the plan's rain rules (kind ``rain_total``): rain over ``window`` at or above
+    ``value`` mm gives ``level``."""
+
+    rule: str
+    level: int
+    value: float
+    """mm over the window."""
+    window: timedelta
+    colour: str
+    """The level's colour name in the plan snapshot (blue, yellow, orange, red)."""
+
+
+@dataclass(frozen=True)
+class RainTotals:
+    """The rolling total a rain rule compares: rain over ``(t - window, t]`` at each reading time ``t`` shown,
+    counted from the readings since ``t - window`` (also those before the chart opens)."""
+
+    window: timedelta
+    thresholds: tuple[RainThreshold, ...]
+    """The thresholds with this window that apply to the station, least severe (smallest) first."""
+    points: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True)
 class StationSeries:
     station_id: str
     name: str
@@ -237,6 +262,8 @@ class StationSeries:
     unit: str
     thresholds: tuple[Threshold, ...]
     points: tuple[tuple[datetime, float], ...]
+    rain_totals: tuple[RainTotals, ...] = ()
+    """Rain series: one rolling total per window the plan's rain rules use at this station."""
 
     @property
     def is_rain(self) -> bool:

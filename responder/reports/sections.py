@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from responder.reports import fmt
+from responder.reports import fmt, rain
 from responder.reports.model import GroupFigures, PersonFigures, ReportData
 
 
@@ -214,10 +214,23 @@ def readings(data: ReportData) -> Section:
         for t in s.thresholds:
             above = next((at for at, v in s.points if v >= t.value), None)
             crossings.append(f"{t.label} {t.value:g}: " + (fmt.when(above, z) if above else "not reached 未达到"))
+        for totals in s.rain_totals:  # the rolling total the rain rules compare, e.g. 24 h
+            if totals.points:
+                top = max(totals.points, key=lambda p: (p[1], -p[0].timestamp()))
+                crossings.append(f"{rain.window_label(totals.window)} total peak {top[1]:g} at {fmt.when(top[0], z)}")
+            for r in totals.thresholds:
+                reached = rain.first_reaching(totals.points, r.value)
+                crossings.append(f"{rain.threshold_label(r)}: "
+                                 + (fmt.when(reached, z) if reached else "not reached 未达到"))
         rows.append((f"{s.name} ({s.station_id})", s.kind or fmt.NONE, s.quantity or fmt.NONE, s.unit or fmt.NONE,
                      str(len(s.points)), f"{peak[1]:g}", fmt.when(peak[0], z),
                      f"{total:g}" if s.is_rain else fmt.NONE, "; ".join(crossings) or fmt.NONE))
-    return Section("readings", "Readings 监测数据", table=Table(
+    notes: tuple[str, ...] = ()
+    if any(s.rain_totals for s in data.stations if s.points):
+        notes = ("Rain gauges: total is the rain of the readings shown; the plan's rain thresholds are compared "
+                 "with the rolling window total its rules use (e.g. 24 h), as on the chart. "
+                 "雨量阈值按规则的滑动时段累计雨量比较。",)
+    return Section("readings", "Readings 监测数据", notes=notes, table=Table(
         ("station", "kind", "quantity", "unit", "readings", "peak", "peak at", "total", "thresholds"), tuple(rows)),
         empty="no readings for the plan's stations in this window 本时段无监测数据")
 

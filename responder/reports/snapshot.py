@@ -134,6 +134,11 @@ class SnapshotView:
         """Station dicts with at least an id (the feeds issue gives them name, kind, warning_level...)."""
         return [s for s in _list(self.raw.get("stations")) if s.get("id")]
 
+    # -- rules ------------------------------------------------------------------------------------------------
+    def rules(self) -> list[Mapping[str, Any]]:
+        """Rule dicts as the plan gives them (``kind``, ``stations``, ``window``, ``thresholds``...)."""
+        return [r for r in _list(self.raw.get("rules")) if r.get("kind")]
+
 
 def roster_groups(roster_snapshot: Any) -> dict[str, dict[str, str]]:
     """person id → {group: role} from a roster snapshot (``Roster.to_list()``)."""

@@ -155,17 +155,31 @@ def test_report_with_readings(incident_with_stations: tuple[AppContext, int]) ->
 
     data = build_report(ctx, [incident], readings=source)
     margin = readings_margin(T0, T0 + timedelta(hours=2))
-    assert asked == [(["longhe", "rain-1", "silent"], T0 - margin, T0 + timedelta(hours=2) + margin)]
+    opens = T0 - margin
+    # then the day before the chart opens, for the rain gauge only: its first 24 h total counts that rain too
+    assert asked == [(["longhe", "rain-1", "silent"], opens, T0 + timedelta(hours=2) + margin),
+                     (["rain-1"], opens - timedelta(hours=24), opens)]
     river, rain = data.stations
     assert (river.station_id, river.kind, river.unit, river.is_rain) == ("longhe", "river", "m", False)
     assert [(t.key, t.value) for t in river.thresholds] == [("warning_level", 5.0), ("guaranteed_level", 6.5)]
+    assert river.rain_totals == ()
     assert (rain.name_en, rain.is_rain, [(t.key, t.value) for t in rain.thresholds]) == (
         "Sanjian rain gauge", True, [("threshold_24h_mm", 200.0)])
+    # the sample plan's rain-24h rule applies to every rain gauge: 6 mm every 10 minutes is 864 mm a day,
+    # from the first reading shown on (the 143 readings of the day before it count)
+    (day,) = rain.rain_totals
+    assert day.window == timedelta(hours=24)
+    assert [(t.level, t.value, t.colour) for t in day.thresholds] == [(4, 50.0, "blue"), (3, 100.0, "yellow"),
+                                                                         (2, 200.0, "orange")]
+    assert [t for t, _ in day.points] == [t for t, _ in rain.points] and rain.points[0][0] == opens
+    assert {v for _, v in day.points} == {864.0}
     first_above = next(at for at, v in river.points if v >= 5.0)
     markdown = render_markdown(data, chart_link="x.png")
     local = first_above.astimezone(data.zone).strftime("%Y-%m-%d %H:%M:%S")
     assert f"warning level 警戒水位 5: {local}" in markdown
     assert "guaranteed level 保证水位 6.5: not reached" in markdown
+    opened = opens.astimezone(data.zone).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"L2 200 mm/24 h: {opened}" in markdown and f"24 h total peak 864 at {opened}" in markdown
     with_stations = decoded_size(chart_png(data))
     without = decoded_size(chart_png(build_report(ctx, [incident], readings=lambda *_: [])))
     assert with_stations[1] > without[1]  # a panel per station series
