@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -250,7 +250,18 @@ def snapshot_columns(plan_snapshot: dict[str, Any], roster_snapshot: list[Any]) 
             "snapshot_digest": _digest(plan_snapshot, roster_snapshot)}
 
 
-def snapshot_of(incident: IncidentRow) -> tuple[Plan, Roster]:
+class HasSnapshots(Protocol):
+    """An incident row, or anything that can read its snapshot columns when asked (a Core-only caller)."""
+
+    @property
+    def snapshot_digest(self) -> str | None: ...
+    @property
+    def plan_snapshot(self) -> dict[str, Any]: ...
+    @property
+    def roster_snapshot(self) -> list[Any]: ...
+
+
+def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
     """The plan and roster the incident was declared under: later edits do not change it.
 
     The same snapshot is read on every reply and escalation step, and with thousands of people

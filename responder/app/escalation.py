@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Integer, Row, Table, and_, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
@@ -24,10 +24,36 @@ from responder.domain.roster import Roster
 from responder.domain.types import Role
 from responder.storage import incidents as store
 from responder.storage.db import transaction
-from responder.storage.models import AcknowledgementRow, EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
+from responder.storage.models import AcknowledgementRow, EscalationStepRow, IncidentRow, RecipientRow
 
 REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "escalate_group", "escalate_chain")
 """What a confirmation cancels for that person; level changes and the stand-down still go out."""
+
+# Built once: run_due runs on every turn of a drill's loop and cancel_reminders on every confirmation, where
+# building a statement costs more than running it.
+_STEPS, _OUTBOX = cast(Table, EscalationStepRow.__table__), store.OUTBOX
+_DUE = select(_STEPS.c.id).where(_STEPS.c.status == "pending", _STEPS.c.due_at <= bindparam("now")) \
+    .order_by(_STEPS.c.due_at, _STEPS.c.id).limit(bindparam("limit", type_=Integer))
+
+
+def pending_reminders(incident_id: ColumnElement[int], person_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """The outbox rows a confirmation cancels. The kinds are plain bound values: an expanding IN would be
+    rendered again on every execution."""
+    return and_(_OUTBOX.c.incident_id == incident_id, _OUTBOX.c.person_id == person_id,
+                _OUTBOX.c.status == "pending", _OUTBOX.c.kind.in_([literal(k) for k in REMINDER_KINDS]))
+
+
+_CANCEL_REMINDERS = update(_OUTBOX).where(pending_reminders(bindparam("incident"), bindparam("person"))) \
+    .values(status="cancelled", final_at=bindparam("now"))
+_RECIPIENTS = store.RECIPIENTS
+_UNCONFIRMED = select(_RECIPIENTS.c.person_id, _RECIPIENTS.c.name, _RECIPIENTS.c.phone, _RECIPIENTS.c.language,
+                      _RECIPIENTS.c.assignments).where(_RECIPIENTS.c.incident_id == bindparam("incident_id"),
+                                                       _RECIPIENTS.c.confirmed_at.is_(None)) \
+    .order_by(_RECIPIENTS.c.id)
+"""What a step needs of the people it is about: late in a call-out most have confirmed, and loading (and
+parsing the tasks of) thousands of recipients as ORM objects took most of a step's time."""
+_ALREADY_CALLED = select(_RECIPIENTS.c.person_id).where(_RECIPIENTS.c.incident_id == bindparam("incident_id"),
+                                                        _RECIPIENTS.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
 def plan_steps(session: Session, incident: IncidentRow, plan: Plan, level: int, now: datetime) -> int:
@@ -97,13 +123,13 @@ def run_step(ctx: AppContext, step_id: int, actor: str = "scheduler", force: boo
             return StepOutcome(step.id, incident.id, step.action, "cancelled", 0, "stale")
         plan, roster = snapshot_of(incident)
         officer = duty_officer(ctx, roster, plan)
-        recipients = store.recipients_of(session, incident.id)
-        unconfirmed = [Pending(r.person_id, r.name, groups) for r in recipients
-                       if r.confirmed_at is None and (groups := tuple(a["group"] for a in r.assignments
-                                                                      if a.get("group")))]
+        pending_rows = {r.person_id: r for r in session.connection().execute(_UNCONFIRMED,
+                                                                              {"incident_id": incident.id})}
+        unconfirmed = [Pending(r.person_id, r.name, groups) for r in pending_rows.values()
+                       if (groups := tuple(a["group"] for a in r.assignments if a.get("group")))]
         facts = IncidentFacts(incident.code, incident.hazard, incident.level, incident.reason, incident.is_drill)
         status, detail, messages = _messages_for(session, plan, roster, incident, step, facts, unconfirmed,
-                                                 recipients, officer, now)
+                                                 pending_rows, officer, now)
         keys = [f"esc:{step.id}:{m.contact.id}" for m in messages]
         queued = store.enqueue(session, incident.id, messages, now,
                                timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx), dedupe=keys)
@@ -119,12 +145,12 @@ def run_step(ctx: AppContext, step_id: int, actor: str = "scheduler", force: boo
 
 
 def _messages_for(session: Session, plan: Plan, roster: Roster, incident: IncidentRow, step: EscalationStepRow,
-                  facts: IncidentFacts, unconfirmed: list[Pending], recipients: list[RecipientRow],
+                  facts: IncidentFacts, unconfirmed: list[Pending], by_id: dict[str, Row[*tuple[Any, ...]]],
                   officer: Any, now: datetime) -> tuple[str, str, list[OutgoingMessage]]:
+    """``by_id``: the unconfirmed recipients (``_UNCONFIRMED`` rows) by person."""
     if not unconfirmed:
         return "skipped", "everyone has confirmed", []
     who = targets(step.action, unconfirmed)
-    by_id = {r.person_id: r for r in recipients}
     out: list[OutgoingMessage] = []
     if step.action in ("resend_sms", "voice_call"):
         kind, channel = ("resend", "sms") if step.action == "resend_sms" else ("voice", "voice")
@@ -161,6 +187,8 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
         if previous and _rung_answered(session, plan, roster, incident, step, previous, officer):
             return "skipped", f"{previous} answered: {step.chain_step} not needed", []
         contacts = chain_contacts(plan, roster, step.chain_step, officer)
+        called = set(session.connection().scalars(_ALREADY_CALLED, {"incident_id": incident.id,
+                                                                     "ids": [c.id for c in contacts]}))
         for contact in contacts:
             others = [p.name for p in who.chain_report if p.person_id != contact.id]
             if not others:
@@ -168,12 +196,12 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
             text = render(plan, "escalate_chain", contact.language, facts,
                           extras={"names": names_list(others, contact.language), "count": str(len(others))}, when=now)
             out.append(OutgoingMessage(contact, "escalate_chain", text))
-            if contact.id not in by_id:  # outsiders (the county) become recipients so they can confirm
+            if contact.id not in called:  # outsiders (the county) become recipients so they can confirm
                 session.execute(insert(RecipientRow).values(
                     incident_id=incident.id, person_id=contact.id, name=contact.name, phone=contact.phone,
                     language=contact.language, assignments=[{"chain": step.chain_step}], called_at=now,
                     called_level=incident.level))
-                by_id[contact.id] = RecipientRow(person_id=contact.id)
+                called.add(contact.id)
         rung = plan.chain_step(step.chain_step)
         label = pick(rung.name, plan.default_language) if rung else step.chain_step
         return "done", f"{label} told of {len(who.chain_report)} unconfirmed", out
@@ -209,11 +237,8 @@ def _rung_answered(session: Session, plan: Plan, roster: Roster, incident: Incid
 
 def run_due(ctx: AppContext, actor: str = "scheduler", limit: int = 500) -> list[StepOutcome]:
     """Run every step due now, oldest first: the safety net behind the scheduler's timed jobs."""
-    now = ctx.clock.now()
-    with ctx.sessions() as session:
-        ids = list(session.scalars(select(EscalationStepRow.id).where(
-            EscalationStepRow.status == "pending", EscalationStepRow.due_at <= now)
-            .order_by(EscalationStepRow.due_at, EscalationStepRow.id).limit(limit)))
+    with ctx.engine.connect() as conn:  # no Session: nothing here is an ORM object
+        ids = list(conn.scalars(_DUE, {"now": ctx.clock.now(), "limit": limit}))
     return [o for sid in ids if (o := run_step(ctx, sid, actor)) is not None]
 
 
@@ -241,8 +266,7 @@ def pending_steps(ctx: AppContext) -> list[tuple[int, datetime]]:
             EscalationStepRow.status == "pending"))]
 
 
-def cancel_reminders(session: Session, incident_id: int, person_id: str, now: datetime) -> int:
-    result = session.execute(update(OutboxRow).where(
-        OutboxRow.incident_id == incident_id, OutboxRow.person_id == person_id, OutboxRow.status == "pending",
-        OutboxRow.kind.in_(REMINDER_KINDS)).values(status="cancelled", final_at=now))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def cancel_reminders(db: store.Db, incident_id: int, person_id: str, now: datetime) -> int:
+    """Cancel the person's reminders still waiting (within the caller's transaction); how many."""
+    params = {"incident": incident_id, "person": person_id, "now": now}
+    return store.connection_of(db).execute(_CANCEL_REMINDERS, params).rowcount

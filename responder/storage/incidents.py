@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Insert, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from responder.domain.callout import Contact
@@ -16,7 +16,18 @@ from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow, Reci
 PENDING_STATES = ("pending", "sending")
 RECIPIENTS: Table = RecipientRow.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+AUDIT: Table = AuditEventRow.__table__  # type: ignore[assignment]
 TOLD_STATES = ("sending", "sent", "delivered", "undelivered")
+_INSERT: dict[str, Insert] = {}
+"""One INSERT statement per table, built once: its cache key is then computed once too."""
+
+Db = Session | Connection
+"""Where the writers below write: a Session's transaction, or a bare Connection's (the SMS reply path, which
+loads no ORM objects and so skips the Session's overhead)."""
+
+
+def connection_of(db: Db) -> Connection:
+    return db.connection() if isinstance(db, Session) else db
 
 
 def open_incidents(session: Session, include_drills: bool = True) -> list[IncidentRow]:
@@ -63,7 +74,7 @@ COPY_FROM = 200
 """From this many rows on, PostgreSQL gets them by COPY rather than one INSERT each."""
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_many(db: Db, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in the caller's transaction, as fast as the engine allows.
 
     On PostgreSQL with psycopg, a large batch goes by COPY: 10,000 single-row INSERTs keep the server busy for half
@@ -72,10 +83,13 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """
     if not rows:
         return
-    conn = session.connection()
+    conn = connection_of(db)
     dialect = conn.dialect
     if dialect.name != "postgresql" or dialect.driver != "psycopg" or len(rows) < COPY_FROM:
-        session.execute(insert(table), rows)
+        statement = _INSERT.get(table.name)
+        if statement is None:
+            statement = _INSERT[table.name] = insert(table)
+        conn.execute(statement, list(rows))
         return
     columns = list(rows[0])
     processors = [(i, process) for i, name in enumerate(columns)
@@ -91,7 +105,7 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             copy.write_row(values)
 
 
-def enqueue(session: Session, incident_id: int | None, messages: Sequence[OutgoingMessage], now: datetime,
+def enqueue(db: Db, incident_id: int | None, messages: Sequence[OutgoingMessage], now: datetime,
             deadline: timedelta, sender: str, due_at: datetime | None = None,
             dedupe: Sequence[str | None] | None = None) -> int:
     """Write messages to the outbox (in the caller's transaction): the seam between decision and sending."""
@@ -105,7 +119,7 @@ def enqueue(session: Session, incident_id: int | None, messages: Sequence[Outgoi
     if dedupe:
         for row, key in zip(rows, dedupe, strict=True):
             row["dedupe_key"] = key
-    insert_many(session, OUTBOX, rows)
+    insert_many(db, OUTBOX, rows)
     return len(rows)
 
 
@@ -129,11 +143,14 @@ def told_person_ids(session: Session, incident_id: int) -> set[str]:
     return {pid for (pid,) in rows if pid}
 
 
-def audit(session: Session, at: datetime, actor: str, kind: str, summary: str, incident_id: int | None = None,
+def audit(db: Db, at: datetime, actor: str, kind: str, summary: str, incident_id: int | None = None,
           reason: str | None = None, evidence: dict[str, Any] | None = None) -> None:
-    """Append one audit event. There is no update or delete anywhere: the database refuses them too."""
-    session.add(AuditEventRow(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
-                              reason=reason, evidence=evidence or {}))
+    """Append one audit event. There is no update or delete anywhere: the database refuses them too.
+
+    Written at once by a Core INSERT: an ORM object would cost a unit-of-work flush on every reply.
+    """
+    insert_many(db, AUDIT, [dict(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
+                                 reason=reason, evidence=evidence or {})])
 
 
 def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:

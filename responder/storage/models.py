@@ -107,7 +107,9 @@ class OutboxRow(Base):
     """A message to send. Written in the same transaction as the decision that calls for it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),
+                      Index("ix_outbox_person", "incident_id", "person_id"))
+    """ix_outbox_person: a confirmation cancels that person's reminders, among an incident's thousands of rows."""
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     person_id: Mapped[str | None] = mapped_column(String(64))
