@@ -21,16 +21,23 @@ SETTLE = timedelta(seconds=60)
 """Wait this long for the rest of a call-out to settle before summarising, unless it is all done."""
 
 
+_UNREPORTED = (select(OutboxRow).where(OutboxRow.status.in_(("failed", "undelivered")),
+                                      OutboxRow.failure_reported.is_(False), OutboxRow.incident_id.is_not(None),
+                                      OutboxRow.kind.in_(SUMMARISED_KINDS))
+               .order_by(OutboxRow.incident_id, OutboxRow.id))
+_ANY_UNREPORTED = select(_UNREPORTED.with_only_columns(OutboxRow.id).limit(1).exists())
+"""Built once: every pass of the dispatcher asks, and the answer is almost always no."""
+
+
 def report_failures(ctx: AppContext) -> int:
     """Summarise unreported permanent failures per incident; returns how many summaries were queued."""
+    with ctx.engine.connect() as conn:
+        if not conn.scalar(_ANY_UNREPORTED):
+            return 0
     now = ctx.clock.now()
     queued = 0
     with transaction(ctx.sessions) as session:
-        failed = list(session.scalars(
-            select(OutboxRow).where(OutboxRow.status.in_(("failed", "undelivered")),
-                                    OutboxRow.failure_reported.is_(False), OutboxRow.incident_id.is_not(None),
-                                    OutboxRow.kind.in_(SUMMARISED_KINDS))
-            .order_by(OutboxRow.incident_id, OutboxRow.id)))
+        failed = list(session.scalars(_UNREPORTED))
         by_incident: dict[int, list[OutboxRow]] = defaultdict(list)
         for row in failed:
             assert row.incident_id is not None
