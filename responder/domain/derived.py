@@ -86,12 +86,18 @@ class SlopeSums:
 
     def slope(self, min_span_hours: float) -> float | None:
         """Units per hour; None with fewer than two reports or ones too close together to trust."""
-        if self.n < 2 or self.last - self.first < min_span_hours:
+        return self.line(self.n, self.sx, self.sy, self.sxx, self.sxy, self.first, self.last, min_span_hours)
+
+    @staticmethod
+    def line(n: int, sx: float, sy: float, sxx: float, sxy: float, first: float, last: float,
+             min_span_hours: float) -> float | None:
+        """:meth:`slope` from the sums as they come (the bulk SQL path makes no object per station)."""
+        if n < 2 or last - first < min_span_hours:
             return None
-        denominator = self.n * self.sxx - self.sx * self.sx
+        denominator = n * sxx - sx * sx
         if denominator <= 1e-12:
             return None
-        return (self.n * self.sxy - self.sx * self.sy) / denominator
+        return (n * sxy - sx * sy) / denominator
 
 
 def min_span(lookback: timedelta) -> float:
@@ -175,9 +181,11 @@ class Latest:
     value: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StationSnapshot:
-    """Everything the rules need about one station this cycle; SQL aggregates fill it for many stations."""
+    """Everything the rules need about one station this cycle; SQL aggregates fill it for many stations.
+
+    Slots: a cycle makes one per station, and fewer objects mean less garbage collection in big runs."""
 
     station: str
     kind: StationKind
@@ -223,28 +231,35 @@ def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Lates
 
     Shared by the pure path (:func:`build_snapshot`) and the bulk SQL path, so both agree.
     """
-    latest = {q: v for q, v in latest.items() if station.measures(q)}
-    stage = latest.get("stage_m")
-    level = stage.value if stage else None
-    pct = latest.get("storage_pct")
-    storage = latest.get("storage_mcm")
-    from_volume = storage_pct(storage.value if storage else None, station.capacity)
-    # Whichever is newer: a duty officer's "pond at 30 %" or the volume the gauge reports.
-    newer_pct = pct is not None and (from_volume is None or storage is None or pct.time >= storage.time)
-    share = pct.value if pct is not None and newer_pct else from_volume
-    last = max((v.time for v in latest.values()), default=None)
+    # Called once per station per cycle: plain loops and lookups, no generators (a cycle covers 10,000 gauges).
+    measured = station.measured
+    kept: dict[str, Latest] = {}
+    last: datetime | None = None
+    for quantity, reading in latest.items():
+        if quantity in measured:
+            kept[quantity] = reading
+            if last is None or reading.time > last:
+                last = reading.time
+    stage = kept.get("stage_m")
+    level = None if stage is None else stage.value
+    pct = kept.get("storage_pct")
+    storage = kept.get("storage_mcm")
+    share: float | None = None
+    if pct is not None or storage is not None:
+        from_volume = storage_pct(storage.value if storage else None, station.capacity)
+        # Whichever is newer: a duty officer's "pond at 30 %" or the volume the gauge reports.
+        newer_pct = pct is not None and (from_volume is None or storage is None or pct.time >= storage.time)
+        share = pct.value if pct is not None and newer_pct else from_volume
+    rain = "rain_mm" in measured
     return StationSnapshot(
-        station=station.id,
-        kind=station.kind,
-        quantity=station.primary,
-        latest=latest,
-        totals=dict(totals) if station.measures("rain_mm") else {},
-        rates=dict(rates) if station.measures("stage_m") else {},
-        margin=margin(level, station.warning_level),
-        guaranteed_margin=margin(level, station.guaranteed_level),
-        dry_days=dry_days if station.measures("rain_mm") else None,
-        storage_pct=share,
-        stale=last is None or now - last > STALE_FACTOR * station.interval,
+        station.id, station.kind, measured[0], kept,
+        dict(totals) if rain else {},
+        dict(rates) if "stage_m" in measured else {},
+        margin(level, station.warning_level),
+        margin(level, station.guaranteed_level),
+        dry_days if rain else None,
+        share,
+        last is None or now - last > STALE_FACTOR * station.interval,
     )
 
 

@@ -10,7 +10,7 @@ Everything is pure: state in, state out, time passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
@@ -22,6 +22,7 @@ from responder.domain.derived import (
     DEFAULT_DRY_HORIZON_DAYS,
     DEFAULT_LOOKBACK,
     DEFAULT_WINDOWS,
+    Latest,
     SnapshotSpec,
     StationSnapshot,
 )
@@ -206,9 +207,10 @@ class ManualReport:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleOutcome:
-    """The level one rule gives at one station (or from reports) this cycle, with its evidence."""
+    """The level one rule gives at one station (or from reports) this cycle, with its evidence (slots: a
+    cycle makes thousands)."""
 
     rule: str
     kind: str
@@ -222,18 +224,65 @@ class RuleOutcome:
     step_down_needs_confirmation: bool
 
 
-def _outcome(rule: AnyRule, level: int | None, station: str | None, quantity: str | None = None,
-             value: float | None = None, threshold: float | None = None, when: datetime | None = None,
-             summary: str = "", **extra: Any) -> RuleOutcome:
-    evidence: dict[str, Any] = {
+class _Evidence(Mapping[str, Any]):
+    """Evidence put together when first read: a cycle gives an outcome per rule and station (thousands)
+    and reads the evidence of the few that decide something. ``make(*args)`` builds it from values that
+    do not change (frozen snapshots and rules), so reading it later gives what building it now would."""
+
+    __slots__ = ("_args", "_data", "_make")
+
+    def __init__(self, make: Callable[..., dict[str, Any]], *args: Any) -> None:
+        self._make: Callable[..., dict[str, Any]] | None = make
+        self._args = args
+        self._data: dict[str, Any] | None = None
+
+    def _dict(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self._make is not None
+            self._data = self._make(*self._args)
+            self._make, self._args = None, ()
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __eq__(self, other: object) -> bool:
+        return self._dict() == (other._dict() if isinstance(other, _Evidence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+
+def _evidence(rule: AnyRule, level: int | None, station: str | None, quantity: str | None = None,
+              value: float | None = None, threshold: float | None = None, when: datetime | None = None,
+              summary: str = "", **extra: Any) -> dict[str, Any]:
+    return {
         "rule": rule.id, "kind": rule.kind, "hazard": rule.hazard, "level": level, "mode": rule.mode,
         "station": station, "quantity": quantity,
         "value": None if value is None else round(value, 3),
         "threshold": threshold, "time": when.isoformat() if when else None,
         "summary": summary, **extra,
     }
+
+
+def _given(rule: AnyRule, level: int | None, station: str | None, evidence: Mapping[str, Any]) -> RuleOutcome:
     return RuleOutcome(rule.id, rule.kind, rule.hazard, level, rule.mode, station, evidence,
                        rule.step_down_hold, rule.step_down_needs_confirmation)
+
+
+def _outcome(rule: AnyRule, level: int | None, station: str | None, quantity: str | None = None,
+             value: float | None = None, threshold: float | None = None, when: datetime | None = None,
+             summary: str = "", **extra: Any) -> RuleOutcome:
+    return _given(rule, level, station, _evidence(rule, level, station, quantity, value, threshold, when, summary,
+                                                  **extra))
 
 
 def _reached(value: float, thresholds: Mapping[int, float], rising: bool) -> tuple[int | None, float | None]:
@@ -258,60 +307,96 @@ def _selected(rule: _StationRule, snapshots: Mapping[str, StationSnapshot]) -> S
             yield sid, snapshots.get(sid)
 
 
+# The outcomes given at every station every cycle keep their evidence lazy (``_Evidence``); each
+# ``_x_evidence`` builds what ``_outcome`` would have built at once.
+
+def _stale_evidence(rule: AnyRule, sid: str, snap: StationSnapshot) -> dict[str, Any]:
+    return _evidence(rule, None, sid, snap.quantity, snap.value, when=snap.time,
+                     summary=f"{sid}: stale (last report {snap.time.isoformat() if snap.time else 'never'})",
+                     stale=True)
+
+
+def _chosen(rule: _StationRule, snapshots: Mapping[str, StationSnapshot],
+            of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]],
+            ) -> Sequence[tuple[str, StationSnapshot | None]]:
+    """What ``_selected`` gives, with "all the stations of these kinds" listed once per cycle, not per rule."""
+    if rule.stations != "all":
+        return list(_selected(rule, snapshots))
+    if rule.applies_to not in of_kinds:
+        of_kinds[rule.applies_to] = list(_selected(rule, snapshots))
+    return of_kinds[rule.applies_to]
+
+
 def _unusable(rule: AnyRule, sid: str, snap: StationSnapshot | None, stale_matters: bool = True) -> RuleOutcome | None:
     if snap is None:
         return _outcome(rule, None, sid, summary=f"{sid}: no data", no_data=True)
     if stale_matters and snap.stale:
-        return _outcome(rule, None, sid, snap.quantity, snap.value, when=snap.time,
-                        summary=f"{sid}: stale (last report {snap.time.isoformat() if snap.time else 'never'})",
-                        stale=True)
+        return _given(rule, None, sid, _Evidence(_stale_evidence, rule, sid, snap))
     return None
+
+
+def _rain_evidence(rule: RainTotalRule, sid: str, snap: StationSnapshot, total: float, level: int | None,
+                   limit: float | None) -> dict[str, Any]:
+    window = format_duration(rule.window)
+    text = f"{sid}: {total:.1f} mm in {window}" + (f" >= {limit:g} mm" if limit is not None else "")
+    return _evidence(rule, level, sid, "rain_mm", total, limit, snap.last_time, text, window=window)
 
 
 def _rain_total(rule: RainTotalRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
     total = snap.totals.get(rule.window)
-    window = format_duration(rule.window)
     if total is None:
+        window = format_duration(rule.window)
         return _outcome(rule, None, sid, "rain_mm", summary=f"{sid}: no {window} total", window=window)
     level, limit = _reached(total, rule.thresholds, rising=True)
-    text = f"{sid}: {total:.1f} mm in {window}" + (f" >= {limit:g} mm" if limit is not None else "")
-    return _outcome(rule, level, sid, "rain_mm", total, limit, snap.last_time, text, window=window)
+    return _given(rule, level, sid, _Evidence(_rain_evidence, rule, sid, snap, total, level, limit))
+
+
+def _water_evidence(sid: str, stage: Latest, margin: float, warning: float, threshold: float, level: int | None,
+                    rule: WaterLevelRule) -> dict[str, Any]:
+    text = f"{sid}: stage {stage.value:.2f} m, warning level {warning:.2f} m (margin {margin:+.2f} m)"
+    return _evidence(rule, level, sid, "stage_m", stage.value, round(threshold, 3), stage.time, text,
+                     warning_level=round(warning, 3), margin=round(margin, 3))
 
 
 def _water_level(rule: WaterLevelRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
     stage = snap.latest.get("stage_m")
-    if stage is None or snap.margin is None:
+    margin = snap.margin
+    if stage is None or margin is None:
         why = "no stage reading" if stage is None else "no warning level configured"
         return _outcome(rule, None, sid, "stage_m", summary=f"{sid}: {why}")
-    warning = stage.value + snap.margin
+    warning = stage.value + margin
     level: int | None = None
     threshold = warning
     if rule.at_guaranteed is not None and snap.guaranteed_margin is not None and snap.guaranteed_margin <= 0:
         level, threshold = rule.at_guaranteed, stage.value + snap.guaranteed_margin
-    elif snap.margin <= 0:
+    elif margin <= 0:
         level = rule.at_warning
     else:
         for lvl in SEVERE_FIRST:
-            if lvl in rule.within and snap.margin <= rule.within[lvl]:
+            if lvl in rule.within and margin <= rule.within[lvl]:
                 level, threshold = lvl, warning - rule.within[lvl]
                 break
-    text = f"{sid}: stage {stage.value:.2f} m, warning level {warning:.2f} m (margin {snap.margin:+.2f} m)"
-    return _outcome(rule, level, sid, "stage_m", stage.value, round(threshold, 3), stage.time, text,
-                    warning_level=round(warning, 3), margin=round(snap.margin, 3))
+    return _given(rule, level, sid, _Evidence(_water_evidence, sid, stage, margin, warning, threshold, level, rule))
+
+
+def _rate_evidence(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, rate: float, level: int | None,
+                   base: int | None) -> dict[str, Any]:
+    lookback = format_duration(rule.lookback)
+    text = f"{sid}: rising {rate:+.2f} m/h over {lookback} (limit {rule.limit:g} m/h)"
+    return _evidence(rule, level, sid, "stage_m", rate, rule.limit, snap.time, text, lookback=lookback,
+                     raised_from=base, unit="m/h")
 
 
 def _rate(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, base: int | None) -> RuleOutcome:
     rate = snap.rates.get(rule.lookback)
-    lookback = format_duration(rule.lookback)
     if rate is None:
+        lookback = format_duration(rule.lookback)
         return _outcome(rule, None, sid, "stage_m", summary=f"{sid}: too few reports for a rate over {lookback}",
                         lookback=lookback)
     level: int | None = None
     if rate > rule.limit:
         level = rule.alone if base is None else min(base, max(rule.ceiling, base - 1))
-    text = f"{sid}: rising {rate:+.2f} m/h over {lookback} (limit {rule.limit:g} m/h)"
-    return _outcome(rule, level, sid, "stage_m", rate, rule.limit, snap.time, text, lookback=lookback,
-                    raised_from=base, unit="m/h")
+    return _given(rule, level, sid, _Evidence(_rate_evidence, rule, sid, snap, rate, level, base))
 
 
 def _latest_reports(reports: Iterable[ManualReport], kind: str, now: datetime,
@@ -353,6 +438,12 @@ def _drinking_water(rule: DrinkingWaterRule, reports: Sequence[ManualReport], no
                     f"{int(people)} people short of drinking water", places=places)
 
 
+def _dry_evidence(rule: DryDaysRule, sid: str, snap: StationSnapshot, days: int, level: int | None,
+                  limit: float | None) -> dict[str, Any]:
+    return _evidence(rule, level, sid, "dry_days", days, limit, snap.last_time,
+                     f"{sid}: {days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
+
+
 def _station_outcome(rule: StationRule, sid: str, snap: StationSnapshot) -> RuleOutcome | None:
     if isinstance(rule, RainTotalRule):
         return _rain_total(rule, sid, snap)
@@ -362,8 +453,7 @@ def _station_outcome(rule: StationRule, sid: str, snap: StationSnapshot) -> Rule
         if snap.dry_days is None:
             return _outcome(rule, None, sid, "rain_mm", summary=f"{sid}: no rain data for dry days")
         level, limit = _reached(snap.dry_days, rule.thresholds, rising=True)
-        return _outcome(rule, level, sid, "dry_days", snap.dry_days, limit, snap.last_time,
-                        f"{sid}: {snap.dry_days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
+        return _given(rule, level, sid, _Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
     if isinstance(rule, ReservoirStorageRule):
         if snap.storage_pct is None:
             return _outcome(rule, None, sid, "storage_pct", summary=f"{sid}: no storage reading or capacity")
@@ -379,15 +469,19 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
     they raise what the other rules give at the same station."""
     rules = list(rules)
     outcomes: list[RuleOutcome] = []
+    of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
     for rule in rules:
         if isinstance(rule, DrinkingWaterRule):
             outcomes.append(_drinking_water(rule, reports, now))
         elif isinstance(rule, DamBreakRule):
             outcomes.extend(_dam_break(rule, snapshots, reports, now))
         elif not isinstance(rule, RateOfRiseRule):
-            for sid, snap in _selected(rule, snapshots):
-                bad = _unusable(rule, sid, snap, stale_matters=not isinstance(rule, DryDaysRule))
-                result = bad if bad is not None or snap is None else _station_outcome(rule, sid, snap)
+            stale_matters = not isinstance(rule, DryDaysRule)
+            for sid, snap in _chosen(rule, snapshots, of_kinds):
+                if snap is None or (stale_matters and snap.stale):
+                    result = _unusable(rule, sid, snap, stale_matters)
+                else:
+                    result = _station_outcome(rule, sid, snap)
                 if result is not None:
                     outcomes.append(result)
     # The most severe level the other rules give per (station, hazard): looked up, not searched for, so
@@ -399,7 +493,7 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
             base_levels[key] = min(o.level, base_levels.get(key, o.level))
     for rule in rules:
         if isinstance(rule, RateOfRiseRule):
-            for sid, snap in _selected(rule, snapshots):
+            for sid, snap in _chosen(rule, snapshots, of_kinds):
                 bad = _unusable(rule, sid, snap)
                 if bad is not None or snap is None:
                     outcomes.append(bad or _outcome(rule, None, sid))

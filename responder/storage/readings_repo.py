@@ -387,24 +387,55 @@ _time_s = type_coerce(ReadingRow.time, BigInteger)
 
 def snapshots(session: Session, stations: Iterable[Station], now: datetime,
               spec: SnapshotSpec | None = None) -> dict[str, StationSnapshot]:
-    """Snapshots of every station at ``now``: a handful of GROUP BY queries, whatever the number of stations."""
+    """Snapshots of every station at ``now``: a handful of GROUP BY queries, whatever the number of stations.
+
+    Rain sums leave out zero rows, which add nothing: sorting rows for GROUP BY is most of what these
+    queries cost, and most rain rows are zero (a dry spell, the gauges a storm misses). The queries are
+    built once per shape with bound values (``_query``) and run on the session's connection, without the
+    ORM: at a cycle every few minutes, building and dispatching them cost as much as running them.
+    """
     spec = spec or SnapshotSpec()
     stations = list(stations)
     at = epoch(now)
     rain = any(s.measures("rain_mm") for s in stations)
     stage = any(s.measures("stage_m") for s in stations)
     latest = _latest(session, now, stations)
-    edges = _Edges(session, at)
-    totals = _window_totals(session, at, spec.windows, edges) if rain else {}
-    rates = {lb: {sid: sums.slope(min_span(lb)) for sid, sums in _slopes(session, at, lb).items()}
-             for lb in spec.lookbacks} if stage else {}
-    dry = _dry_days(session, now, spec, edges) if rain else {}
-    zero = {w: 0.0 for w in spec.windows}
-    return {
-        s.id: compose_snapshot(s, now, latest.get(s.id, {}), totals.get(s.id, zero),
-                               {lb: per_station.get(s.id) for lb, per_station in rates.items()}, dry.get(s.id))
+    totals: dict[str, dict[timedelta, float]] = {}
+    dry: dict[str, int | None] = {}
+    if rain:
+        days = _Days(now, spec)
+        plans = _window_plans(at, spec.windows)
+        edges = _edge_sums(session, plans)
+        totals, wet_days = _rain_hours(session, days, spec, plans)
+        _add_edges(totals, plans, edges)
+        dry = _dry_days(session, days, spec, wet_days, edges.get((days.last_full, at), {}))
+    no_rate = dict.fromkeys(spec.lookbacks)
+    rates: dict[str, dict[timedelta, float | None]] = {}
+    if stage:
+        for lb in spec.lookbacks:
+            for sid, rate in _rates(session, at, lb).items():
+                rates.setdefault(sid, dict(no_rate))[lb] = rate
+    nothing: dict[str, Latest] = {}
+    zero = dict.fromkeys(spec.windows, 0.0)
+    return {  # compose_snapshot copies totals and rates: handing every station the same defaults is safe
+        s.id: compose_snapshot(s, now, latest.get(s.id, nothing), totals.get(s.id, zero), rates.get(s.id, no_rate),
+                               dry.get(s.id))
         for s in stations
     }
+
+
+_queries: dict[tuple[Any, ...], Any] = {}
+
+
+def _query(*shape: Any) -> Any:
+    """The snapshot query of this shape (its name, then what changes its SQL), built on first use.
+
+    Every value is a bound parameter, so a query is only ever built from the shape: nothing in it can go
+    stale between cycles, databases or dialects (SQLAlchemy compiles it once per dialect)."""
+    query = _queries.get(shape)
+    if query is None:
+        query = _queries[shape] = _BUILDERS[shape[0]](*shape[1:])
+    return query
 
 
 def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dict[str, dict[str, Latest]]:
@@ -412,18 +443,25 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
     out: dict[str, dict[str, Latest]] = {}
     ahead: set[tuple[str, str]] = set()
     at = epoch(now)
-    latest = select(ReadingLatestRow.station, ReadingLatestRow.quantity,
-                    type_coerce(ReadingLatestRow.time, BigInteger), ReadingLatestRow.value)
-    for station, quantity, seconds, value in session.execute(latest):
+    times: dict[int, datetime] = {}  # gauges report on the same ticks: one datetime per distinct second
+    for station, quantity, seconds, value in session.connection().execute(_query("latest")):
         if seconds <= at:
-            out.setdefault(station, {})[quantity] = Latest(datetime.fromtimestamp(seconds, UTC), value)
+            time = times.get(seconds)
+            if time is None:
+                time = times[seconds] = datetime.fromtimestamp(seconds, UTC)
+            if station in out:
+                out[station][quantity] = Latest(time, value)
+            else:
+                out[station] = {quantity: Latest(time, value)}
         else:
             ahead.add((station, quantity))
     if ahead:
-        # Only as far back as staleness reaches: an older value would not be used by any rule.
+        # Only as far back as staleness reaches: an older value would not be used by any rule. Naming the
+        # quantities lets the scan use the (quantity, time) index.
         horizon = STALE_FACTOR * max((s.interval for s in stations), default=timedelta(hours=1))
         newest = (select(ReadingRow.station, ReadingRow.quantity, func.max(_time_s).label("t"))
-                  .where(_time_s <= epoch(now), _time_s > epoch(now - horizon))
+                  .where(ReadingRow.quantity.in_(sorted({q for _, q in ahead})), _time_s <= epoch(now),
+                         _time_s > epoch(now - horizon))
                   .group_by(ReadingRow.station, ReadingRow.quantity).subquery())
         query = select(ReadingRow.station, ReadingRow.quantity, ReadingRow.time, ReadingRow.value).join(
             newest, and_(ReadingRow.station == newest.c.station, ReadingRow.quantity == newest.c.quantity,
@@ -434,109 +472,192 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
     return out
 
 
-class _Edges:
-    """Raw rain per station over partial hours ``(lo, hi]``, each range queried once per cycle."""
-
-    def __init__(self, session: Session, at: int) -> None:
-        self.session = session
-        self.at = at
-        self.cache: dict[tuple[int, int], dict[str, float]] = {}
-
-    def sums(self, lo: int, hi: int) -> dict[str, float]:
-        if lo >= hi:
-            return {}
-        if (lo, hi) not in self.cache:
-            query = (select(ReadingRow.station, func.sum(ReadingRow.value))
-                     .where(ReadingRow.quantity == "rain_mm", _time_s > lo, _time_s <= hi)
-                     .group_by(ReadingRow.station))
-            self.cache[(lo, hi)] = {station: float(total) for station, total in self.session.execute(query)}
-        return self.cache[(lo, hi)]
-
-    @property
-    def current_hour(self) -> dict[str, float]:
-        return self.sums(self.at // HOUR * HOUR, self.at)
+def _latest_query() -> Any:
+    return select(ReadingLatestRow.station, ReadingLatestRow.quantity,
+                  type_coerce(ReadingLatestRow.time, BigInteger), ReadingLatestRow.value)
 
 
-def _window_totals(session: Session, at: int, windows: Sequence[timedelta],
-                   edges: _Edges) -> dict[str, dict[timedelta, float]]:
-    """Rain in ``(at - w, at]``: whole hours from ``reading_hours``, the two partial hours from ``readings``."""
+class _Days:
+    """The local calendar of a cycle: days are cut at the zone's UTC offset at ``now``, exact for zones
+    without daylight saving (China), within an hour around the change otherwise."""
+
+    def __init__(self, now: datetime, spec: SnapshotSpec) -> None:
+        offset = spec.zone.utcoffset(now)
+        self.shift = int(offset.total_seconds()) if offset else 0
+        self.today = local_day(now, spec.zone)
+        self.first = self.today - spec.dry_horizon_days + 1
+        """The first day of the dry-day horizon."""
+        self.start = self.first * DAY - self.shift
+        """Its first hour bucket is the one after this."""
+        self.at = epoch(now)
+        self.last_full = self.at // HOUR * HOUR
+
+
+Span = tuple[int, int]
+_Plan = tuple[timedelta, int | None, tuple[Span, ...]]
+
+
+def _window_plans(at: int, windows: Sequence[timedelta]) -> list[_Plan]:
+    """Per window ``(at - w, at]``: where its whole hours start (None: it has none) and the partial hours
+    ``(lo, hi]`` read raw; the current hour is the same span for every window."""
     last_full = at // HOUR * HOUR
-    plans: list[tuple[timedelta, int | None, list[tuple[int, int]]]] = []
+    plans: list[_Plan] = []
     for window in windows:
         start = at - math.floor(window.total_seconds())
         first = hour_end(start)
-        if first < last_full:
-            plans.append((window, first, [(start, first), (last_full, at)]))
-        else:
-            plans.append((window, None, [(start, at)]))
-    out: dict[str, dict[timedelta, float]] = {}
+        spans = ((start, first), (last_full, at)) if first <= last_full else ((start, at),)
+        plans.append((window, first if first < last_full else None, tuple((lo, hi) for lo, hi in spans if lo < hi)))
+    return plans
+
+
+def _edge_sums(session: Session, plans: Sequence[_Plan]) -> dict[Span, dict[str, float]]:
+    """Raw rain per station over each partial hour of the plans, in one query."""
+    spans = sorted({span for _, _, spans in plans for span in spans})
+    if not spans:
+        return {}
+    params = {f"lo{i}": lo for i, (lo, _) in enumerate(spans)} | {f"hi{i}": hi for i, (_, hi) in enumerate(spans)}
+    out: dict[Span, dict[str, float]] = {span: {} for span in spans}
+    for part, station, total in session.connection().execute(_query("edges", len(spans)), params):
+        out[spans[part]][station] = float(total)
+    return out
+
+
+def _edges_query(count: int) -> Any:
+    import sqlalchemy as sa
+
+    parts = [select(sa.literal_column(str(i), sa.Integer).label("part"), ReadingRow.station,
+                    func.sum(ReadingRow.value))
+             .where(ReadingRow.quantity == "rain_mm", _time_s > sa.bindparam(f"lo{i}", type_=BigInteger),
+                    _time_s <= sa.bindparam(f"hi{i}", type_=BigInteger), ReadingRow.value != 0)
+             .group_by(ReadingRow.station) for i in range(count)]
+    return parts[0] if count == 1 else sa.union_all(*parts)
+
+
+WetDays = dict[str, tuple[int | None, float, bool]]
+"""Per station: the last wet day before today, today's rain in whole hours, and whether it has any."""
+
+
+def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
+                plans: Sequence[_Plan]) -> tuple[dict[str, dict[timedelta, float]], WetDays]:
+    """From one pass over the hourly buckets: each window's whole hours, and the wet days."""
     full = [(w, first) for w, first, _ in plans if first is not None]
-    if full:
-        h = ReadingHourRow.hour
-        sums = [func.sum(case((h > first, ReadingHourRow.total), else_=0.0)) for _, first in full]
-        query = (select(ReadingHourRow.station, *sums)
-                 .where(ReadingHourRow.quantity == "rain_mm", h > min(first for _, first in full), h <= last_full)
-                 .group_by(ReadingHourRow.station))
-        for station, *values in session.execute(query):
-            out[station] = {w: float(v or 0.0) for (w, _), v in zip(full, values, strict=True)}
-    for window, _, ranges in plans:
-        for lo, hi in ranges:
-            for station, total in edges.sums(lo, hi).items():
-                per_station = out.setdefault(station, {})
-                per_station[window] = per_station.get(window, 0.0) + total
+    params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
+        "lo": min([days.start] + [first for _, first in full]), "hi": days.last_full, "shift": days.shift,
+        "below": spec.dry_below_mm, "first_day": days.first, "today": days.today}
+    every = [w for w, _, _ in plans]
+    totals: dict[str, dict[timedelta, float]] = {}
+    wet_days: WetDays = {}
+    # Without a positive threshold a day of zeros is wet, and its zero rows count.
+    for station, wet, today_total, today_seen, *sums in session.connection().execute(
+            _query("rain", len(full), spec.dry_below_mm > 0), params):
+        wet_days[station] = (None if wet is None else int(wet), float(today_total or 0), bool(today_seen))
+        if full:
+            per_station = totals[station] = dict.fromkeys(every, 0.0)
+            for (w, _), v in zip(full, sums, strict=True):
+                per_station[w] = float(v or 0.0)
+    return totals, wet_days
+
+
+def _rain_query(windows: int, skip_zeros: bool) -> Any:
+    import sqlalchemy as sa
+
+    h, total = ReadingHourRow.hour, ReadingHourRow.total
+    where = [ReadingHourRow.quantity == "rain_mm", h > sa.bindparam("lo", type_=BigInteger),
+             h <= sa.bindparam("hi", type_=BigInteger)]
+    if skip_zeros:
+        where.append(total != 0)
+    day = ((h - 1 + sa.bindparam("shift", type_=BigInteger)) // DAY).label("day")
+    sums = [func.sum(case((h > sa.bindparam(f"w{i}", type_=BigInteger), total), else_=0.0)).label(f"w{i}")
+            for i in range(windows)]
+    daily = (select(ReadingHourRow.station, day, func.sum(total).label("total"), *sums)
+             .where(*where).group_by(ReadingHourRow.station, day).subquery())
+    c = daily.c
+    today = sa.bindparam("today", type_=BigInteger)
+    wet = and_(c.total >= sa.bindparam("below", type_=Float), c.day >= sa.bindparam("first_day", type_=BigInteger),
+               c.day < today)
+    return select(c.station, func.max(case((wet, c.day))), func.sum(case((c.day == today, c.total), else_=0.0)),
+                  func.max(case((c.day == today, 1), else_=0)),
+                  *[func.sum(c[f"w{i}"]) for i in range(windows)]).group_by(c.station)
+
+
+def _add_edges(totals: dict[str, dict[timedelta, float]], plans: Sequence[_Plan],
+               edges: dict[Span, dict[str, float]]) -> None:
+    """Add the partial hours; a station with any rain has every window (0.0 where none fell), as the pure
+    functions give it."""
+    every = [w for w, _, _ in plans]
+    for window, _, spans in plans:
+        for span in spans:
+            for station, rain in edges[span].items():
+                if station not in totals:
+                    totals[station] = dict.fromkeys(every, 0.0)
+                totals[station][window] += rain
+
+
+def _rates(session: Session, at: int, lookback: timedelta) -> dict[str, float | None]:
+    """Rate of rise per station with stage readings in ``(at - lookback, at]``, from least-squares sums
+    (``SlopeSums``, x in hours before ``at``) added up by SQL."""
+    span = min_span(lookback)
+    out: dict[str, float | None] = {}
+    params = {"at": at, "lo": at - math.floor(lookback.total_seconds())}
+    for station, n, sx, sy, sxx, sxy, first, last in session.connection().execute(_query("slopes"), params):
+        out[station] = SlopeSums.line(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR,
+                                      span)
     return out
 
 
-def _slopes(session: Session, at: int, lookback: timedelta) -> dict[str, SlopeSums]:
-    """Least-squares sums of the stage over ``(at - lookback, at]``, x in hours before ``at``."""
-    x = _time_s - at
+def _slopes_query() -> Any:
+    import sqlalchemy as sa
+
+    x = _time_s - sa.bindparam("at", type_=BigInteger)
     xf: ColumnElement[float] = cast(x, Float)
-    query = (
-        select(ReadingRow.station, func.count(), func.sum(xf), func.sum(ReadingRow.value), func.sum(xf * xf),
-               func.sum(xf * ReadingRow.value), func.min(x), func.max(x))
-        .where(ReadingRow.quantity == "stage_m", _time_s > at - math.floor(lookback.total_seconds()),
-               _time_s <= at)
-        .group_by(ReadingRow.station))
-    out: dict[str, SlopeSums] = {}
-    for station, n, sx, sy, sxx, sxy, first, last in session.execute(query):
-        out[station] = SlopeSums(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR)
-    return out
+    return (select(ReadingRow.station, func.count(), func.sum(xf), func.sum(ReadingRow.value), func.sum(xf * xf),
+                   func.sum(xf * ReadingRow.value), func.min(x), func.max(x))
+            .where(ReadingRow.quantity == "stage_m", _time_s > sa.bindparam("lo", type_=BigInteger),
+                   _time_s <= sa.bindparam("at", type_=BigInteger))
+            .group_by(ReadingRow.station))
 
 
-def _dry_days(session: Session, now: datetime, spec: SnapshotSpec, edges: _Edges) -> dict[str, int | None]:
-    """Consecutive dry days per rain station from daily totals of the hourly buckets (local calendar).
-
-    Days are cut at the zone's UTC offset at ``now``: exact for zones without daylight saving (China),
-    within an hour around the change otherwise.
-    """
-    offset = spec.zone.utcoffset(now)
-    shift = int(offset.total_seconds()) if offset else 0
-    today = local_day(now, spec.zone)
-    first_day = today - spec.dry_horizon_days + 1
-    at = epoch(now)
-    last_full = at // HOUR * HOUR
-    h = ReadingHourRow.hour
-    day = ((h - 1 + shift) // DAY).label("day")
-    daily = (select(ReadingHourRow.station, day, func.sum(ReadingHourRow.total).label("total"))
-             .where(ReadingHourRow.quantity == "rain_mm", h > first_day * DAY - shift, h <= last_full)
-             .group_by(ReadingHourRow.station, day).subquery())
-    query = select(daily.c.station,
-                   func.max(case((daily.c.total >= spec.dry_below_mm, daily.c.day))),
-                   func.min(daily.c.day),
-                   func.sum(case((daily.c.day == today, daily.c.total), else_=0.0))).group_by(daily.c.station)
-    found: dict[str, tuple[int | None, int | None, float]] = {
-        station: (None if wet is None else int(wet), None if first is None else int(first), float(today_total or 0))
-        for station, wet, first, today_total in session.execute(query)
-    }
-    for station, total in edges.current_hour.items():
-        wet, first, today_total = found.get(station, (None, None, 0.0))
-        found[station] = (wet, today if first is None else first, today_total + total)
+def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDays,
+              current_hour: dict[str, float]) -> dict[str, int | None]:
+    """Consecutive dry days per rain station, from ``_rain_hours``' wet days and the rain of the current
+    hour. Where each station's data begins is an index seek per station; whether it reported in the
+    current hour is its latest report's time (looked up only when that is after ``now``)."""
+    today, at, last_full = days.today, days.at, days.last_full
+    params = {"start": days.start, "last_full": last_full, "at": at}
     out: dict[str, int | None] = {}
-    for station, (wet, first, today_total) in found.items():
-        if today_total >= spec.dry_below_mm:
+    for station, latest, first_hour, ahead_reported in session.connection().execute(_query("first"), params):
+        reported = last_full < latest <= at or bool(latest > at and ahead_reported)
+        if first_hour is not None:
+            first = (int(first_hour) - 1 + days.shift) // DAY
+        elif reported:
+            first = today
+        else:
+            continue  # no data in the horizon
+        wet, today_total, today_seen = wet_days.get(station, (None, 0.0, False))
+        if (today_seen or reported) and today_total + current_hour.get(station, 0.0) >= spec.dry_below_mm:
             wet = today
         out[station] = count_dry_days(today, wet, first)
     return out
+
+
+def _first_query() -> Any:
+    import sqlalchemy as sa
+
+    latest, h = ReadingLatestRow, ReadingHourRow.hour
+    latest_s = type_coerce(latest.time, BigInteger)
+    last_full, at = sa.bindparam("last_full", type_=BigInteger), sa.bindparam("at", type_=BigInteger)
+    first_hour = select(func.min(h)).where(
+        ReadingHourRow.station == latest.station, ReadingHourRow.quantity == latest.quantity,
+        h > sa.bindparam("start", type_=BigInteger), h <= last_full).scalar_subquery()
+    reported = select(ReadingRow.station).where(
+        ReadingRow.station == latest.station, ReadingRow.quantity == latest.quantity, _time_s > last_full,
+        _time_s <= at).exists()
+    return select(latest.station, latest_s, first_hour, case((latest_s > at, reported))).where(
+        latest.quantity == "rain_mm")
+
+
+_BUILDERS: dict[str, Any] = {"latest": _latest_query, "edges": _edges_query, "rain": _rain_query,
+                             "slopes": _slopes_query, "first": _first_query}
 
 
 # --- feed status, rule state, manual reports ---------------------------------------------------------------
@@ -555,16 +676,27 @@ def record_feed_status(session: Session, kind: str, ref: str, error: str | None,
 
 
 def load_rule_state(session: Session) -> dict[str, HazardState]:
-    return {row.hazard: HazardState.from_json(row.state) for row in session.scalars(select(RuleStateRow))}
+    """What ``decide`` remembered; plain rows, not ORM objects, since ``save_rule_state`` upserts."""
+    table = RuleStateRow.__table__
+    assert isinstance(table, Table)
+    return {hazard: HazardState.from_json(state)
+            for hazard, state in session.connection().execute(select(table.c.hazard, table.c.state))}
 
 
 def save_rule_state(session: Session, state: dict[str, HazardState], now: datetime) -> None:
-    for hazard, hazard_state in state.items():
-        row = session.get(RuleStateRow, hazard)
-        if row is None:
-            session.add(RuleStateRow(hazard=hazard, state=hazard_state.to_json(), updated_at=now))
-        else:
-            row.state, row.updated_at = hazard_state.to_json(), now
+    """One upsert for every hazard: a cycle saves the state each time, without loading the rows first."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    if not state:
+        return
+    table = RuleStateRow.__table__
+    assert isinstance(table, Table)
+    insert = postgresql_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+    upsert = insert.on_conflict_do_update(index_elements=["hazard"], set_={"state": insert.excluded.state,
+                                                                          "updated_at": insert.excluded.updated_at})
+    session.connection().execute(upsert, [{"hazard": hazard, "state": hazard_state.to_json(), "updated_at": now}
+                                          for hazard, hazard_state in state.items()])
 
 
 def add_report(session: Session, report: ManualReport, now: datetime) -> int:
