@@ -187,7 +187,7 @@ def test_whole_series_are_stored_exactly_as_the_same_readings_one_by_one(session
         [],
     ]
     for batch in batches:
-        as_series = repo.store_series(session, [replace(s, station="s-" + s.station) for s in batch], T0)
+        as_series = repo.store_series(session, [s._replace(station="s-" + s.station) for s in batch], T0)
         one_by_one = repo.store_readings(session, [replace(r, station="o-" + r.station)
                                                    for s in batch for r in s.readings()], T0)
         assert as_series == one_by_one
