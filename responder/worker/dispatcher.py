@@ -155,6 +155,8 @@ class Dispatcher:
         """Rows this dispatcher claimed and has not finished: their claims are kept fresh while it works."""
         self._held_lock = threading.Lock()
         self._refreshed = time.monotonic()
+        self._reconciled_at: datetime | None = None
+        self._reconcile_every = timedelta(seconds=ctx.settings.claim_timeout_seconds / 4)
 
     # -- claiming -------------------------------------------------------------------------------------------
     def claim(self, limit: int | None = None) -> list[Claimed]:
@@ -403,7 +405,12 @@ class Dispatcher:
     # -- loops ----------------------------------------------------------------------------------------------
     def run_once(self) -> int:
         """One pass: reconcile, claim a batch, send it (``concurrency`` groups at a time). Returns rows handled."""
-        self.reconcile()
+        now = self.ctx.clock.now()
+        if self._reconciled_at is None or now - self._reconciled_at >= self._reconcile_every:
+            # A row only counts as abandoned a claim timeout after it was claimed: looking every quarter of
+            # that is soon enough, and spares a write transaction on every pass.
+            self._reconciled_at = now
+            self.reconcile()
         batch = self.claim()
         if not batch:
             return 0
