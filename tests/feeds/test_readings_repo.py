@@ -4,20 +4,18 @@ that agree with the pure functions of responder.domain.derived."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from feeds_support import SHANGHAI, station
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import SnapshotSpec, build_snapshot
 from responder.domain.readings import Reading, Rejected, Series
 from responder.domain.rules import HazardState, ManualReport
 from responder.storage import readings_repo as repo
-from responder.storage.db import make_engine
 from responder.storage.feed_models import (
     FeedStatusRow,
     QuarantineRow,
@@ -26,24 +24,9 @@ from responder.storage.feed_models import (
     ReadingLatestRow,
     ReadingRow,
 )
-from responder.storage.migrate import upgrade
 
 T0 = datetime(2027, 7, 1, 0, 0, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as s, s.begin():
-        yield s
 
 
 def rain(station_id: str, minutes: float, value: float) -> Reading:

@@ -9,33 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from feeds_support import SHANGHAI, station
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import SnapshotSpec, build_snapshot
 from responder.domain.readings import Reading
 from responder.domain.stations import Station
 from responder.storage import readings_repo as repo
-from responder.storage.db import make_engine
-from responder.storage.migrate import upgrade
 
 T0 = datetime(2027, 7, 3, 2, 0, tzinfo=UTC)  # 10:00 in Sanjian
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as s, s.begin():
-        yield s
 
 
 def every(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:
