@@ -42,8 +42,10 @@ def try_acquire(ctx: AppContext, name: str, holder: str, ttl: timedelta) -> Leas
                 row.expires_at = now + ttl
                 return LeaseState(True, holder, row.expires_at)
             return LeaseState(False, row.holder, row.expires_at)
-    except (IntegrityError, OperationalError):
-        return LeaseState(False, None, None)  # another process inserted it at the same moment, or the DB is busy
+    except IntegrityError:
+        return current(ctx, name)  # another process inserted it at the same moment: it holds the lease
+    except OperationalError:
+        return LeaseState(False, None, None)  # the database is busy: try again at the next renewal
 
 
 def release(ctx: AppContext, name: str, holder: str) -> None:

@@ -28,6 +28,8 @@ class SchedulerRunner:
         self.renew_every = renew_every
         self.sweep_every = sweep_every
         self.state = LeaseState(False, None, None)
+        self._asked = False
+        """Whether the lease has been tried yet: until then this worker is neither leader nor standby."""
         self.scheduler: Any = None
         self._scheduled: set[int] = set()
         self._lock = threading.Lock()
@@ -51,6 +53,7 @@ class SchedulerRunner:
         state = try_acquire(self.ctx, LEASE, self.holder, self.ttl)
         was = self.state.held
         self.state = state
+        self._asked = True
         if state.held and not was:
             log.info("scheduler lease taken by %s", self.holder)
             self._start_scheduler()
@@ -139,6 +142,7 @@ class SchedulerRunner:
 
     def health(self) -> dict[str, Any]:
         scheduler = self.scheduler
-        return {"role": "leader" if self.state.held else "standby", "holder": self.state.holder,
+        role = "leader" if self.state.held else "standby" if self._asked else "starting"
+        return {"role": role, "holder": self.state.holder,
                 "running": bool(scheduler and scheduler.running), "message": self.message,
                 "jobs": len(scheduler.get_jobs()) if scheduler else 0}
