@@ -215,9 +215,9 @@ def validate_series(feed: str, source_id: str, times: Sequence[int], values: Seq
     kept: list[tuple[int, float]] = []
     rejected: list[Rejected] = []
     for t, v in zip(times, values, strict=True):
-        checked = validate(RawReading(feed, source_id, datetime.fromtimestamp(t, UTC), v, quantity, unit,
-                                      location=datetime.fromtimestamp(t, UTC).isoformat()), stations, now,
-                           max_skew=max_skew, source=source)
+        when = datetime.fromtimestamp(t, UTC)
+        checked = validate(RawReading(feed, source_id, when, v, quantity, unit, location=when.isoformat()),
+                           stations, now, max_skew=max_skew, source=source)
         if isinstance(checked, Reading):
             kept.append((t, checked.value))
         else:

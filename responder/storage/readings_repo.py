@@ -21,14 +21,18 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Float,
+    Integer,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
+    literal_column,
     select,
     text,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -427,6 +431,11 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
 _queries: dict[tuple[Any, ...], Any] = {}
 
 
+def _int(name: str) -> Any:
+    """A bound whole number (seconds, a day number, an offset) in a snapshot query."""
+    return bindparam(name, type_=BigInteger)
+
+
 def _query(*shape: Any) -> Any:
     """The snapshot query of this shape (its name, then what changes its SQL), built on first use.
 
@@ -523,14 +532,12 @@ def _edge_sums(session: Session, plans: Sequence[_Plan]) -> dict[Span, dict[str,
 
 
 def _edges_query(count: int) -> Any:
-    import sqlalchemy as sa
-
-    parts = [select(sa.literal_column(str(i), sa.Integer).label("part"), ReadingRow.station,
+    parts = [select(literal_column(str(i), Integer).label("part"), ReadingRow.station,
                     func.sum(ReadingRow.value))
-             .where(ReadingRow.quantity == "rain_mm", _time_s > sa.bindparam(f"lo{i}", type_=BigInteger),
-                    _time_s <= sa.bindparam(f"hi{i}", type_=BigInteger), ReadingRow.value != 0)
+             .where(ReadingRow.quantity == "rain_mm", _time_s > _int(f"lo{i}"),
+                    _time_s <= _int(f"hi{i}"), ReadingRow.value != 0)
              .group_by(ReadingRow.station) for i in range(count)]
-    return parts[0] if count == 1 else sa.union_all(*parts)
+    return parts[0] if count == 1 else union_all(*parts)
 
 
 WetDays = dict[str, tuple[int | None, float, bool]]
@@ -559,21 +566,19 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
 
 
 def _rain_query(windows: int, skip_zeros: bool) -> Any:
-    import sqlalchemy as sa
-
     h, total = ReadingHourRow.hour, ReadingHourRow.total
-    where = [ReadingHourRow.quantity == "rain_mm", h > sa.bindparam("lo", type_=BigInteger),
-             h <= sa.bindparam("hi", type_=BigInteger)]
+    where = [ReadingHourRow.quantity == "rain_mm", h > _int("lo"),
+             h <= _int("hi")]
     if skip_zeros:
         where.append(total != 0)
-    day = ((h - 1 + sa.bindparam("shift", type_=BigInteger)) // DAY).label("day")
-    sums = [func.sum(case((h > sa.bindparam(f"w{i}", type_=BigInteger), total), else_=0.0)).label(f"w{i}")
+    day = ((h - 1 + _int("shift")) // DAY).label("day")
+    sums = [func.sum(case((h > _int(f"w{i}"), total), else_=0.0)).label(f"w{i}")
             for i in range(windows)]
     daily = (select(ReadingHourRow.station, day, func.sum(total).label("total"), *sums)
              .where(*where).group_by(ReadingHourRow.station, day).subquery())
     c = daily.c
-    today = sa.bindparam("today", type_=BigInteger)
-    wet = and_(c.total >= sa.bindparam("below", type_=Float), c.day >= sa.bindparam("first_day", type_=BigInteger),
+    today = _int("today")
+    wet = and_(c.total >= bindparam("below", type_=Float), c.day >= _int("first_day"),
                c.day < today)
     return select(c.station, func.max(case((wet, c.day))), func.sum(case((c.day == today, c.total), else_=0.0)),
                   func.max(case((c.day == today, 1), else_=0)),
@@ -606,14 +611,12 @@ def _rates(session: Session, at: int, lookback: timedelta) -> dict[str, float | 
 
 
 def _slopes_query() -> Any:
-    import sqlalchemy as sa
-
-    x = _time_s - sa.bindparam("at", type_=BigInteger)
+    x = _time_s - _int("at")
     xf: ColumnElement[float] = cast(x, Float)
     return (select(ReadingRow.station, func.count(), func.sum(xf), func.sum(ReadingRow.value), func.sum(xf * xf),
                    func.sum(xf * ReadingRow.value), func.min(x), func.max(x))
-            .where(ReadingRow.quantity == "stage_m", _time_s > sa.bindparam("lo", type_=BigInteger),
-                   _time_s <= sa.bindparam("at", type_=BigInteger))
+            .where(ReadingRow.quantity == "stage_m", _time_s > _int("lo"),
+                   _time_s <= _int("at"))
             .group_by(ReadingRow.station))
 
 
@@ -641,14 +644,12 @@ def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDa
 
 
 def _first_query() -> Any:
-    import sqlalchemy as sa
-
     latest, h = ReadingLatestRow, ReadingHourRow.hour
     latest_s = type_coerce(latest.time, BigInteger)
-    last_full, at = sa.bindparam("last_full", type_=BigInteger), sa.bindparam("at", type_=BigInteger)
+    last_full, at = _int("last_full"), _int("at")
     first_hour = select(func.min(h)).where(
         ReadingHourRow.station == latest.station, ReadingHourRow.quantity == latest.quantity,
-        h > sa.bindparam("start", type_=BigInteger), h <= last_full).scalar_subquery()
+        h > _int("start"), h <= last_full).scalar_subquery()
     reported = select(ReadingRow.station).where(
         ReadingRow.station == latest.station, ReadingRow.quantity == latest.quantity, _time_s > last_full,
         _time_s <= at).exists()
