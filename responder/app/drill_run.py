@@ -23,13 +23,14 @@ class DrillOutcome:
 
 
 def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
-    """The same plan and roster files, its own database, the fake gateway and a virtual clock."""
+    """The same plan and roster files, its own database (worked on in memory, saved to ``url`` at the end),
+    the fake gateway and a virtual clock."""
     settings = ctx.settings.model_copy(update={"database_url": url, "gateway": "fake",
                                                "send_rate_per_second": 0.0,
                                                "drill_mode": True})
-    from responder.storage.db import make_engine
+    from responder.storage.db import scratch_engine
 
-    return AppContext(settings, clock=clock, engine_override=make_engine(url, scratch=True))
+    return AppContext(settings, clock=clock, engine_override=scratch_engine())
 
 
 def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
@@ -39,6 +40,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     from responder.app.setup import init_database
     from responder.configfiles.scenario_file import read_scenario
     from responder.reports import write_report
+    from responder.storage.db import save_copy
 
     wall = time.perf_counter()
     plan = ctx.plan
@@ -47,14 +49,18 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     loaded = read_scenario(path, plan, roster_file.roster)  # every problem located before anything runs
     start = loaded.start_utc(plan)
     name = path.stem
-    url = drill_database(out_dir, name)
+    database = drill_database(out_dir, name)
+    url = f"sqlite:///{database}"
     clock = FakeClock(start)
     drill = drill_context(ctx, url, clock)
     try:
         init_database(drill)
         import_contacts(drill, ctx.settings.roster_file)
         runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
-        result = runner.run()
+        try:
+            result = runner.run()
+        finally:  # an interrupted drill keeps what it did, for a look with `report` or the database's tools
+            save_copy(drill.engine, database)
         html, markdown = write_report(drill, result.incidents, out_dir, name)
     finally:
         drill.engine.dispose()

@@ -349,10 +349,7 @@ class DrillRunner:
         return DrillProgress(self.clock.now(), levels, messages, confirmations, done)
 
 
-def drill_database(out_dir: Path, name: str) -> str:
+def drill_database(out_dir: Path, name: str) -> Path:
     """Each drill run gets its own SQLite file: drill records never mix with real incidents."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    return f"sqlite:///{path}"
+    return out_dir / f"{name}.db"

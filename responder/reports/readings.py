@@ -102,8 +102,12 @@ def _feeds_model() -> Any:
 
 def _from_model(session: Session, model: Any, station_ids: Sequence[str], start: datetime,
                 end: datetime) -> list[Reading]:
+    from responder.domain.stations import QUANTITIES
+
+    # Naming every quantity lets the database walk its (quantity, time) key instead of the whole table.
     query = (select(model.station, model.quantity, model.time, model.value, model.unit)
-             .where(model.station.in_([str(s) for s in station_ids]), model.time >= start, model.time <= end)
+             .where(model.quantity.in_(QUANTITIES), model.time >= start, model.time <= end,
+                    model.station.in_([str(s) for s in station_ids]))
              .order_by(model.station, model.quantity, model.time).limit(MAX_ROWS))
     out = []
     for station, quantity, at, value, unit in session.execute(query):

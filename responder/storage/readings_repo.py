@@ -265,9 +265,11 @@ def _rows_into(session: Session, table: str, columns: Sequence[tuple[str, str]],
 
 
 def _received_param(session: Session, now: datetime) -> Any:
-    """``now`` as the received_at column stores it on this engine (its type's own conversion)."""
+    """``now`` as the received_at column stores it on this engine (its type's own conversion, down to the
+    driver's value: otherwise the driver converts the same datetime again for every row)."""
     column = ReadingRow.__table__.c.received_at
-    process = column.type.bind_processor(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process(now) if process else now
 
 
@@ -324,20 +326,40 @@ _LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bi
 
 
 def _add_to_hours_and_latest(session: Session, new: _Columns) -> None:
-    """The hourly totals and the latest value per station, kept in step with the readings just inserted."""
+    """The hourly totals and the latest value per station, kept in step with the readings just inserted.
+
+    Readings mostly come as runs of one station in time order (a series, a feed's rows per station):
+    a run's readings in one hour are summed locally, and the dictionaries are touched once per run."""
     sums: dict[tuple[str, str, int], list[float]] = {}
     newest: dict[tuple[str, str], tuple[int, float, str]] = {}
+    run: tuple[str, str, int] | None = None
+    total, count, last, last_value, last_source = 0.0, 0, 0, 0.0, ""
+
+    def close(key: tuple[str, str, int]) -> None:
+        bucket = sums.get(key)
+        if bucket is None:
+            sums[key] = [total, count]
+        else:
+            bucket[0] += total
+            bucket[1] += count
+        known = newest.get(key[:2])
+        if known is None or last > known[0]:
+            newest[key[:2]] = (last, last_value, last_source)
+
     for station, quantity, t, value, source in zip(new.station, new.quantity, new.time, new.value, new.source,
                                                    strict=True):
-        bucket = sums.get((station, quantity, -(-t // HOUR) * HOUR))
-        if bucket is None:
-            sums[(station, quantity, -(-t // HOUR) * HOUR)] = [value, 1]
-        else:
-            bucket[0] += value
-            bucket[1] += 1
-        known = newest.get((station, quantity))
-        if known is None or t > known[0]:
-            newest[(station, quantity)] = (t, value, source)
+        hour = -(-t // HOUR) * HOUR
+        if run is not None and hour == run[2] and station == run[0] and quantity == run[1]:
+            total += value
+            count += 1
+            if t > last:
+                last, last_value, last_source = t, value, source
+            continue
+        if run is not None:
+            close(run)
+        run, total, count, last, last_value, last_source = (station, quantity, hour), value, 1, t, value, source
+    if run is not None:
+        close(run)
     _rows_into(session, "reading_hours", _HOUR_COLUMNS,
                [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
                "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
