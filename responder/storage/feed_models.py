@@ -58,7 +58,8 @@ class ReadingRow(Base):
 
 
 class ReadingHourRow(Base):
-    """Sum and count of the readings in each hour ``(hour - 3600, hour]`` (seconds since 1970, UTC)."""
+    """Sum and count of the readings in each hour ``(hour - 3600, hour]`` (seconds since 1970, UTC), for the
+    quantities whose windows are sums (``readings_repo.SUMMED``: rain)."""
 
     __tablename__ = "reading_hours"
     __table_args__ = (Index("ix_reading_hours_window", "quantity", "hour", "station", "total"),)

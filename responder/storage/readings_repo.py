@@ -64,6 +64,8 @@ from responder.storage.feed_models import (
 
 HOUR = 3600
 DAY = 86400
+SUMMED = frozenset({"rain_mm"})
+"""The quantities whose windows are sums (rain): only they get hourly totals in ``reading_hours``."""
 CHUNK = 500
 Key = tuple[str, str, int]
 
@@ -336,12 +338,13 @@ def _add_to_hours_and_latest(session: Session, new: _Columns) -> None:
     total, count, last, last_value, last_source = 0.0, 0, 0, 0.0, ""
 
     def close(key: tuple[str, str, int]) -> None:
-        bucket = sums.get(key)
-        if bucket is None:
-            sums[key] = [total, count]
-        else:
-            bucket[0] += total
-            bucket[1] += count
+        if key[1] in SUMMED:
+            bucket = sums.get(key)
+            if bucket is None:
+                sums[key] = [total, count]
+            else:
+                bucket[0] += total
+                bucket[1] += count
         known = newest.get(key[:2])
         if known is None or last > known[0]:
             newest[key[:2]] = (last, last_value, last_source)

@@ -54,6 +54,15 @@ def test_a_reading_is_kept_once_and_a_different_value_is_recorded_as_a_conflict(
     assert repo.store_readings(session, [], T0) == (0, 0, 0)
 
 
+def test_only_rain_gets_hourly_totals_every_quantity_a_latest_value(session: Session) -> None:
+    stage = [Reading("river-h", T0 + timedelta(minutes=m), "stage_m", 4.0 + m / 100, "m", "county") for m in (5, 10)]
+    assert repo.store_readings(session, [*stage, rain("rain-h", 5, 2.0)], T0 + H) == (3, 0, 0)
+    hours = {(h.station, h.quantity) for h in session.scalars(select(ReadingHourRow))}
+    assert hours == {("rain-h", "rain_mm")}
+    latest = {(r.station, r.quantity): r.value for r in session.scalars(select(ReadingLatestRow))}
+    assert latest == {("river-h", "stage_m"): 4.1, ("rain-h", "rain_mm"): 2.0}
+
+
 def test_quarantine_keeps_each_bad_row_once_and_counts_repeats(session: Session) -> None:
     bad = [Rejected("60819999,2027-07-01 08:00,3.0", "unknown station '60819999'", "county", None, "line 8"),
            Rejected("60812410,2027-07-01 07:00,abc", "'abc' is not a number", "county", "rain-2", "line 6")]
