@@ -32,9 +32,10 @@ def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
     return loaded
 
 
-def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False) -> RosterDiff:
-    """Upsert everyone in ``path``. Any bad row: nothing is written and every bad row is listed."""
-    loaded = validate_roster_file(path, ctx.plan)
+def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
+    """Upsert everyone in ``path`` (``loaded``: that file as ``validate_roster_file`` already read it). Any bad
+    row: nothing is written and every bad row is listed."""
+    loaded = loaded or validate_roster_file(path, ctx.plan)
     loaded.raise_if_bad()
     ctx.require_schema()
     with transaction(ctx.sessions) as session:

@@ -25,6 +25,8 @@ class AppContext:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     engine_override: Engine | None = None
+    plan_file_override: PlanFile | None = None
+    """A plan already read (a drill's context shares its caller's): read once, not again."""
     _schema_ok: bool = field(default=False, init=False, repr=False)
     _rota: tuple[int | None, DutyRota] | None = field(default=None, init=False, repr=False)
 
@@ -38,7 +40,7 @@ class AppContext:
 
     @cached_property
     def plan_file(self) -> PlanFile:
-        return read_plan(self.settings.plan_file)
+        return self.plan_file_override or read_plan(self.settings.plan_file)
 
     @property
     def plan(self) -> Plan:

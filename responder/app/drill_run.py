@@ -30,7 +30,7 @@ def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
                                                "drill_mode": True})
     from responder.storage.db import scratch_engine
 
-    return AppContext(settings, clock=clock, engine_override=scratch_engine())
+    return AppContext(settings, clock=clock, engine_override=scratch_engine(), plan_file_override=ctx.plan_file)
 
 
 def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
@@ -55,7 +55,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     drill = drill_context(ctx, url, clock)
     try:
         init_database(drill)
-        import_contacts(drill, ctx.settings.roster_file)
+        import_contacts(drill, ctx.settings.roster_file, loaded=roster_file)
         runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:
             result = runner.run()
