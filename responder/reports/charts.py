@@ -132,6 +132,11 @@ def _window(data: ReportData, stations: list[StationSeries]) -> tuple[datetime, 
     return data.start - pad, data.end + pad
 
 
+def _nums(mdates: Any, times: list[datetime]) -> list[float]:
+    """Matplotlib's numbers for many times in one call: a 72 h drill draws thousands of points per panel."""
+    return [float(x) for x in mdates.date2num(times)] if times else []
+
+
 def _levels(ax: Any, data: ReportData, label: Callable[..., str], mdates: Any) -> None:
     """One horizontal track per incident, coloured by its declared level over time."""
     rows = list(data.incidents)
@@ -157,7 +162,7 @@ def _confirmations(ax: Any, data: ReportData, label: Callable[..., str], mdates:
                        and p.confirmed_at is not None)
         called = sum(1 for p in data.people if p.incident_id == incident.id and p.called_out)
         end = incident.ended_at or data.end
-        xs = [mdates.date2num(incident.raised_at)] + [mdates.date2num(t) for t in times] + [mdates.date2num(end)]
+        xs = _nums(mdates, [incident.raised_at, *times, end])
         ys = [0, *range(1, len(times) + 1), len(times)]
         ax.step(xs, ys, where="post", linewidth=1.4,
                 label=label(f"#{incident.id} {incident.code} {incident.hazard_name}: {len(times)}/{called}",
@@ -180,7 +185,7 @@ def _bands(ax: Any, data: ReportData, mdates: Any) -> None:
 
 
 def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) -> None:
-    xs = [mdates.date2num(t) for t, _ in s.points]
+    xs = _nums(mdates, [t for t, _ in s.points])
     ys = [v for _, v in s.points]
     unit = f" ({s.unit})" if s.unit else ""
     name = label(f"{s.name} ({s.station_id})", f"{s.name_en} ({s.station_id})", s.station_id)
@@ -220,7 +225,7 @@ def _rain_totals(ax: Any, s: StationSeries, label: Callable[..., str], mdates: A
         window = rain.window_label(series.window)
         ys = [v for _, v in series.points]
         values += ys
-        ax.plot([mdates.date2num(t) for t, _ in series.points], ys, color=TOTAL_COLOURS[i % len(TOTAL_COLOURS)],
+        ax.plot(_nums(mdates, [t for t, _ in series.points]), ys, color=TOTAL_COLOURS[i % len(TOTAL_COLOURS)],
                 linewidth=1.5, label=label(f"{window} total{unit}"))
         for t in series.thresholds:
             ax.axhline(t.value, color=LEVEL_RGB.get(t.colour, "#7a3db8"), linestyle=RAIN_DASHES[i % len(RAIN_DASHES)],
