@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     from responder.app.feed_cycle import ingest_and_evaluate
     from responder.app.setup import init_database
     from responder.configfiles.scenario_file import read_scenario
-    from responder.reports import write_report
+    from responder.reports.data import build_report
+    from responder.reports.write import write_files
     from responder.storage.db import save_copy
 
     wall = time.perf_counter()
@@ -59,9 +61,17 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
         runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:
             result = runner.run()
-        finally:  # an interrupted drill keeps what it did, for a look with `report` or the database's tools
+        except BaseException:  # an interrupted drill keeps what it did, for a look with the database's tools
             save_copy(drill.engine, database)
-        html, markdown = write_report(drill, result.incidents, out_dir, name)
+            raise
+        data = build_report(drill, result.incidents)
+        # The copy to disk (SQLite works without Python's lock) runs while the chart is drawn: the report
+        # reads nothing more from the database.
+        with ThreadPoolExecutor(1, thread_name_prefix="drill-save") as pool:
+            saved = pool.submit(save_copy, drill.engine, database)
+            written = write_files(data, out_dir, name)
+            saved.result()
+        html, markdown = written["html"], written["md"]
     finally:
         drill.engine.dispose()
     return DrillOutcome(name, result, url, html, markdown, time.perf_counter() - wall)

@@ -19,6 +19,7 @@ from drill_support import (
     Played,
     audit,
     called_groups,
+    context,
     headcount,
     incidents,
     members,
@@ -250,3 +251,30 @@ def test_stale_feed_alarms_of_a_drill_are_marked_too(voice: Played) -> None:
     alarms = [r for r in outbox(voice.ctx) if r.kind == "stale_feed"]
     assert alarms
     assert unmarked(alarms) == []
+
+
+def test_an_interrupted_drill_keeps_what_it_did_in_its_database(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drill works on an in-memory copy: Ctrl-C half-way must still leave the database file behind."""
+    from responder.app.drills import DrillRunner
+
+    handle = DrillRunner._handle
+    seen: list[str] = []
+
+    def interrupted(self: DrillRunner, event: object) -> None:
+        handle(self, event)  # type: ignore[arg-type]
+        seen.append(event.kind)  # type: ignore[attr-defined]
+        if seen.count("check") == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DrillRunner, "_handle", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        play(SILENT, tmp_path)
+    monkeypatch.undo()
+    ctx = context(f"sqlite:///{tmp_path / 'out' / 'rescue-silent.db'}", T0)
+    try:
+        [incident] = incidents(ctx)
+        assert (incident.is_drill, incident.status) == (True, "open")  # raised at 0h, the stand-down never came
+        assert outbox(ctx)
+    finally:
+        ctx.engine.dispose()
