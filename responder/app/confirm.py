@@ -278,14 +278,17 @@ def apply_receipt(message: OutboxRow, status: str, error_code: str | None, now: 
     return mapped
 
 
-def apply_early_receipts(session: Session, outbox_id: int, sid: str, now: datetime) -> None:
-    """Receipts that arrived before the sender recorded ``sid`` (the callback won the race)."""
-    early = list(session.scalars(select(DeliveryReceiptRow).where(
-        DeliveryReceiptRow.sid == sid, DeliveryReceiptRow.applied.is_(False)).order_by(DeliveryReceiptRow.id)))
-    if not early:
-        return
-    message = session.get(OutboxRow, outbox_id)
-    assert message is not None
-    for receipt in early:
-        apply_receipt(message, receipt.status, receipt.error_code, now)
-        receipt.applied = True
+def apply_early_receipts(conn: Connection, outbox_id: int, sid: str, now: datetime) -> None:
+    """Receipts that arrived before the sender recorded ``sid`` (the callback won the race), applied in the
+    sender's transaction on ``conn``. Rare, so a Session of their own, joined to that transaction, is affordable."""
+    with Session(bind=conn) as session:
+        early = list(session.scalars(select(DeliveryReceiptRow).where(
+            DeliveryReceiptRow.sid == sid, DeliveryReceiptRow.applied.is_(False)).order_by(DeliveryReceiptRow.id)))
+        if not early:
+            return
+        message = session.get(OutboxRow, outbox_id)
+        assert message is not None
+        for receipt in early:
+            apply_receipt(message, receipt.status, receipt.error_code, now)
+            receipt.applied = True
+        session.flush()

@@ -8,6 +8,7 @@ path as real SMS, and escalation steps fire at their simulated times.
 from __future__ import annotations
 
 import bisect
+import functools
 import gc
 import heapq
 import itertools
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from responder.app import alerts, confirm, escalation, proposals
 from responder.app.context import AppContext
@@ -30,10 +31,11 @@ from responder.domain.roster import Roster
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
-from responder.worker.dispatcher import Dispatcher
+from responder.worker.dispatcher import Claimed, Dispatcher
 
 REPLY_KINDS = ("callout", "resend", "upgrade", "evacuation")
 ACK_KINDS = ("inform_chain", "escalate_chain", "escalate_group")
+REPLY_EVENTS = ("sms", "keypress")
 UNREACHABLE_CODE = "30003"
 """Twilio's 'unreachable destination handset', as the fake gateway reports it for unreachable people."""
 
@@ -42,10 +44,6 @@ UNREACHABLE_CODE = "30003"
 _NEXT_DUE = select(
     select(func.min(EscalationStepRow.due_at)).where(EscalationStepRow.status == "pending").scalar_subquery(),
     select(func.min(OutboxRow.due_at)).where(OutboxRow.status == "pending").scalar_subquery())
-_SENT_SINCE = (select(OutboxRow.id, OutboxRow.person_id, OutboxRow.incident_id, OutboxRow.kind, OutboxRow.channel,
-                      OutboxRow.to_number, OutboxRow.sent_at)
-               .where(OutboxRow.id > bindparam("after"), OutboxRow.status.in_(("sent", "delivered")))
-               .order_by(OutboxRow.id))
 _CODES = select(IncidentRow.id, IncidentRow.code)
 _OPEN_COUNT = select(func.count()).select_from(IncidentRow).where(IncidentRow.status == "open")
 
@@ -100,7 +98,6 @@ class DrillRunner:
         self.feed_cycle = feed_cycle
         self._heap: list[_Event] = []
         self._seq = itertools.count()
-        self._last_outbox = 0
         self._decided: dict[tuple[str, int], tuple[bool, timedelta]] = {}
         self._scheduled_reply: set[tuple[str, int]] = set()
         self.result = DrillResult([], 0, 0, 0, 0, 0, start, self.end)
@@ -182,13 +179,19 @@ class DrillRunner:
     def _run(self) -> DrillResult:
         self.clock.set(self.start)
         while True:
-            t = self._next_time()
+            t, next_step = self._next_time()
             if t is None or t > self.end:
                 break
             self.clock.set(max(t, self.clock.now()))
+            only_replies = True
             while self._heap and self._heap[0].at <= self.clock.now():
-                self._handle(heapq.heappop(self._heap))
-            escalation.run_due(self.ctx, actor="drill scheduler")
+                event = heapq.heappop(self._heap)
+                only_replies = only_replies and event.kind in REPLY_EVENTS
+                self._handle(event)
+            # Replies never plan escalation steps (level changes do): after them alone, the next step is still the
+            # one _next_time saw, and if it is not due yet run_due would only find nothing.
+            if not only_replies or (next_step is not None and next_step <= self.clock.now()):
+                escalation.run_due(self.ctx, actor="drill scheduler")
             self._dispatch()
             self._report_progress()
         self.clock.set(self.end)
@@ -211,14 +214,15 @@ class DrillRunner:
             self._last_progress = now
             self.on_progress(self._progress())
 
-    def _next_time(self) -> datetime | None:
+    def _next_time(self) -> tuple[datetime | None, datetime | None]:
+        """When the loop next has something to do, and when the next escalation step falls due."""
         candidates = [self._heap[0].at] if self._heap else []
-        with self.ctx.sessions() as session:
-            step, due = session.execute(_NEXT_DUE).one()
+        with self.ctx.engine.connect() as conn:  # no Session: its set-up costs more than this query
+            step, due = conn.execute(_NEXT_DUE).one()
         candidates += [d for d in (step, due) if d is not None]
         nxt = min(candidates) if candidates else None
         self._due_messages = due is not None and nxt is not None and due <= nxt
-        return nxt
+        return nxt, step
 
     def _handle(self, event: _Event) -> None:
         self.result.events += 1
@@ -236,6 +240,9 @@ class DrillRunner:
             person_phone, body = event.payload
             self.result.replies += 1
             confirm.handle_inbound(self.ctx, person_phone, "drill", body, f"SMdrill{self.result.replies:08d}")
+            # Its answer (confirmed, or which incident?) is due now: sent on this turn of the loop rather than
+            # on one more turn at the same time that would do nothing else.
+            self._due_messages = True
         elif event.kind == "keypress":
             self.result.replies += 1
             confirm.handle_keypress(self.ctx, event.payload, "1")
@@ -294,18 +301,26 @@ class DrillRunner:
 
     # -- people ---------------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        """Send what is due, then play how each person reacts to what reached them, in outbox order.
+
+        The dispatcher says what it sent (``on_sent``): reading it back from the outbox cost a scan per pass.
+        """
         if not self._due_messages:
             return
+        sent: list[tuple[Claimed, datetime]] = []
+        self.dispatcher.on_sent = lambda items, at: sent.extend((item, at) for item in items)
         self.dispatcher.drain()
-        with self.ctx.sessions() as session:
-            rows = session.execute(_SENT_SINCE, {"after": self._last_outbox}).all()
-            codes = dict(session.execute(_CODES).all())
-            open_count = session.scalar(_OPEN_COUNT) or 0
-        for row in rows:
-            self._last_outbox = max(self._last_outbox, row.id)
-            if row.incident_id is None or row.person_id is None:
-                continue
-            self._react(row, codes.get(row.incident_id, ""), open_count)
+        sent.sort(key=lambda s: s[0].id)
+
+        @functools.cache
+        def incidents() -> tuple[dict[int, str], int]:
+            """Codes and how many are open, for a reply's text: read once a pass, and only if someone replies."""
+            with self.ctx.engine.connect() as conn:
+                return dict(conn.execute(_CODES).all()), conn.scalar(_OPEN_COUNT) or 0
+
+        for item, at in sent:
+            if item.incident_id is not None and item.person_id is not None:
+                self._react(item, at, incidents)
 
     def _behaviour(self, person_id: str) -> Behaviour:
         person = self.roster.get(person_id)
@@ -322,24 +337,31 @@ class DrillRunner:
             self._decided[key] = (not never, delay)
         return self._decided[key]
 
-    def _react(self, row: Any, code: str, open_count: int) -> None:
-        b = self._behaviour(row.person_id)
-        answers, delay = self._decide(row.person_id, row.incident_id)
+    def _react(self, item: Claimed, sent: datetime, incidents: Callable[[], tuple[dict[int, str], int]]) -> None:
+        """``incidents``: the incidents' codes and how many are open, asked only when a reply quotes them."""
+        assert item.person_id is not None and item.incident_id is not None
+        key = (item.person_id, item.incident_id)
+        b = self._behaviour(item.person_id)
+        answers, delay = self._decide(*key)
         if not answers or b.unreachable:
             return
-        sent = row.sent_at or self.clock.now()
-        if row.channel == "voice":
-            if b.voice_only and (row.person_id, row.incident_id) not in self._scheduled_reply:
-                self._scheduled_reply.add((row.person_id, row.incident_id))
-                self._push(sent + timedelta(seconds=40), "keypress", row.id)
+        if item.channel == "voice":
+            if b.voice_only and key not in self._scheduled_reply:
+                self._scheduled_reply.add(key)
+                self._push(sent + timedelta(seconds=40), "keypress", item.id)
             return
         if b.voice_only:
             return
-        if row.kind in REPLY_KINDS and (row.person_id, row.incident_id) not in self._scheduled_reply:
-            self._scheduled_reply.add((row.person_id, row.incident_id))
-            self._push(sent + delay, "sms", (row.to_number, self._reply_text(code, open_count)))
-        elif row.kind in ACK_KINDS:
-            self._push(sent + delay, "sms", (row.to_number, f"1 {code}"))
+        if item.kind in REPLY_KINDS and key not in self._scheduled_reply:
+            self._scheduled_reply.add(key)
+            codes, open_count = incidents()
+            text = self._reply_text(codes.get(item.incident_id, ""), open_count)
+        elif item.kind in ACK_KINDS:
+            codes, _ = incidents()
+            text = f"1 {codes.get(item.incident_id, '')}"
+        else:
+            return
+        self._push(sent + delay, "sms", (item.to, text))
 
     def _reply_text(self, code: str, open_count: int) -> str:
         if open_count > 1:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from responder.app.context import AppContext
 from responder.gateways.base import (
@@ -35,7 +35,6 @@ from responder.gateways.base import (
     OutgoingSms,
     PermanentError,
 )
-from responder.storage.db import transaction
 from responder.storage.models import (
     DeliveryReceiptRow,
     IncidentRow,
@@ -59,22 +58,36 @@ class Claimed:
     attempts: int
     deadline_at: datetime
     incident_id: int | None
+    person_id: str | None
+    kind: str
 
 
 def _claimed(row: Any) -> Claimed:
     return Claimed(row.id, row.to_number, row.body, row.channel, row.sender, row.attempts, row.deadline_at,
-                   row.incident_id)
+                   row.incident_id, row.person_id, row.kind)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _SEND_COLUMNS = (OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
-                 OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id)
+                 OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id, OutboxRow.person_id,
+                 OutboxRow.kind)
 # Built once: the dispatcher runs these for every batch, and building a statement costs more than running it.
 _DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= _NOW)
         .order_by(OutboxRow.due_at, OutboxRow.id).limit(bindparam("limit")))
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
-_TAKE = (update(OutboxRow).where(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending")
-         .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
+
+
+def _take(rows: ColumnElement[bool]) -> ReturningUpdate[*tuple[Any, ...]]:
+    """Claim ``rows`` (still pending) and return what sending them needs."""
+    return (update(OutboxRow).where(rows, OutboxRow.status == "pending")
+            .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
+
+
+_TAKE = _take(OutboxRow.id.in_(bindparam("ids", expanding=True)))
+"""PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked."""
+_TAKE_DUE = _take(OutboxRow.id.in_(_DUE))
+"""SQLite: pick and take in one statement, under the write lock. Not on PostgreSQL: there a LIMITed FOR UPDATE
+SKIP LOCKED sub-select inside an UPDATE is not run just once, and the statement took every pending row."""
 _ABANDONED = (update(OutboxRow).where(OutboxRow.status == "sending",
                                       OutboxRow.claimed_at < bindparam("before", type_=UTCDateTime()))
               .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
@@ -93,6 +106,8 @@ _MARK_SENT = (update(_outbox).where(_outbox.c.id == bindparam("oid"), _outbox.c.
               .values(status="sent", attempts=bindparam("new_attempts"), sid=bindparam("new_sid"),
                       sent_at=bindparam("new_sent_at", type_=UTCDateTime())))
 _ATTEMPT = insert(_attempts)
+_EARLY = select(DeliveryReceiptRow.sid).where(DeliveryReceiptRow.sid.in_(bindparam("sids", expanding=True)),
+                                              DeliveryReceiptRow.applied.is_(False))
 
 
 @dataclass
@@ -144,8 +159,9 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.voice_twiml = voice_twiml
         self.record_every = max(1, record_every)
-        """Sends recorded per transaction. More than one only for a simulated gateway (drills): the rows of a
-        group are looked at once before the first send, so the pace of a rate limit would let them go stale."""
+        """Sends recorded per transaction. More than one only for a simulated gateway (drills), and then a whole
+        batch is claimed, sent and recorded in one transaction (``_send_batch_at_once``): its rows are looked at
+        once before the first send, so the pace of a rate limit would let them go stale."""
         if self.record_every > 1 and not isinstance(self.limiter, Unlimited):
             raise ValueError("record_every > 1 needs an unlimited send rate")
         self.stats = DispatchStats()
@@ -157,25 +173,35 @@ class Dispatcher:
         self._refreshed = time.monotonic()
         self._reconciled_at: datetime | None = None
         self._reconcile_every = timedelta(seconds=ctx.settings.claim_timeout_seconds / 4)
+        self.on_sent: Callable[[list[Claimed], datetime], None] | None = None
+        """Told, once its transaction has committed, of each group of rows this dispatcher recorded as sent and
+        when: a drill's simulated people react to what reached them without querying the outbox for it."""
 
     # -- claiming -------------------------------------------------------------------------------------------
     def claim(self, limit: int | None = None) -> list[Claimed]:
-        """Take up to ``limit`` due rows: FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite."""
-        now = self.ctx.clock.now()
-        limit = limit or self.ctx.settings.claim_batch
-        with transaction(self.ctx.sessions) as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
-            ids = list(session.scalars(_DUE_SKIP_LOCKED if postgres else _DUE, {"now": now, "limit": limit}))
-            if not ids:
-                return []
-            rows = session.execute(_TAKE, {"ids": ids, "now": now, "worker": self.worker_id}).all()
-        claimed = [_claimed(row) for row in rows]
-        claimed.sort(key=lambda c: c.id)
+        """Take up to ``limit`` due rows: FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite.
+
+        The dispatcher works on Connections, not Sessions: it loads no ORM objects, and a Session's bookkeeping
+        would cost more than the statements of a small batch (a drill sends thousands of them)."""
+        with self.ctx.engine.begin() as conn:
+            claimed = self._take(conn, limit or self.ctx.settings.claim_batch)
+        if not claimed:
+            return []
         with self._held_lock:
             if not self._held:
                 self._refreshed = time.monotonic()
             self._held.update(c.id for c in claimed)
         return claimed
+
+    def _take(self, conn: Connection, limit: int) -> list[Claimed]:
+        """The claiming statements, in the caller's transaction; the rows in id order."""
+        now = self.ctx.clock.now()
+        if conn.dialect.name == "postgresql":
+            ids = list(conn.scalars(_DUE_SKIP_LOCKED, {"now": now, "limit": limit}))
+            rows = conn.execute(_TAKE, {"ids": ids, "now": now, "worker": self.worker_id}).all() if ids else []
+        else:
+            rows = conn.execute(_TAKE_DUE, {"now": now, "limit": limit, "worker": self.worker_id}).all()
+        return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
 
     def _keep_claims(self) -> None:
         """Renew ``claimed_at`` of the rows still in hand, every quarter of the claim timeout.
@@ -189,16 +215,16 @@ class Dispatcher:
                 return
             self._refreshed = time.monotonic()
             held = sorted(self._held)
-        with transaction(self.ctx.sessions) as session:
-            session.execute(update(OutboxRow).where(OutboxRow.id.in_(held), OutboxRow.status == "sending",
-                                                    OutboxRow.claimed_by == self.worker_id)
-                            .values(claimed_at=self.ctx.clock.now()))
+        with self.ctx.engine.begin() as conn:
+            conn.execute(update(OutboxRow).where(OutboxRow.id.in_(held), OutboxRow.status == "sending",
+                                                 OutboxRow.claimed_by == self.worker_id)
+                         .values(claimed_at=self.ctx.clock.now()))
 
     def _release(self, outbox_id: int) -> None:
         with self._held_lock:
             self._held.discard(outbox_id)
 
-    def _still_wanted(self, items: list[Claimed]) -> list[Claimed]:
+    def _still_wanted(self, conn: Connection, items: list[Claimed]) -> list[Claimed]:
         """Look at the rows once more just before the gateway: still ours, and still wanted?
 
         Not if another worker took one over (this one stalled past the claim timeout), nor if the person
@@ -208,8 +234,7 @@ class Dispatcher:
         """
         from responder.app.escalation import REMINDER_KINDS
 
-        with self.ctx.sessions() as session:
-            rows = {row.id: row for row in session.execute(_LOOK_AGAIN, {"ids": [item.id for item in items]})}
+        rows = {row.id: row for row in conn.execute(_LOOK_AGAIN, {"ids": [item.id for item in items]})}
         wanted: list[Claimed] = []
         unwanted: list[tuple[Claimed, str]] = []
         for item in items:
@@ -229,20 +254,17 @@ class Dispatcher:
                 unwanted.append((item, "the incident was stood down before it went out"))
             else:
                 wanted.append(item)
-        if unwanted:
-            now = self.ctx.clock.now()
-            with transaction(self.ctx.sessions) as session:
-                for item, why in unwanted:
-                    changed = session.execute(
-                        update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
-                                                OutboxRow.claimed_by == self.worker_id)
-                        .values(status="cancelled", final_at=now, error_message=why)
-                    ).rowcount  # type: ignore[attr-defined]
-                    if changed:
-                        self._attempt(session, item.id, now, "cancelled", None, why)
-            for item, _ in unwanted:
-                self._release(item.id)
-                self._count("cancelled")
+        now = self.ctx.clock.now()
+        for item, why in unwanted:
+            changed = conn.execute(
+                update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
+                                        OutboxRow.claimed_by == self.worker_id)
+                .values(status="cancelled", final_at=now, error_message=why)
+            ).rowcount
+            if changed:
+                self._attempt(conn, item.id, now, "cancelled", None, why)
+            self._release(item.id)
+            self._count("cancelled")
         return wanted
 
     # -- sending --------------------------------------------------------------------------------------------
@@ -258,22 +280,56 @@ class Dispatcher:
         for item in items:
             self.limiter.acquire(item.sender)
         self._keep_claims()
-        wanted = self._still_wanted(items)
-        outcomes: dict[int, str] = {item.id: "skipped" for item in items}
+        with self.ctx.engine.begin() as conn:
+            wanted = self._still_wanted(conn, items)
         results = [(item, self._hand_over(item)) for item in wanted]
+        now = self.ctx.clock.now()
+        outcomes: dict[int, str] = {}
+        marked: list[Claimed] = []
         if results:
-            with transaction(self.ctx.sessions) as session:
-                sent: list[tuple[Claimed, Accepted]] = []
-                for item, result in results:
-                    if isinstance(result, Accepted):
-                        sent.append((item, result))
-                    else:
-                        outcomes[item.id] = self._record(session, item, result)
-                outcomes.update(self._record_sent(session, sent))
+            with self.ctx.engine.begin() as conn:
+                outcomes, marked = self._record_results(conn, results, now)
+        return self._settle(items, results, outcomes, marked, now)
+
+    def _send_batch_at_once(self) -> int:
+        """Claim a batch, look at it again, send it and record it, all in one transaction rather than three.
+
+        Only for a simulated gateway (``record_every`` > 1): it cannot fail between a send and its record, and its
+        sends take no time, so holding the transaction (on SQLite, the write lock) across them costs nothing.
+        """
+        with self.ctx.engine.begin() as conn:
+            batch = self._take(conn, self.ctx.settings.claim_batch)
+            if not batch:
+                return 0
+            wanted = self._still_wanted(conn, batch)
+            results = [(item, self._hand_over(item)) for item in wanted]
+            now = self.ctx.clock.now()
+            outcomes, marked = self._record_results(conn, results, now)
+        self._settle(batch, results, outcomes, marked, now)
+        return len(batch)
+
+    def _record_results(self, conn: Connection, results: list[tuple[Claimed, Accepted | GatewayError]],
+                        now: datetime) -> tuple[dict[int, str], list[Claimed]]:
+        """Record what the gateway said of each row: their outcomes, and the rows this worker marked sent."""
+        outcomes: dict[int, str] = {}
+        sent: list[tuple[Claimed, Accepted]] = []
+        for item, result in results:
+            if isinstance(result, Accepted):
+                sent.append((item, result))
+                outcomes[item.id] = "sent"
+            else:
+                outcomes[item.id] = self._record(conn, item, result)
+        return outcomes, self._record_sent(conn, sent, now)
+
+    def _settle(self, items: list[Claimed], results: list[tuple[Claimed, Accepted | GatewayError]],
+                outcomes: dict[int, str], marked: list[Claimed], now: datetime) -> list[str]:
+        """Once the record is committed: tell ``on_sent``, let go of the rows, count what became of them."""
+        if marked and self.on_sent is not None:
+            self.on_sent(marked, now)
         for item, _ in results:
             self._release(item.id)
             self._count(outcomes[item.id])
-        return [outcomes[item.id] for item in items]
+        return [outcomes.get(item.id, "skipped") for item in items]
 
     def _hand_over(self, item: Claimed) -> Accepted | GatewayError:
         sender = None if item.sender == "default" else item.sender
@@ -290,75 +346,71 @@ class Dispatcher:
                 self.stats.first_handed_at = time.perf_counter()
         return accepted
 
-    def _record(self, session: Session, item: Claimed, result: GatewayError) -> str:
+    def _record(self, conn: Connection, item: Claimed, result: GatewayError) -> str:
         if isinstance(result, PermanentError):
-            return self._finish(session, item, "failed", error=result)
-        return self._retry_or_fail(session, item, result)
+            return self._finish(conn, item, "failed", error=result)
+        return self._retry_or_fail(conn, item, result)
 
-    def _record_sent(self, session: Session, sent: list[tuple[Claimed, Accepted]]) -> dict[int, str]:
-        """Mark the accepted rows sent, in a few statements however many there are."""
+    def _record_sent(self, conn: Connection, sent: list[tuple[Claimed, Accepted]], now: datetime) -> list[Claimed]:
+        """Mark the accepted rows sent, in a few statements however many there are; the ones this worker marked."""
         if not sent:
-            return {}
-        now = self.ctx.clock.now()
-        connection = session.connection()
-        marked = connection.execute(_MARK_SENT, [
+            return []
+        marked = conn.execute(_MARK_SENT, [
             {"oid": item.id, "worker": self.worker_id, "new_attempts": item.attempts + 1, "new_sid": accepted.sid,
              "new_sent_at": now} for item, accepted in sent])
         ours = {item.id for item, _ in sent}
-        if marked.rowcount != len(sent) or not connection.dialect.supports_sane_multi_rowcount:
-            sids = dict(session.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours))).all())
+        if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
+            sids = dict(conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours))).all())
             ours = {item.id for item, accepted in sent if sids.get(item.id) == accepted.sid}
-        connection.execute(_ATTEMPT, [
+        conn.execute(_ATTEMPT, [
             {"outbox_id": item.id, "at": now, "worker": self.worker_id, "outcome": "sent", "error_code": None,
              "detail": accepted.status} for item, accepted in sent])
-        early = set(session.scalars(select(DeliveryReceiptRow.sid).where(
-            DeliveryReceiptRow.sid.in_([accepted.sid for _, accepted in sent]),
-            DeliveryReceiptRow.applied.is_(False))))
+        early = set(conn.scalars(_EARLY, {"sids": [accepted.sid for _, accepted in sent]}))
         for item, accepted in sent:
             if item.id not in ours:
                 log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
             elif accepted.sid in early:
                 from responder.app.confirm import apply_early_receipts
 
-                apply_early_receipts(session, item.id, accepted.sid, now)
-        return {item.id: "sent" for item, _ in sent}
+                apply_early_receipts(conn, item.id, accepted.sid, now)
+        return [item for item, _ in sent if item.id in ours]
 
-    def _retry_or_fail(self, session: Session, item: Claimed, exc: GatewayError) -> str:
+    def _retry_or_fail(self, conn: Connection, item: Claimed, exc: GatewayError) -> str:
         now = self.ctx.clock.now()
         attempt = item.attempts + 1
         s = self.ctx.settings
         delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** (attempt - 1)) * (0.5 + self.rng.random())
         due = now + timedelta(seconds=delay)
         if due >= item.deadline_at:
-            return self._finish(session, item, "failed", error=exc, note="deadline passed")
-        changed = session.execute(
+            return self._finish(conn, item, "failed", error=exc, note="deadline passed")
+        changed = conn.execute(
             update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
                                     OutboxRow.claimed_by == self.worker_id)
             .values(status="pending", due_at=due, attempts=attempt, error_code=exc.code,
                     error_message=str(exc)[:500], claimed_at=None, claimed_by=None)
-        ).rowcount  # type: ignore[attr-defined]
-        self._attempt(session, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
+        ).rowcount
+        self._attempt(conn, item.id, now, "retry", exc.code, f"{exc}; next try at {due.isoformat()}")
         return "retried" if changed else "lost-claim"
 
-    def _finish(self, session: Session, item: Claimed, status: str, error: GatewayError,
+    def _finish(self, conn: Connection, item: Claimed, status: str, error: GatewayError,
                 note: str | None = None) -> str:
         """A row that will not be sent: recorded with the gateway's reason."""
         now = self.ctx.clock.now()
-        changed = session.execute(
+        changed = conn.execute(
             update(OutboxRow).where(OutboxRow.id == item.id, OutboxRow.status == "sending",
                                     OutboxRow.claimed_by == self.worker_id)
             .values(status=status, attempts=item.attempts + 1, error_code=error.code, final_at=now,
                     error_message=(f"{note}: " if note else "") + str(error)[:500])
-        ).rowcount  # type: ignore[attr-defined]
-        self._attempt(session, item.id, now, status, error.code, f"{note}: {error}" if note else str(error))
+        ).rowcount
+        self._attempt(conn, item.id, now, status, error.code, f"{note}: {error}" if note else str(error))
         if not changed:
             log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
         return status
 
-    def _attempt(self, session: Session, outbox_id: int, at: datetime, outcome: str, code: str | None,
+    def _attempt(self, conn: Connection, outbox_id: int, at: datetime, outcome: str, code: str | None,
                  detail: str | None) -> None:
-        session.execute(insert(SendAttemptRow).values(outbox_id=outbox_id, at=at, worker=self.worker_id,
-                                                      outcome=outcome, error_code=code, detail=detail))
+        conn.execute(_ATTEMPT, {"outbox_id": outbox_id, "at": at, "worker": self.worker_id, "outcome": outcome,
+                                "error_code": code, "detail": detail})
 
     def _count(self, outcome: str) -> None:
         with self._stats_lock:
@@ -375,30 +427,31 @@ class Dispatcher:
         """Rows stuck in 'sending' past the claim timeout: ask the gateway before sending them again."""
         now = self.ctx.clock.now()
         timeout = claim_timeout or timedelta(seconds=self.ctx.settings.claim_timeout_seconds)
-        with transaction(self.ctx.sessions) as session:
-            stale = session.execute(_ABANDONED, {"before": now - timeout, "now": now,
-                                                 "worker": self.worker_id}).all()
+        with self.ctx.engine.begin() as conn:
+            stale = conn.execute(_ABANDONED, {"before": now - timeout, "now": now, "worker": self.worker_id}).all()
         for row in stale:
             item = _claimed(row)
             since = row.created_at - timedelta(seconds=5)
             records = self.gateway.sent_since(item.to, since) if item.channel == "sms" else None
-            with transaction(self.ctx.sessions) as session:
+            with self.ctx.engine.begin() as conn:
                 candidates = [r for r in records or [] if r.body == item.body]
-                known = set(session.scalars(select(OutboxRow.sid).where(
+                known = set(conn.scalars(select(OutboxRow.sid).where(
                     OutboxRow.sid.in_([r.sid for r in candidates])))) if candidates else set()
                 match = next((r for r in candidates if r.sid not in known), None)
                 if match is not None:
-                    session.execute(update(OutboxRow).where(OutboxRow.id == item.id)
-                                    .values(status="sent", sid=match.sid, sent_at=match.created_at,
-                                            attempts=item.attempts + 1))
-                    self._attempt(session, item.id, now, "reconciled-sent", None,
+                    conn.execute(update(OutboxRow).where(OutboxRow.id == item.id)
+                                 .values(status="sent", sid=match.sid, sent_at=match.created_at,
+                                         attempts=item.attempts + 1))
+                    self._attempt(conn, item.id, now, "reconciled-sent", None,
                                   f"the gateway had it as {match.sid}: not sent again")
                 else:
                     note = ("the gateway has no record: sending again" if records is not None
                             else "the gateway cannot tell: sending again (may duplicate)")
-                    session.execute(update(OutboxRow).where(OutboxRow.id == item.id)
-                                    .values(status="pending", claimed_at=None, claimed_by=None))
-                    self._attempt(session, item.id, now, "reconciled-unsent", None, note)
+                    conn.execute(update(OutboxRow).where(OutboxRow.id == item.id)
+                                 .values(status="pending", claimed_at=None, claimed_by=None))
+                    self._attempt(conn, item.id, now, "reconciled-unsent", None, note)
+            if match is not None and self.on_sent is not None:
+                self.on_sent([item], match.created_at)
             self.stats.reconciled += 1
         return len(stale)
 
@@ -411,6 +464,8 @@ class Dispatcher:
             # that is soon enough, and spares a write transaction on every pass.
             self._reconciled_at = now
             self.reconcile()
+        if self.record_every > 1:
+            return self._send_batch_at_once()
         batch = self.claim()
         if not batch:
             return 0

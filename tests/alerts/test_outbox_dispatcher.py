@@ -6,23 +6,24 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from alerts_support import DUTY_OFFICER, REASON, outbox, raw_roster, same_engine, sibling
 from sqlalchemy import select
 
 from responder.app.alerts import raise_alert, sender_key
+from responder.app.confirm import handle_inbound, record_delivery
 from responder.app.context import AppContext
 from responder.domain.callout import Contact
 from responder.domain.clock import FakeClock
 from responder.domain.incidents import OutgoingMessage
-from responder.gateways.base import OutgoingSms, PermanentError, RetryableError
+from responder.gateways.base import Accepted, OutgoingSms, PermanentError, RetryableError
 from responder.gateways.fake import FakeGateway
 from responder.storage import incidents as store
 from responder.storage.db import transaction
-from responder.storage.models import AuditEventRow, OutboxRow, SendAttemptRow
-from responder.worker.dispatcher import Dispatcher
+from responder.storage.models import AuditEventRow, DeliveryReceiptRow, OutboxRow, SendAttemptRow
+from responder.worker.dispatcher import Claimed, Dispatcher
 
 
 def fake_clock(ctx: AppContext) -> FakeClock:
@@ -66,6 +67,76 @@ def test_sends_every_pending_row_once_and_records_each_attempt(ctx: AppContext) 
 
     again = Dispatcher(ctx, gateway).drain()
     assert again.processed == 0 and len(gateway.sms) == 63
+
+
+@pytest.mark.parametrize("record_every", [1, 50])
+def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: AppContext,
+                                                                    record_every: int) -> None:
+    raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=sqlite_ctx.clock)
+    gateway.fail_numbers({phone(sqlite_ctx, "R002"): PermanentError("invalid number", code="21211")})
+    dispatcher = Dispatcher(sqlite_ctx, gateway, concurrency=1, record_every=record_every)
+    told: list[tuple[int, str | None, str, str]] = []
+
+    def on_sent(items: list[Claimed], at: datetime) -> None:
+        assert at == sqlite_ctx.clock.now()
+        statuses = {r.id: r.status for r in outbox(sqlite_ctx)}  # another connection: committed
+        assert {statuses[item.id] for item in items} == {"sent"}
+        told.extend((item.id, item.person_id, item.kind, item.to) for item in items)
+
+    dispatcher.on_sent = on_sent
+    dispatcher.drain()
+    rows = outbox(sqlite_ctx, raised.incident_id)
+    assert sorted(told) == sorted((r.id, r.person_id, r.kind, r.to_number) for r in rows if r.status == "sent")
+    assert len(told) == len(rows) - 1 and [r.person_id for r in rows if r.status == "failed"] == ["R002"]
+
+
+@pytest.mark.parametrize("record_every", [1, 50])
+def test_a_reminder_for_someone_who_confirmed_meanwhile_is_cancelled_when_claimed(sqlite_ctx: AppContext,
+                                                                                 record_every: int) -> None:
+    """Also when a simulated gateway claims, sends and records a batch in one transaction (``record_every`` > 1)."""
+    clock = fake_clock(sqlite_ctx)
+    raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=clock)
+    Dispatcher(sqlite_ctx, gateway, concurrency=1).drain()
+    clock.advance(timedelta(minutes=3))
+    callout = row_of(sqlite_ctx, "R002")
+    assert handle_inbound(sqlite_ctx, callout.to_number, "+8617400000001", "1", "SM" + "a" * 32).outcome == "confirmed"
+    # An escalation step racing the confirmation queued a reminder all the same.
+    with transaction(sqlite_ctx.sessions) as session:
+        contact = Contact("R002", "R002", callout.to_number, "zh")
+        store.enqueue(session, raised.incident_id, [OutgoingMessage(contact, "resend", callout.body)], clock.now(),
+                      timedelta(minutes=15), sender_key(sqlite_ctx))
+    before = len(gateway.sms)
+
+    stats = Dispatcher(sqlite_ctx, gateway, concurrency=1, record_every=record_every).drain()
+    resend = row_of(sqlite_ctx, "R002", kind="resend")
+    assert (resend.status, resend.error_message) == ("cancelled", "the person confirmed before it went out")
+    assert [a.outcome for a in attempts(sqlite_ctx, resend.id)] == ["cancelled"]
+    assert (stats.outcomes, stats.sent) == ({"cancelled": 1, "sent": 1}, 1)
+    [reply] = gateway.sms[before:]
+    assert reply.body == row_of(sqlite_ctx, "R002", kind="confirmed").body
+
+
+def test_a_delivery_receipt_that_beats_the_sender_is_applied_when_the_sid_is_recorded(ctx: AppContext) -> None:
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+
+    class CallbackFirst(FakeGateway):
+        """The provider's status callback arrives before the sender has recorded the sid."""
+
+        def send_sms(self, message: OutgoingSms) -> Accepted:
+            accepted = super().send_sms(message)
+            assert record_delivery(ctx, accepted.sid, "delivered", None) == "unknown"
+            return accepted
+
+    stats = Dispatcher(ctx, CallbackFirst(clock=ctx.clock)).drain()
+    assert stats.sent == 63
+    rows = outbox(ctx, raised.incident_id)
+    assert {(r.status, r.final_at) for r in rows} == {("delivered", ctx.clock.now())}
+    with ctx.sessions() as session:
+        receipts = list(session.scalars(select(DeliveryReceiptRow)))
+    assert len(receipts) == 63 and all(r.applied for r in receipts)
+    assert {r.sid for r in receipts} == {r.sid for r in rows}
 
 
 def test_two_dispatchers_at_once_never_send_a_row_twice(ctx: AppContext) -> None:
