@@ -100,9 +100,14 @@ def ingest_and_evaluate(ctx: AppContext, series: list[Series], rejected: list[Re
     return result.inserted
 
 
+# Built once: building a statement costs about as much as running it, and these run every cycle.
+_OPEN_LEVELS = {drill: select(IncidentRow.hazard, IncidentRow.level).where(
+    IncidentRow.status == "open", IncidentRow.is_drill.is_(drill)) for drill in (False, True)}
+_ALARMED = select(FeedStatusRow).where(FeedStatusRow.kind == "station", FeedStatusRow.stale_since.is_not(None))
+
+
 def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
-    rows = session.execute(select(IncidentRow.hazard, IncidentRow.level).where(
-        IncidentRow.status == "open", IncidentRow.is_drill.is_(drill))).all()
+    rows = session.execute(_OPEN_LEVELS[drill]).all()
     return {hazard: level for hazard, level in rows}
 
 
@@ -115,6 +120,8 @@ def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
     # A cycle makes tens of thousands of short-lived objects (a snapshot and outcomes per station) and no
     # reference cycles: a garbage collection while they are alive walks the whole heap for nothing, which
     # in a long drill cost more than the rules themselves. They are freed by reference counting anyway.
+    # Collection stays off until the end: the first allocation after it is back on, while they are
+    # still alive (the stale-feed check), would otherwise set one off.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -128,14 +135,14 @@ def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
             decided = decide(report.outcomes, current, state, now)
             repo.save_rule_state(session, decided.state, now)
             report.decisions = decided.decisions
+        for d in report.decisions:
+            outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
+            if outcome is not None:
+                report.proposals.append(outcome)
+        report.alarms = stale_alarms(ctx, report.snapshots)
     finally:
         if collecting:
             gc.enable()
-    for d in report.decisions:
-        outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
-        if outcome is not None:
-            report.proposals.append(outcome)
-    report.alarms = stale_alarms(ctx, report.snapshots)
     return report
 
 
@@ -145,8 +152,9 @@ def stale_alarms(ctx: AppContext, snapshots: dict[str, StationSnapshot]) -> list
     now = ctx.clock.now()
     said: list[str] = []
     with transaction(ctx.sessions) as session:
-        alarmed = {r.ref: r for r in session.scalars(select(FeedStatusRow).where(
-            FeedStatusRow.kind == "station", FeedStatusRow.stale_since.is_not(None)))}
+        alarmed = {r.ref: r for r in session.scalars(_ALARMED)}
+        if not alarmed and not any(snap.stale for snap in snapshots.values()):
+            return said  # the usual cycle: nothing to raise or clear, no station to look at
         for station in plan.stations:
             snap = snapshots.get(station.id)
             if snap is None or station.feed is None or snap.stale == (station.id in alarmed):

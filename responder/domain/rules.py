@@ -25,6 +25,7 @@ from responder.domain.derived import (
     Latest,
     SnapshotSpec,
     StationSnapshot,
+    slot_filler,
 )
 from responder.domain.stations import LocalText, Slug, StationId, StationKind, Strict
 from responder.domain.types import Duration, format_duration, more_severe
@@ -273,9 +274,12 @@ def _evidence(rule: AnyRule, level: int | None, station: str | None, quantity: s
     }
 
 
+_new_outcome: Callable[..., RuleOutcome] = slot_filler(RuleOutcome)
+
+
 def _given(rule: AnyRule, level: int | None, station: str | None, evidence: Mapping[str, Any]) -> RuleOutcome:
-    return RuleOutcome(rule.id, rule.kind, rule.hazard, level, rule.mode, station, evidence,
-                       rule.step_down_hold, rule.step_down_needs_confirmation)
+    return _new_outcome(rule.id, rule.kind, rule.hazard, level, rule.mode, station, evidence,
+                        rule.step_down_hold, rule.step_down_needs_confirmation)
 
 
 def _outcome(rule: AnyRule, level: int | None, station: str | None, quantity: str | None = None,
@@ -327,12 +331,11 @@ def _chosen(rule: _StationRule, snapshots: Mapping[str, StationSnapshot],
     return of_kinds[rule.applies_to]
 
 
-def _unusable(rule: AnyRule, sid: str, snap: StationSnapshot | None, stale_matters: bool = True) -> RuleOutcome | None:
+def _unusable(rule: AnyRule, sid: str, snap: StationSnapshot | None) -> RuleOutcome:
+    """The outcome at a station without a snapshot, or with one too old to use (the caller checks)."""
     if snap is None:
         return _outcome(rule, None, sid, summary=f"{sid}: no data", no_data=True)
-    if stale_matters and snap.stale:
-        return _given(rule, None, sid, _Evidence(_stale_evidence, rule, sid, snap))
-    return None
+    return _given(rule, None, sid, _Evidence(_stale_evidence, rule, sid, snap))
 
 
 def _rain_evidence(rule: RainTotalRule, sid: str, snap: StationSnapshot, total: float, level: int | None,
@@ -410,9 +413,9 @@ def _latest_reports(reports: Iterable[ManualReport], kind: str, now: datetime,
     return sorted(latest.values(), key=lambda r: r.time)
 
 
-def _dam_break(rule: DamBreakRule, snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
-               now: datetime) -> Iterator[RuleOutcome]:
-    for sid, snap in _selected(rule, snapshots):
+def _dam_break(rule: DamBreakRule, chosen: Iterable[tuple[str, StationSnapshot | None]],
+               reports: Sequence[ManualReport], now: datetime) -> Iterator[RuleOutcome]:
+    for sid, snap in chosen:
         flag = snap.latest.get("dam_break") if snap else None
         if flag is None:
             continue
@@ -444,23 +447,25 @@ def _dry_evidence(rule: DryDaysRule, sid: str, snap: StationSnapshot, days: int,
                      f"{sid}: {days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
 
 
-def _station_outcome(rule: StationRule, sid: str, snap: StationSnapshot) -> RuleOutcome | None:
-    if isinstance(rule, RainTotalRule):
-        return _rain_total(rule, sid, snap)
-    if isinstance(rule, WaterLevelRule):
-        return _water_level(rule, sid, snap)
-    if isinstance(rule, DryDaysRule):
-        if snap.dry_days is None:
-            return _outcome(rule, None, sid, "rain_mm", summary=f"{sid}: no rain data for dry days")
-        level, limit = _reached(snap.dry_days, rule.thresholds, rising=True)
-        return _given(rule, level, sid, _Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
-    if isinstance(rule, ReservoirStorageRule):
-        if snap.storage_pct is None:
-            return _outcome(rule, None, sid, "storage_pct", summary=f"{sid}: no storage reading or capacity")
-        level, share = _reached(snap.storage_pct / 100, rule.below, rising=False)
-        return _outcome(rule, level, sid, "storage_pct", snap.storage_pct, None if share is None else share * 100,
-                        snap.last_time, f"{sid}: storage {snap.storage_pct:.0f}% of capacity")
-    return None
+def _dry_days(rule: DryDaysRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    if snap.dry_days is None:
+        return _outcome(rule, None, sid, "rain_mm", summary=f"{sid}: no rain data for dry days")
+    level, limit = _reached(snap.dry_days, rule.thresholds, rising=True)
+    return _given(rule, level, sid, _Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
+
+
+def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    if snap.storage_pct is None:
+        return _outcome(rule, None, sid, "storage_pct", summary=f"{sid}: no storage reading or capacity")
+    level, share = _reached(snap.storage_pct / 100, rule.below, rising=False)
+    return _outcome(rule, level, sid, "storage_pct", snap.storage_pct, None if share is None else share * 100,
+                    snap.last_time, f"{sid}: storage {snap.storage_pct:.0f}% of capacity")
+
+
+_PER_STATION: tuple[tuple[type[StationRule], Callable[[Any, str, StationSnapshot], RuleOutcome]], ...] = (
+    (RainTotalRule, _rain_total), (WaterLevelRule, _water_level), (DryDaysRule, _dry_days),
+    (ReservoirStorageRule, _storage))
+"""The outcome of a rule at a station with a usable snapshot, per kind of rule: looked up once per rule."""
 
 
 def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
@@ -469,21 +474,21 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
     they raise what the other rules give at the same station."""
     rules = list(rules)
     outcomes: list[RuleOutcome] = []
+    append = outcomes.append
     of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
     for rule in rules:
         if isinstance(rule, DrinkingWaterRule):
-            outcomes.append(_drinking_water(rule, reports, now))
+            append(_drinking_water(rule, reports, now))
         elif isinstance(rule, DamBreakRule):
-            outcomes.extend(_dam_break(rule, snapshots, reports, now))
+            outcomes.extend(_dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
         elif not isinstance(rule, RateOfRiseRule):
-            stale_matters = not isinstance(rule, DryDaysRule)
+            judge = next(judge for kind, judge in _PER_STATION if isinstance(rule, kind))
+            stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
             for sid, snap in _chosen(rule, snapshots, of_kinds):
                 if snap is None or (stale_matters and snap.stale):
-                    result = _unusable(rule, sid, snap, stale_matters)
+                    append(_unusable(rule, sid, snap))
                 else:
-                    result = _station_outcome(rule, sid, snap)
-                if result is not None:
-                    outcomes.append(result)
+                    append(judge(rule, sid, snap))
     # The most severe level the other rules give per (station, hazard): looked up, not searched for, so
     # that a cycle stays linear in the number of stations.
     base_levels: dict[tuple[str | None, str], int] = {}
@@ -493,12 +498,12 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
             base_levels[key] = min(o.level, base_levels.get(key, o.level))
     for rule in rules:
         if isinstance(rule, RateOfRiseRule):
+            hazard = rule.hazard
             for sid, snap in _chosen(rule, snapshots, of_kinds):
-                bad = _unusable(rule, sid, snap)
-                if bad is not None or snap is None:
-                    outcomes.append(bad or _outcome(rule, None, sid))
-                    continue
-                outcomes.append(_rate(rule, sid, snap, base_levels.get((sid, rule.hazard))))
+                if snap is None or snap.stale:
+                    append(_unusable(rule, sid, snap))
+                else:
+                    append(_rate(rule, sid, snap, base_levels.get((sid, hazard))))
     return outcomes
 
 

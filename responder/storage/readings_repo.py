@@ -446,7 +446,7 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
                 rates.setdefault(sid, dict(no_rate))[lb] = rate
     nothing: dict[str, Latest] = {}
     zero = dict.fromkeys(spec.windows, 0.0)
-    return {  # compose_snapshot copies totals and rates: handing every station the same defaults is safe
+    return {  # the snapshots keep these dicts as they are: nothing changes them, defaults included
         s.id: compose_snapshot(s, now, latest.get(s.id, nothing), totals.get(s.id, zero), rates.get(s.id, no_rate),
                                dry.get(s.id))
         for s in stations
@@ -478,7 +478,7 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
     ahead: set[tuple[str, str]] = set()
     at = epoch(now)
     times: dict[int, datetime] = {}  # gauges report on the same ticks: one datetime per distinct second
-    for station, quantity, seconds, value in session.connection().execute(_query("latest")):
+    for station, quantity, seconds, value in session.connection().execute(_query("latest")).all():
         if seconds <= at:
             time = times.get(seconds)
             if time is None:
@@ -551,7 +551,7 @@ def _edge_sums(session: Session, plans: Sequence[_Plan]) -> dict[Span, dict[str,
         return {}
     params = {f"lo{i}": lo for i, (lo, _) in enumerate(spans)} | {f"hi{i}": hi for i, (_, hi) in enumerate(spans)}
     out: dict[Span, dict[str, float]] = {span: {} for span in spans}
-    for part, station, total in session.connection().execute(_query("edges", len(spans)), params):
+    for part, station, total in session.connection().execute(_query("edges", len(spans)), params).all():
         out[spans[part]][station] = float(total)
     return out
 
@@ -581,7 +581,7 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
     wet_days: WetDays = {}
     # Without a positive threshold a day of zeros is wet, and its zero rows count.
     for station, wet, today_total, today_seen, *sums in session.connection().execute(
-            _query("rain", len(full), spec.dry_below_mm > 0), params):
+            _query("rain", len(full), spec.dry_below_mm > 0), params).all():
         wet_days[station] = (None if wet is None else int(wet), float(today_total or 0), bool(today_seen))
         if full:
             per_station = totals[station] = dict.fromkeys(every, 0.0)
@@ -591,22 +591,23 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
 
 
 def _rain_query(windows: int, skip_zeros: bool) -> Any:
+    """Sums over part of the rows are FILTERed, not CASE … ELSE 0.0: most hours of the dry-day horizon are
+    in no window, and skipping them costs less than adding 0.0, which changes no sum (NULL where none is)."""
     h, total = ReadingHourRow.hour, ReadingHourRow.total
     where = [ReadingHourRow.quantity == "rain_mm", h > _int("lo"),
              h <= _int("hi")]
     if skip_zeros:
         where.append(total != 0)
     day = ((h - 1 + _int("shift")) // DAY).label("day")
-    sums = [func.sum(case((h > _int(f"w{i}"), total), else_=0.0)).label(f"w{i}")
-            for i in range(windows)]
+    sums = [func.sum(total).filter(h > _int(f"w{i}")).label(f"w{i}") for i in range(windows)]
     daily = (select(ReadingHourRow.station, day, func.sum(total).label("total"), *sums)
              .where(*where).group_by(ReadingHourRow.station, day).subquery())
     c = daily.c
     today = _int("today")
     wet = and_(c.total >= bindparam("below", type_=Float), c.day >= _int("first_day"),
                c.day < today)
-    return select(c.station, func.max(case((wet, c.day))), func.sum(case((c.day == today, c.total), else_=0.0)),
-                  func.max(case((c.day == today, 1), else_=0)),
+    return select(c.station, func.max(c.day).filter(wet), func.sum(c.total).filter(c.day == today),
+                  func.count().filter(c.day == today),
                   *[func.sum(c[f"w{i}"]) for i in range(windows)]).group_by(c.station)
 
 
@@ -629,7 +630,7 @@ def _rates(session: Session, at: int, lookback: timedelta) -> dict[str, float | 
     span = min_span(lookback)
     out: dict[str, float | None] = {}
     params = {"at": at, "lo": at - math.floor(lookback.total_seconds())}
-    for station, n, sx, sy, sxx, sxy, first, last in session.connection().execute(_query("slopes"), params):
+    for station, n, sx, sy, sxx, sxy, first, last in session.connection().execute(_query("slopes"), params).all():
         out[station] = SlopeSums.line(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR,
                                       span)
     return out
@@ -653,7 +654,7 @@ def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDa
     today, at, last_full = days.today, days.at, days.last_full
     params = {"start": days.start, "last_full": last_full, "at": at}
     out: dict[str, int | None] = {}
-    for station, latest, first_hour, ahead_reported in session.connection().execute(_query("first"), params):
+    for station, latest, first_hour, ahead_reported in session.connection().execute(_query("first"), params).all():
         reported = last_full < latest <= at or bool(latest > at and ahead_reported)
         if first_hour is not None:
             first = (int(first_hour) - 1 + days.shift) // DAY
