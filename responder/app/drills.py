@@ -106,7 +106,12 @@ class DrillRunner:
         self._last_progress = 0.0
         self._due_messages = True
         self._series: list[Series] = []
+        self._clocks: list[list[int]] = []
+        """The distinct lists of reading times: gauges that report on the same ticks share one."""
+        self._clock_of: list[int] = []
+        """Per series, the index of its times in ``_clocks``."""
         self._cursor: list[int] = []
+        """Per clock, how many of its times have been handed over."""
         self._rejected: list[Rejected] = []
 
     # -- set-up ---------------------------------------------------------------------------------------------
@@ -149,19 +154,28 @@ class DrillRunner:
             self._rejected.extend(rejected)
             if checked is not None:
                 self._series.append(checked)
-        self._cursor = [0] * len(self._series)
+        shared: dict[tuple[int, ...], int] = {}
+        for gauge in self._series:
+            clock = shared.setdefault(tuple(gauge.times), len(self._clocks))
+            if clock == len(self._clocks):
+                self._clocks.append(list(gauge.times))
+            self._clock_of.append(clock)
+        self._cursor = [0] * len(self._clocks)
 
     def _due_readings(self) -> tuple[list[Series], list[Rejected]]:
         """The readings taken since the last feed check (and, at the first, what the plan refused)."""
         upto = epoch_seconds(self.clock.now())
-        due = []
-        for i, series in enumerate(self._series):
+        cuts = []  # per clock: the new readings' positions and times, cut once for every gauge on that clock
+        for i, times in enumerate(self._clocks):
             a = self._cursor[i]
-            b = bisect.bisect_right(series.times, upto, lo=a)
+            b = self._cursor[i] = bisect.bisect_right(times, upto, lo=a)
+            cuts.append((a, b, times[a:b]))
+        due = []
+        for series, clock in zip(self._series, self._clock_of, strict=True):
+            a, b, times = cuts[clock]
             if b > a:
-                due.append(Series(series.station, series.quantity, series.unit, series.source, series.times[a:b],
+                due.append(Series(series.station, series.quantity, series.unit, series.source, times,
                                   series.values[a:b]))
-                self._cursor[i] = b
         rejected, self._rejected = self._rejected, []
         return due, rejected
 
