@@ -78,16 +78,19 @@ _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 
 
 def _take(rows: ColumnElement[bool]) -> ReturningUpdate[*tuple[Any, ...]]:
-    """Claim ``rows`` (still pending) and return what sending them needs."""
-    return (update(OutboxRow).where(rows, OutboxRow.status == "pending")
+    """Claim ``rows`` and return what sending them needs."""
+    return (update(OutboxRow).where(rows)
             .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
 
 
-_TAKE = _take(OutboxRow.id.in_(bindparam("ids", expanding=True)))
-"""PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked."""
+_TAKE = _take(and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending"))
+"""PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked (and locked), if still pending."""
 _TAKE_DUE = _take(OutboxRow.id.in_(_DUE))
-"""SQLite: pick and take in one statement, under the write lock. Not on PostgreSQL: there a LIMITed FOR UPDATE
-SKIP LOCKED sub-select inside an UPDATE is not run just once, and the statement took every pending row."""
+"""SQLite: pick and take in one statement, under the write lock: what the sub-select picks is pending when it is
+taken. Naming the status again outside it would make SQLite walk every pending row through the status index
+instead of looking up the picked ones by id: a claim would cost as much as the whole queue.
+Not on PostgreSQL: there a LIMITed FOR UPDATE SKIP LOCKED sub-select inside an UPDATE is not run just once, and
+the statement took every pending row."""
 _ABANDONED = (update(OutboxRow).where(OutboxRow.status == "sending",
                                       OutboxRow.claimed_at < bindparam("before", type_=UTCDateTime()))
               .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
