@@ -34,7 +34,7 @@ TOTAL_COLOURS = ("#1b3a5c", "#6b3fa0", "#2e7d32")
 """Rolling rain totals, one colour per window (usually one: 24 h)."""
 RAIN_DASHES = ("--", ":", "-.")
 LEGEND_ROOM = 0.4
-"""Head room above a rain panel's highest bar, total or threshold, for its legend."""
+"""Head room above a panel's highest reading, total or threshold, for its legend."""
 MAX_SERIES = 10
 WIDTH_IN, DPI = 10.0, 100
 
@@ -208,8 +208,9 @@ def _station(ax: Any, s: StationSeries, label: Callable[..., str], mdates: Any) 
         ax.plot(xs, ys, color="#1b3a5c", linewidth=1.4, marker="." if len(xs) < 60 else None, markersize=3,
                 label=label(f"{quantity}{unit}", "reading"))
         ax.set_ylabel(label(f"{quantity}{unit}", "value"), fontsize=8)
-        _thresholds(ax, s, label, ys)
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        _thresholds(ax, s, label, ys, headroom=LEGEND_ROOM)
+        # above the highest line and framed, as on rain panels: the guaranteed level is often the top line
+        ax.legend(loc="upper left", fontsize=7, framealpha=0.85, edgecolor="none")
     ax.set_title(name, fontsize=9, loc="left")
     ax.grid(alpha=0.3)
 
@@ -239,7 +240,8 @@ def _rain_totals(ax: Any, s: StationSeries, label: Callable[..., str], mdates: A
 
 def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str], values: list[float],
                 drawn: Iterable[float] = (), headroom: float = 0.08) -> None:
-    """The station's own thresholds (warning level, ...); the y range shows them and any ``drawn`` already."""
+    """The station's own thresholds (warning level, ...); the y range shows them, any ``drawn`` already and the
+    values, with ``headroom`` above for the legend."""
     styles = {"warning_level": ("#f08a24", "--"), "guaranteed_level": ("#d62728", "-.")}
     low, high = min(values), max(values)
     lines = list(drawn)
@@ -250,7 +252,6 @@ def _thresholds(ax: Any, s: StationSeries, label: Callable[..., str], values: li
         lines.append(t.value)
     for value in lines:
         low, high = min(low, value), max(high, value)
-    if lines:
-        span = high - low
-        pad = span * 0.08 or 1.0
-        ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + (span * headroom or 1.0))
+    span = high - low
+    pad = span * 0.08 or 1.0
+    ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + (span * headroom or 1.0))
