@@ -34,6 +34,8 @@ def slot_filler(cls: type[_T]) -> Callable[..., _T]:
     slots directly, in half the time, for what a cycle makes by the thousand (a snapshot per station, an
     outcome per rule and station). The instance is the same, frozen included. No defaults: pass every field.
     """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} checks itself in __post_init__, which filling its slots would skip")
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     source = (f"def make({', '.join(names)}):\n    made = new(cls)\n"
               + "".join(f"    set_{name}(made, {name})\n" for name in names) + "    return made\n")

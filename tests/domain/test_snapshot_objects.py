@@ -26,6 +26,16 @@ def test_slot_filler_makes_the_same_frozen_object_as_the_dataclass() -> None:
     with pytest.raises(TypeError):
         slot_filler(Latest)(NOW)  # no defaults: every field is given
 
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            assert self.value >= 0
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        slot_filler(Checked)  # its check would be skipped
+
 
 def test_a_snapshot_keeps_what_it_is_given_and_leaves_out_what_the_station_does_not_measure() -> None:
     gauge = Station(id="rain", name={"en": "g"}, kind="rain", interval="5m")
