@@ -277,8 +277,8 @@ class Dispatcher:
     def send_group(self, items: list[Claimed]) -> list[str]:
         """Hand ``items`` to the gateway, then record what happened to all of them in one transaction.
 
-        A real gateway gets groups of one (``record_every``): a crash then leaves at most the message in
-        hand unrecorded, and reconciliation asks the gateway about it.
+        A real gateway gets groups of one (``send``): a crash then leaves at most the message in hand
+        unrecorded, and reconciliation asks the gateway about it.
         """
         for item in items:
             self.limiter.acquire(item.sender)
@@ -460,7 +460,7 @@ class Dispatcher:
 
     # -- loops ----------------------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """One pass: reconcile, claim a batch, send it (``concurrency`` groups at a time). Returns rows handled."""
+        """One pass: reconcile, claim a batch, send it (``concurrency`` messages at a time). Returns rows handled."""
         now = self.ctx.clock.now()
         if self._reconciled_at is None or now - self._reconciled_at >= self._reconcile_every:
             # A row only counts as abandoned a claim timeout after it was claimed: looking every quarter of
@@ -472,14 +472,15 @@ class Dispatcher:
         batch = self.claim()
         if not batch:
             return 0
-        groups = [batch[i:i + self.record_every] for i in range(0, len(batch), self.record_every)]
-        if self.concurrency == 1 or len(groups) == 1:
-            for group in groups:
-                self.send_group(group)
+        # One at a time (a batch of several is _send_batch_at_once's): a crash leaves at most the messages in
+        # hand unrecorded.
+        if self.concurrency == 1 or len(batch) == 1:
+            for item in batch:
+                self.send(item)
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
-            list(self._pool.map(self.send_group, groups))
+            list(self._pool.map(self.send, batch))
         return len(batch)
 
     def drain(self, on_progress: Callable[[DispatchStats], None] | None = None,
