@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -142,7 +143,9 @@ def test_a_delivery_receipt_that_beats_the_sender_is_applied_when_the_sid_is_rec
 def test_two_dispatchers_at_once_never_send_a_row_twice(ctx: AppContext) -> None:
     raise_alert(ctx, "flood", 1, REASON, "tester")
     total = len(outbox(ctx))
-    gateway = FakeGateway(clock=ctx.clock)
+    # A provider takes a moment per message, as Twilio does. With instant sends one worker can empty the queue
+    # while the other sleeps in SQLite's busy back-off: the likely cause of this test's rare failures under load.
+    gateway = FakeGateway(clock=ctx.clock, hook=lambda _: time.sleep(0.002))
     contexts = [sibling(ctx, claim_batch=5), sibling(ctx, claim_batch=5)]
     workers = [Dispatcher(c, gateway, worker_id=f"w{i}", concurrency=2) for i, c in enumerate(contexts)]
     start = threading.Barrier(2)
