@@ -10,7 +10,9 @@ at once. Results agree with the pure functions in :mod:`responder.domain.derived
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 import operator
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,6 +69,12 @@ DAY = 86400
 SUMMED = frozenset({"rain_mm"})
 """The quantities whose windows are sums (rain): only they get hourly totals in ``reading_hours``."""
 CHUNK = 500
+RECENT_DAYS = 2
+"""Wet days are looked for in the last days first, then further back only for the stations still dry."""
+OLDER_DAYS = (8, 30)
+"""Then back to these many days before today, then to the end of the horizon."""
+NAMED_STATIONS = 500
+"""Up to this many stations still dry are named in the query (an index seek each); more, and all are read."""
 Key = tuple[str, str, int]
 
 
@@ -156,11 +164,14 @@ class _Columns:
         self.source: list[str] = []
         self.spans: dict[str, tuple[int, int, set[str]]] = {}
         """Per quantity: the earliest and latest time and the stations, to look up what is stored already."""
+        self.runs: list[tuple[str, str, int, int]] | None = []
+        """Rows ``[lo, hi)`` of one station and quantity in rising time, while every row came with a series."""
 
     def __len__(self) -> int:
         return len(self.time)
 
     def add(self, station: str, quantity: str, t: int, value: float, unit: str, source: str) -> None:
+        self.runs = None  # rows one by one: their runs are found when needed (``_runs``)
         self.station.append(station)
         self.quantity.append(quantity)
         self.time.append(t)
@@ -173,6 +184,8 @@ class _Columns:
         n = len(series.times)
         if not n:
             return
+        if self.runs is not None:
+            self.runs.append((series.station, series.quantity, len(self.time), len(self.time) + n))
         self.station += [series.station] * n
         self.quantity += [series.quantity] * n
         self.time += series.times
@@ -327,42 +340,47 @@ _LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bi
                    ("source", "varchar"))
 
 
+def _runs(columns: _Columns) -> Iterator[tuple[str, str, int, int]]:
+    """``columns``' rows as runs ``[lo, hi)`` of one station and quantity in rising time: a series is one run,
+    and a feed's rows mostly come grouped by station and in time order."""
+    if columns.runs is not None:
+        yield from columns.runs
+        return
+    lo = 0
+    for i in range(1, len(columns) + 1):
+        if (i == len(columns) or columns.station[i] != columns.station[lo]
+                or columns.quantity[i] != columns.quantity[lo] or columns.time[i] <= columns.time[i - 1]):
+            yield columns.station[lo], columns.quantity[lo], lo, i
+            lo = i
+
+
 def _add_to_hours_and_latest(session: Session, new: _Columns) -> None:
     """The hourly totals and the latest value per station, kept in step with the readings just inserted.
 
-    Readings mostly come as runs of one station in time order (a series, a feed's rows per station):
-    a run's readings in one hour are summed locally, and the dictionaries are touched once per run."""
+    Per run of readings (``_runs``), its last one is the newest, and each hour's readings are a slice found
+    by bisection and summed by ``sum`` in time order, as they were added one by one before: no Python loop
+    over single readings, which at a drill's million readings cost seconds."""
     sums: dict[tuple[str, str, int], list[float]] = {}
     newest: dict[tuple[str, str], tuple[int, float, str]] = {}
-    run: tuple[str, str, int] | None = None
-    total, count, last, last_value, last_source = 0.0, 0, 0, 0.0, ""
-
-    def close(key: tuple[str, str, int]) -> None:
-        if key[1] in SUMMED:
-            bucket = sums.get(key)
-            if bucket is None:
-                sums[key] = [total, count]
-            else:
-                bucket[0] += total
-                bucket[1] += count
-        known = newest.get(key[:2])
+    times, values = new.time, new.value
+    for station, quantity, lo, hi in _runs(new):
+        last = times[hi - 1]
+        known = newest.get((station, quantity))
         if known is None or last > known[0]:
-            newest[key[:2]] = (last, last_value, last_source)
-
-    for station, quantity, t, value, source in zip(new.station, new.quantity, new.time, new.value, new.source,
-                                                   strict=True):
-        hour = -(-t // HOUR) * HOUR
-        if run is not None and hour == run[2] and station == run[0] and quantity == run[1]:
-            total += value
-            count += 1
-            if t > last:
-                last, last_value, last_source = t, value, source
+            newest[station, quantity] = (last, values[hi - 1], new.source[hi - 1])
+        if quantity not in SUMMED:
             continue
-        if run is not None:
-            close(run)
-        run, total, count, last, last_value, last_source = (station, quantity, hour), value, 1, t, value, source
-    if run is not None:
-        close(run)
+        i = lo
+        while i < hi:
+            hour = -(-times[i] // HOUR) * HOUR
+            j = bisect.bisect_right(times, hour, i, hi)
+            bucket = sums.get((station, quantity, hour))
+            if bucket is None:
+                sums[station, quantity, hour] = [sum(values[i:j]), j - i]
+            else:
+                bucket[0] += sum(values[i:j])
+                bucket[1] += j - i
+            i = j
     _rows_into(session, "reading_hours", _HOUR_COLUMNS,
                [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
                "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
@@ -521,10 +539,16 @@ class _Days:
         self.today = local_day(now, spec.zone)
         self.first = self.today - spec.dry_horizon_days + 1
         """The first day of the dry-day horizon."""
-        self.start = self.first * DAY - self.shift
+        self.start = self.hour_after(self.first)
         """Its first hour bucket is the one after this."""
         self.at = epoch(now)
         self.last_full = self.at // HOUR * HOUR
+        self.recent = max(self.first, self.today - RECENT_DAYS)
+        """The first day the rain query looks at for wet days; older ones only for stations still dry then."""
+
+    def hour_after(self, day: int) -> int:
+        """The end of the hour bucket before ``day``'s first one: a day's buckets are ``(hour_after, ...]``."""
+        return day * DAY - self.shift
 
 
 Span = tuple[int, int]
@@ -571,15 +595,15 @@ WetDays = dict[str, tuple[int | None, float, bool]]
 
 def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
                 plans: Sequence[_Plan]) -> tuple[dict[str, dict[timedelta, float]], WetDays]:
-    """From one pass over the hourly buckets: each window's whole hours, and the wet days."""
+    """From one pass over the recent hourly buckets: each window's whole hours, today's rain and the last wet
+    day since ``days.recent`` (``_older_wet`` looks further back where there is none)."""
     full = [(w, first) for w, first, _ in plans if first is not None]
     params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
-        "lo": min([days.start] + [first for _, first in full]), "hi": days.last_full, "shift": days.shift,
-        "below": spec.dry_below_mm, "first_day": days.first, "today": days.today}
+        "lo": min([days.hour_after(days.recent)] + [first for _, first in full]), "hi": days.last_full,
+        "shift": days.shift, "below": spec.dry_below_mm, "first_day": days.recent, "today": days.today}
     every = [w for w, _, _ in plans]
     totals: dict[str, dict[timedelta, float]] = {}
     wet_days: WetDays = {}
-    # Without a positive threshold a day of zeros is wet, and its zero rows count.
     for station, wet, today_total, today_seen, *sums in session.connection().execute(
             _query("rain", len(full), spec.dry_below_mm > 0), params).all():
         wet_days[station] = (None if wet is None else int(wet), float(today_total or 0), bool(today_seen))
@@ -591,17 +615,11 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
 
 
 def _rain_query(windows: int, skip_zeros: bool) -> Any:
-    """Sums over part of the rows are FILTERed, not CASE … ELSE 0.0: most hours of the dry-day horizon are
-    in no window, and skipping them costs less than adding 0.0, which changes no sum (NULL where none is)."""
+    """Sums over part of the rows are FILTERed, not CASE … ELSE 0.0: most hours of the range are in no window,
+    and skipping them costs less than adding 0.0, which changes no sum (NULL where none is)."""
     h, total = ReadingHourRow.hour, ReadingHourRow.total
-    where = [ReadingHourRow.quantity == "rain_mm", h > _int("lo"),
-             h <= _int("hi")]
-    if skip_zeros:
-        where.append(total != literal_column("0"))  # a literal: what lets the engines use the wet-hours index
-    day = ((h - 1 + _int("shift")) // DAY).label("day")
     sums = [func.sum(total).filter(h > _int(f"w{i}")).label(f"w{i}") for i in range(windows)]
-    daily = (select(ReadingHourRow.station, day, func.sum(total).label("total"), *sums)
-             .where(*where).group_by(ReadingHourRow.station, day).subquery())
+    daily = _daily_rain(skip_zeros).add_columns(*sums).subquery()
     c = daily.c
     today = _int("today")
     wet = and_(c.total >= bindparam("below", type_=Float), c.day >= _int("first_day"),
@@ -649,11 +667,13 @@ def _slopes_query() -> Any:
 def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDays,
               current_hour: dict[str, float]) -> dict[str, int | None]:
     """Consecutive dry days per rain station, from ``_rain_hours``' wet days and the rain of the current
-    hour. Where each station's data begins is an index seek per station; whether it reported in the
-    current hour is its latest report's time (looked up only when that is after ``now``)."""
+    hour, and for stations dry since ``days.recent``, ``_older_wet``. Where each station's data begins is an
+    index seek per station; whether it reported in the current hour is its latest report's time (looked up
+    only when that is after ``now``)."""
     today, at, last_full = days.today, days.at, days.last_full
     params = {"start": days.start, "last_full": last_full, "at": at}
-    out: dict[str, int | None] = {}
+    known: dict[str, tuple[int | None, int]] = {}
+    """Per station with data in the horizon: its last wet day as far as known, and its first day of data."""
     for station, latest, first_hour, ahead_reported in session.connection().execute(_query("first"), params).all():
         reported = last_full < latest <= at or bool(latest > at and ahead_reported)
         if first_hour is not None:
@@ -665,8 +685,56 @@ def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDa
         wet, today_total, today_seen = wet_days.get(station, (None, 0.0, False))
         if (today_seen or reported) and today_total + current_hour.get(station, 0.0) >= spec.dry_below_mm:
             wet = today
-        out[station] = count_dry_days(today, wet, first)
-    return out
+        known[station] = (wet, first)
+    older = _older_wet(session, days, spec, {sid: first for sid, (wet, first) in known.items()
+                                              if wet is None and first < days.recent})
+    return {sid: count_dry_days(today, older.get(sid, wet), first) for sid, (wet, first) in known.items()}
+
+
+def _older_wet(session: Session, days: _Days, spec: SnapshotSpec, dry: dict[str, int]) -> dict[str, int]:
+    """The last wet day before ``days.recent`` of the ``dry`` stations (station: its first day of data), going
+    back a stretch at a time and stopping once each has one or has no data further back.
+
+    Summing every station's wet hours of the whole horizon each cycle was most of what a cycle cost in
+    steady state (60 days of history); most stations had rain in the last days, and the others are few or
+    have little rain to sum (a drought)."""
+    found: dict[str, int] = {}
+    bounds = sorted({days.recent, days.first, *(max(days.first, days.today - n) for n in OLDER_DAYS)},
+                    reverse=True)
+    pending = dict(dry)
+    for hi_day, lo_day in itertools.pairwise(bounds):
+        pending = {sid: first for sid, first in pending.items() if first < hi_day}  # data before this stretch
+        if not pending:
+            break
+        named = len(pending) <= NAMED_STATIONS
+        params: dict[str, Any] = {"lo": days.hour_after(lo_day), "hi": days.hour_after(hi_day), "shift": days.shift,
+                                  "below": spec.dry_below_mm}
+        if named:
+            params["stations"] = sorted(pending)
+        for station, day in session.connection().execute(
+                _query("older", spec.dry_below_mm > 0, named), params).all():
+            if station in pending:
+                found[station] = int(day)
+                del pending[station]
+    return found
+
+
+def _daily_rain(skip_zeros: bool, *where: Any) -> Any:
+    """Rain per station and local day from the hourly totals in ``(lo, hi]``: what wet days are judged on."""
+    h, total = ReadingHourRow.hour, ReadingHourRow.total
+    conditions = [ReadingHourRow.quantity == "rain_mm", h > _int("lo"), h <= _int("hi"), *where]
+    if skip_zeros:  # without a positive threshold a day of zeros is wet, and its zero rows count
+        conditions.append(total != literal_column("0"))  # a literal: what lets the engines use the wet-hours index
+    day = ((h - 1 + _int("shift")) // DAY).label("day")
+    return select(ReadingHourRow.station, day, func.sum(total).label("total")).where(*conditions).group_by(
+        ReadingHourRow.station, day)
+
+
+def _older_query(skip_zeros: bool, named: bool) -> Any:
+    where = [ReadingHourRow.station.in_(bindparam("stations", expanding=True))] if named else []
+    daily = _daily_rain(skip_zeros, *where).subquery()
+    return (select(daily.c.station, func.max(daily.c.day)).where(daily.c.total >= bindparam("below", type_=Float))
+            .group_by(daily.c.station))
 
 
 def _first_query() -> Any:
@@ -684,7 +752,7 @@ def _first_query() -> Any:
 
 
 _BUILDERS: dict[str, Any] = {"latest": _latest_query, "edges": _edges_query, "rain": _rain_query,
-                             "slopes": _slopes_query, "first": _first_query}
+                             "slopes": _slopes_query, "first": _first_query, "older": _older_query}
 
 
 # --- feed status, rule state, manual reports ---------------------------------------------------------------

@@ -87,3 +87,42 @@ def test_the_cases_above_are_the_ones_meant(session: Session) -> None:
     assert snaps["hours-ago"].totals == {H: 0.0, 24 * H: pytest.approx(15.6)}
     assert snaps["silent"].dry_days is None and snaps["silent"].totals[24 * H] == 0.0
     assert snaps["river"].rates[H] == pytest.approx(0.12)
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["few dry stations named", "many dry stations read"])
+def test_dry_days_found_in_every_stretch_of_a_long_horizon(session: Session, named: bool,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wet days are looked for in the last days first and further back only for the stations still dry
+    (``_older_wet``): a last wet day in each stretch, on its edges, or none, agrees with the pure functions."""
+    if not named:
+        monkeypatch.setattr(repo, "NAMED_STATIONS", 0)
+    now = T0 + 25 * M
+    today_start = datetime(2027, 7, 2, 16, 0, tzinfo=UTC)  # 00:00 on 3 July in Sanjian
+    stations: list[Station] = []
+    readings: list[Reading] = []
+    for days_ago in (0, 1, 2, 3, 7, 8, 9, 20, 29, 30, 31, 45, 59, 60, 61):
+        sid = f"wet-{days_ago}-days-ago"
+        stations.append(station(sid, "rain", "county", interval="1h"))
+        # Data begins 70 days back (a dry report); 5 mm at 23:30 local that day (today: 02:30); a dry report now.
+        wet_at = today_start - days_ago * 24 * H + (2 * H if days_ago == 0 else 23 * H) + 30 * M
+        readings.append(Reading(sid, today_start - 70 * 24 * H, "rain_mm", 0.0, "mm", "c"))
+        readings.append(Reading(sid, wet_at, "rain_mm", 5.0, "mm", "c"))
+        readings.append(Reading(sid, T0, "rain_mm", 0.0, "mm", "c"))
+    stations.append(station("starts-10-days-ago", "rain", "county", interval="1h"))
+    readings += [Reading("starts-10-days-ago", today_start - 10 * 24 * H + 3 * H, "rain_mm", 0.2, "mm", "c"),
+                 Reading("starts-10-days-ago", T0, "rain_mm", 0.0, "mm", "c")]
+    stations.append(station("drizzle-daily", "rain", "county", interval="1h"))  # 0.6 mm a day: never wet
+    readings += [Reading("drizzle-daily", today_start - d * 24 * H + 6 * H, "rain_mm", 0.6, "mm", "c")
+                 for d in range(1, 65)]
+    repo.store_readings(session, readings, now)
+    spec = SnapshotSpec(windows=(24 * H,), dry_below_mm=1.0, dry_horizon_days=60, zone=SHANGHAI)
+    bulk = repo.snapshots(session, stations, now, spec)
+    for s in stations:
+        assert bulk[s.id].dry_days == build_snapshot(s, readings, now, spec).dry_days, s.id
+    assert {s.id: bulk[s.id].dry_days for s in stations} == {
+        "wet-0-days-ago": 0, "wet-1-days-ago": 0, "wet-2-days-ago": 1, "wet-3-days-ago": 2, "wet-7-days-ago": 6,
+        "wet-8-days-ago": 7, "wet-9-days-ago": 8, "wet-20-days-ago": 19, "wet-29-days-ago": 28,
+        "wet-30-days-ago": 29, "wet-31-days-ago": 30, "wet-45-days-ago": 44, "wet-59-days-ago": 58,
+        # Beyond the horizon: its data there begins today, as the pure function counts it.
+        "wet-60-days-ago": 0, "wet-61-days-ago": 0,
+        "starts-10-days-ago": 10, "drizzle-daily": 59}
