@@ -37,6 +37,12 @@ LEGEND_ROOM = 0.4
 """Head room above a panel's highest reading, total or threshold, for its legend."""
 MAX_SERIES = 10
 WIDTH_IN, DPI = 10.0, 100
+LABEL_PT = 8
+MARGIN_IN = {"left": 0.9, "label_pad": 0.2, "right": 0.3, "right_axis": 0.8, "top": 0.6, "bottom": 1.0, "gap": 0.4}
+"""Around and between the panels: room for axis labels and ticks, the titles, the x axis and the level legend."""
+FRAME_IN = 0.9
+"""The figure is this much taller than its panels' nominal heights; the margins and gaps come out of it all."""
+TITLE_FROM_TOP_IN = 0.1
 
 
 @cache
@@ -46,6 +52,17 @@ def cjk_font() -> str | None:
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def warm_up() -> None:
+    """Load matplotlib and the installed fonts ahead of ``chart_png`` (about a second, most of a small
+    report's time): a drill does it in a thread while it runs, since much of its time is spent in SQLite,
+    which lets other Python threads run."""
+    from matplotlib import dates, figure, patches  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    for font in filter(None, (cjk_font(), BASE_FONT)):
+        _charmap(font)
 
 
 @cache
@@ -95,10 +112,10 @@ def chart_png(data: ReportData) -> bytes:
     with rc_context(rc):
         track = 0.9 + 0.45 * len(data.incidents)
         heights = [track, 1.8] + [2.6] * len(stations)
-        fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.9), dpi=DPI, layout="constrained")
+        fig = Figure(dpi=DPI)
         FigureCanvasAgg(fig)
-        axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False,
-                            gridspec_kw={"height_ratios": heights})[:, 0]
+        grid = _grid(fig, heights, _incident_labels(data, label), any(s.is_rain for s in stations))
+        axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False, gridspec_kw=grid)[:, 0]
         _levels(axes[0], data, label, mdates)
         _confirmations(axes[1], data, label, mdates)
         for ax, series in zip(axes[2:], stations, strict=True):
@@ -113,13 +130,41 @@ def chart_png(data: ReportData) -> bytes:
         handles = [Patch(facecolor=LEVEL_RGB.get(s.colour, "grey"), alpha=0.55,
                          label=label(f"L{s.level} {s.name}", f"L{s.level} {s.name_en}", f"L{s.level}"))
                    for s in data.level_styles]
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+        fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8, frameon=False)
         drill = " — DRILL" if data.is_drill else ""
         fig.suptitle(label(data.title, f"After-action report{drill}: incidents "
-                           + ", ".join(f"#{i.id} {i.code}" for i in data.incidents)), fontsize=10)
+                           + ", ".join(f"#{i.id} {i.code}" for i in data.incidents)), fontsize=10,
+                     y=1 - TITLE_FROM_TOP_IN / fig.get_figheight(), va="top")
         out = io.BytesIO()
         fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def _grid(fig: Any, heights: list[float], left_labels: list[str], rain: bool) -> dict[str, Any]:
+    """Margins in inches around panels of ``heights`` inches, and the figure's size to fit them.
+
+    Laid out by hand rather than by matplotlib's constrained layout, which measures every tick label of every
+    panel and draws the figure twice: that was most of a report's time. Only the incident labels on the left
+    vary in width, so only they are measured."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    font = FontProperties(size=LABEL_PT)
+    widest = max((renderer.get_text_width_height_descent(text, font, ismath=False)[0] for text in left_labels),
+                 default=0.0) / fig.dpi
+    left = max(MARGIN_IN["left"], widest + MARGIN_IN["label_pad"])
+    right = MARGIN_IN["right_axis" if rain else "right"]
+    top, bottom, gap = MARGIN_IN["top"], MARGIN_IN["bottom"], MARGIN_IN["gap"]
+    height = sum(heights) + FRAME_IN
+    fig.set_size_inches(WIDTH_IN, height)
+    panels = height - top - bottom - gap * (len(heights) - 1)
+    return {"height_ratios": heights, "left": left / WIDTH_IN, "right": 1 - right / WIDTH_IN,
+            "top": 1 - top / height, "bottom": bottom / height, "hspace": gap / (panels / len(heights))}
+
+
+def _incident_labels(data: ReportData, label: Callable[..., str]) -> list[str]:
+    return [label(f"#{i.id} {i.code} {i.hazard_name}", f"#{i.id} {i.code} {i.hazard}", f"#{i.id}")
+            for i in data.incidents]
 
 
 def _window(data: ReportData, stations: list[StationSeries]) -> tuple[datetime, datetime]:
@@ -147,8 +192,7 @@ def _levels(ax: Any, data: ReportData, label: Callable[..., str], mdates: Any) -
                            alpha=0.75, edgecolor="white")
             ax.text((x0 + x1) / 2, y, f"L{span.level}", ha="center", va="center", fontsize=8, clip_on=True)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([label(f"#{i.id} {i.code} {i.hazard_name}", f"#{i.id} {i.code} {i.hazard}", f"#{i.id}")
-                        for i in rows], fontsize=8)
+    ax.set_yticklabels(_incident_labels(data, label), fontsize=LABEL_PT)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_title(label("declared warning level 预警级别", "declared warning level"), fontsize=9, loc="left")
     ax.grid(axis="x", alpha=0.3)
