@@ -40,7 +40,6 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     from responder.app.feed_cycle import ingest_and_evaluate
     from responder.app.setup import init_database
     from responder.configfiles.scenario_file import read_scenario
-    from responder.reports.charts import warm_up
     from responder.reports.data import build_report
     from responder.reports.write import write_files
     from responder.storage.db import save_copy
@@ -56,11 +55,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     url = f"sqlite:///{database}"
     clock = FakeClock(start)
     drill = drill_context(ctx, url, clock)
-    # One thread beside the drill: first it loads what the chart needs (while the drill runs), then it copies
-    # the database to disk (SQLite works without Python's lock) while the chart is drawn.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="drill-report")
     try:
-        pool.submit(warm_up)
         init_database(drill)
         import_contacts(drill, ctx.settings.roster_file, loaded=roster_file)
         runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
@@ -69,12 +64,14 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
         except BaseException:  # an interrupted drill keeps what it did, for a look with the database's tools
             save_copy(drill.engine, database)
             raise
-        data = build_report(drill, result.incidents)  # the report reads nothing more from the database after this
-        saved = pool.submit(save_copy, drill.engine, database)
-        written = write_files(data, out_dir, name)
-        saved.result()
+        data = build_report(drill, result.incidents)
+        # The copy to disk (SQLite works without Python's lock) runs while the chart is drawn: the report
+        # reads nothing more from the database.
+        with ThreadPoolExecutor(1, thread_name_prefix="drill-save") as pool:
+            saved = pool.submit(save_copy, drill.engine, database)
+            written = write_files(data, out_dir, name)
+            saved.result()
         html, markdown = written["html"], written["md"]
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         drill.engine.dispose()
     return DrillOutcome(name, result, url, html, markdown, time.perf_counter() - wall)

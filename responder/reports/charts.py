@@ -54,17 +54,6 @@ def cjk_font() -> str | None:
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
-def warm_up() -> None:
-    """Load matplotlib and the installed fonts ahead of ``chart_png`` (about a second, most of a small
-    report's time): a drill does it in a thread while it runs, since much of its time is spent in SQLite,
-    which lets other Python threads run."""
-    from matplotlib import dates, figure, patches  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
-
-    for font in filter(None, (cjk_font(), BASE_FONT)):
-        _charmap(font)
-
-
 @cache
 def _charmap(font: str) -> frozenset[int]:
     from matplotlib import font_manager, ft2font
