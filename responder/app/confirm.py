@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,7 @@ _LAST_ACK = select(func.max(_ACKS.c.at)).where(
     _ACKS.c.incident_id == bindparam("incident_id"), _ACKS.c.person_id == bindparam("person_id")).scalar_subquery()
 _TOLD_SINCE = select(_O.c.id).where(
     _O.c.incident_id == bindparam("incident_id"), _O.c.person_id == bindparam("person_id"),
-    _O.c.kind.in_([literal(k) for k in ("escalate_group", "escalate_chain", "inform_chain")]),
+    store.one_of(_O.c.kind, ("escalate_group", "escalate_chain", "inform_chain")),
     _O.c.created_at >= func.coalesce(_LAST_ACK, bindparam("confirmed_at", type_=_O.c.created_at.type))).limit(1)
 """An escalation report sent to this person since their last acknowledgement (or confirmation)."""
 _SNAPSHOTS = select(_I.c.plan_snapshot, _I.c.roster_snapshot).where(_I.c.id == bindparam("incident_id"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Row, Table, and_, bindparam, insert, literal, select, update
+from sqlalchemy import ColumnElement, Integer, Row, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
@@ -37,10 +37,9 @@ _DUE = select(_STEPS.c.id).where(_STEPS.c.status == "pending", _STEPS.c.due_at <
 
 
 def pending_reminders(incident_id: ColumnElement[int], person_id: ColumnElement[str]) -> ColumnElement[bool]:
-    """The outbox rows a confirmation cancels. The kinds are plain bound values: an expanding IN would be
-    rendered again on every execution."""
+    """The outbox rows a confirmation cancels."""
     return and_(_OUTBOX.c.incident_id == incident_id, _OUTBOX.c.person_id == person_id,
-                _OUTBOX.c.status == "pending", _OUTBOX.c.kind.in_([literal(k) for k in REMINDER_KINDS]))
+                _OUTBOX.c.status == "pending", store.one_of(_OUTBOX.c.kind, REMINDER_KINDS))
 
 
 _CANCEL_REMINDERS = update(_OUTBOX).where(pending_reminders(bindparam("incident"), bindparam("person"))) \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from responder.app.alerts import duty_officer, sender_key, snapshot_of
 from responder.app.context import AppContext
@@ -21,18 +21,28 @@ SETTLE = timedelta(seconds=60)
 """Wait this long for the rest of a call-out to settle before summarising, unless it is all done."""
 
 
-_UNREPORTED = (select(OutboxRow).where(OutboxRow.status.in_(("failed", "undelivered")),
+_UNREPORTED = (select(OutboxRow).where(store.one_of(OutboxRow.status, ("failed", "undelivered")),
                                       OutboxRow.failure_reported.is_(False), OutboxRow.incident_id.is_not(None),
-                                      OutboxRow.kind.in_(SUMMARISED_KINDS))
+                                      store.one_of(OutboxRow.kind, SUMMARISED_KINDS))
                .order_by(OutboxRow.incident_id, OutboxRow.id))
 _ANY_UNREPORTED = select(_UNREPORTED.with_only_columns(OutboxRow.id).limit(1).exists())
 """Built once: every pass of the dispatcher asks, and the answer is almost always no."""
+_R = store.RECIPIENTS
+_PEOPLE = select(_R.c.person_id, _R.c.name, _R.c.assignments).where(_R.c.incident_id == bindparam("incident_id"))
+"""What a summary needs of the people it names, as plain rows: loading every recipient of a call-out (thousands)
+as ORM objects cost far more than the summary itself."""
+
+
+def any_unreported(conn: Connection) -> bool:
+    """Whether a summary may be due; cheap, for the dispatcher to ask after every pass (on ``conn``, in whatever
+    transaction it has open) before ``report_failures`` does the work."""
+    return bool(conn.scalar(_ANY_UNREPORTED))
 
 
 def report_failures(ctx: AppContext) -> int:
     """Summarise unreported permanent failures per incident; returns how many summaries were queued."""
     with ctx.engine.connect() as conn:
-        if not conn.scalar(_ANY_UNREPORTED):
+        if not any_unreported(conn):
             return 0
     now = ctx.clock.now()
     queued = 0
@@ -63,8 +73,9 @@ def _summarise(ctx: AppContext, session: object, incident: IncidentRow, rows: li
     assert isinstance(session, Session)
     now = ctx.clock.now()
     plan, roster = snapshot_of(incident)
-    recipients = {r.person_id: r for r in store.recipients_of(session, incident.id)}
     failed_ids = {r.person_id for r in rows if r.person_id}
+    recipients = {r.person_id: r for r in session.execute(_PEOPLE, {"incident_id": incident.id})
+                  if r.person_id in failed_ids}
     names = {pid: recipients[pid].name if pid in recipients else pid for pid in failed_ids}
     # Each head hears about the failed members of their own groups.
     per_head: dict[str, set[str]] = defaultdict(set)

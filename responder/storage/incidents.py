@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Insert, Table, insert, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
@@ -28,6 +29,13 @@ loads no ORM objects and so skips the Session's overhead)."""
 
 def connection_of(db: Db) -> Connection:
     return db.connection() if isinstance(db, Session) else db
+
+
+def one_of(column: SQLCoreOperations[str], values: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a fixed list, as plain bound values, in statements built once for hot paths:
+    an expanding IN (what ``in_`` makes of a list) is rendered again on every execution, at a cost above that of a
+    small query itself."""
+    return column.in_([literal(v) for v in values])
 
 
 def open_incidents(session: Session, include_drills: bool = True) -> list[IncidentRow]:

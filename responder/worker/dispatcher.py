@@ -176,6 +176,9 @@ class Dispatcher:
         self._refreshed = time.monotonic()
         self._reconciled_at: datetime | None = None
         self._reconcile_every = timedelta(seconds=ctx.settings.claim_timeout_seconds / 4)
+        self._unreported: bool | None = None
+        """Whether the last short batch sent at once saw failures left to summarise, asked in its own transaction;
+        None: not asked (``_failures_to_report`` asks on a connection of its own)."""
         self.on_sent: Callable[[list[Claimed], datetime], None] | None = None
         """Told, once its transaction has committed, of each group of rows this dispatcher recorded as sent and
         when: a drill's simulated people react to what reached them without querying the outbox for it."""
@@ -300,15 +303,21 @@ class Dispatcher:
         Only for a simulated gateway (``record_every`` > 1): it cannot fail between a send and its record, and its
         sends take no time, so holding the transaction (on SQLite, the write lock) across them costs nothing.
         """
+        from responder.app.failures import any_unreported
+
+        limit = self.ctx.settings.claim_batch
         with self.ctx.engine.begin() as conn:
-            batch = self._take(conn, self.ctx.settings.claim_batch)
-            if not batch:
-                return 0
-            wanted = self._still_wanted(conn, batch)
-            results = [(item, self._hand_over(item)) for item in wanted]
-            now = self.ctx.clock.now()
-            outcomes, marked = self._record_results(conn, results, now)
-        self._settle(batch, results, outcomes, marked, now)
+            batch = self._take(conn, limit)
+            if batch:
+                wanted = self._still_wanted(conn, batch)
+                results = [(item, self._hand_over(item)) for item in wanted]
+                now = self.ctx.clock.now()
+                outcomes, marked = self._record_results(conn, results, now)
+            # A short batch ends ``drain`` unless failures are left to summarise: asked in this transaction, which
+            # has just recorded this batch's, rather than in one more of its own.
+            self._unreported = any_unreported(conn) if len(batch) < limit else None
+        if batch:
+            self._settle(batch, results, outcomes, marked, now)
         return len(batch)
 
     def _record_results(self, conn: Connection, results: list[tuple[Claimed, Accepted | GatewayError]],
@@ -496,11 +505,21 @@ class Dispatcher:
                 if handled >= self.ctx.settings.claim_batch:
                     continue  # a full batch: more may be due
                 # A short batch took everything due when it was claimed; rows queued since are the next pass's.
-                if report_failures(self.ctx) == 0:
+                if not self._failures_to_report() or report_failures(self.ctx) == 0:
                     break
         finally:
             self.close()
         return self.stats
+
+    def _failures_to_report(self) -> bool:
+        """After a short pass: are permanent failures left to summarise? A batch sent at once has asked already."""
+        from responder.app.failures import any_unreported
+
+        seen, self._unreported = self._unreported, None
+        if seen is not None:
+            return seen
+        with self.ctx.engine.connect() as conn:
+            return any_unreported(conn)
 
     def close(self) -> None:
         if self._pool is not None:
