@@ -30,6 +30,7 @@ from responder.domain.readings import Rejected, Series, epoch_seconds, validate_
 from responder.domain.roster import Roster
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
+from responder.storage.db import reading
 from responder.storage.models import EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
 from responder.worker.dispatcher import Claimed, Dispatcher
 
@@ -231,7 +232,7 @@ class DrillRunner:
     def _next_time(self) -> tuple[datetime | None, datetime | None]:
         """When the loop next has something to do, and when the next escalation step falls due."""
         candidates = [self._heap[0].at] if self._heap else []
-        with self.ctx.engine.connect() as conn:  # no Session: its set-up costs more than this query
+        with reading(self.ctx.engine) as conn:  # no Session: its set-up costs more than this query
             step, due = conn.execute(_NEXT_DUE).one()
         candidates += [d for d in (step, due) if d is not None]
         nxt = min(candidates) if candidates else None
@@ -329,7 +330,7 @@ class DrillRunner:
         @functools.cache
         def incidents() -> tuple[dict[int, str], int]:
             """Codes and how many are open, for a reply's text: read once a pass, and only if someone replies."""
-            with self.ctx.engine.connect() as conn:
+            with reading(self.ctx.engine) as conn:
                 return dict(conn.execute(_CODES).all()), conn.scalar(_OPEN_COUNT) or 0
 
         for item, at in sent:

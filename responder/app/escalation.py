@@ -23,7 +23,7 @@ from responder.domain.plan import Plan, pick
 from responder.domain.roster import Roster
 from responder.domain.types import Role
 from responder.storage import incidents as store
-from responder.storage.db import transaction
+from responder.storage.db import reading, transaction
 from responder.storage.models import AcknowledgementRow, EscalationStepRow, IncidentRow, RecipientRow
 
 REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "escalate_group", "escalate_chain")
@@ -236,7 +236,7 @@ def _rung_answered(session: Session, plan: Plan, roster: Roster, incident: Incid
 
 def run_due(ctx: AppContext, actor: str = "scheduler", limit: int = 500) -> list[StepOutcome]:
     """Run every step due now, oldest first: the safety net behind the scheduler's timed jobs."""
-    with ctx.engine.connect() as conn:  # no Session: nothing here is an ORM object
+    with reading(ctx.engine) as conn:  # no Session: nothing here is an ORM object
         ids = list(conn.scalars(_DUE, {"now": ctx.clock.now(), "limit": limit}))
     return [o for sid in ids if (o := run_step(ctx, sid, actor)) is not None]
 

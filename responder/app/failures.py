@@ -13,7 +13,7 @@ from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, render
 from responder.storage import incidents as store
-from responder.storage.db import transaction
+from responder.storage.db import reading, transaction
 from responder.storage.models import IncidentRow, OutboxRow
 
 SUMMARISED_KINDS = ("callout", "upgrade", "downgrade", "released", "evacuation", "inform_chain", "resend")
@@ -41,7 +41,7 @@ def any_unreported(conn: Connection) -> bool:
 
 def report_failures(ctx: AppContext) -> int:
     """Summarise unreported permanent failures per incident; returns how many summaries were queued."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine) as conn:
         if not any_unreported(conn):
             return 0
     now = ctx.clock.now()

@@ -35,6 +35,7 @@ from responder.gateways.base import (
     OutgoingSms,
     PermanentError,
 )
+from responder.storage.db import reading
 from responder.storage.models import (
     DeliveryReceiptRow,
     IncidentRow,
@@ -518,7 +519,7 @@ class Dispatcher:
         seen, self._unreported = self._unreported, None
         if seen is not None:
             return seen
-        with self.ctx.engine.connect() as conn:
+        with reading(self.ctx.engine) as conn:
             return any_unreported(conn)
 
     def close(self) -> None:

@@ -11,12 +11,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, delete, inspect, select, update
+from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from responder.storage import migrate
-from responder.storage.db import make_engine
+from responder.storage.db import make_engine, reading
 from responder.storage.models import AuditEventRow, Base, PersonRow
 
 
@@ -88,3 +88,26 @@ def test_audit_events_are_append_only(engine: Engine) -> None:
     with Session(engine) as session:
         [row] = session.scalars(select(AuditEventRow)).all()
         assert (row.summary, row.reason, row.evidence) == ("level 2", "水位到达警戒线", {"station": "龙河"})
+
+
+def test_a_reading_connection_neither_waits_for_nor_blocks_a_writer_on_sqlite(sqlite_url: str) -> None:
+    """``reading`` connections (the loop's "anything due?") take no write lock: with a writer's transaction
+    open they read the last committed state at once, and a writer can start while one is open."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    with engine.begin() as writer:
+        writer.execute(insert(PersonRow).values(_person("P1")))
+    with engine.begin() as writer:  # BEGIN IMMEDIATE: holds the write lock
+        writer.execute(insert(PersonRow).values(_person("P2")))
+        with reading(engine) as reader:
+            assert list(reader.scalars(select(PersonRow.id))) == ["P1"]
+    with reading(engine) as reader:
+        assert sorted(reader.scalars(select(PersonRow.id))) == ["P1", "P2"]
+        with engine.begin() as writer:
+            writer.execute(update(PersonRow).where(PersonRow.id == "P1").values(name="renamed"))
+    engine.dispose()
+
+
+def _person(pid: str) -> dict[str, object]:
+    return {"id": pid, "name": pid, "phone": "+86174009000" + pid[-2:].rjust(2, "0"), "language": "zh",
+            "village": "", "active": True, "updated_at": datetime(2027, 7, 1, 1, 30, tzinfo=UTC)}
