@@ -9,9 +9,10 @@ copes with irregular and missing reports.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol, TypeVar
 
 from responder.domain.stations import Quantity, Station, StationKind
@@ -151,6 +152,36 @@ def local_day(when: datetime, zone: tzinfo) -> int:
     """Day number (days since 1970-01-01, local calendar) of the period ending at ``when``."""
     local = (when - timedelta(seconds=1)).astimezone(zone)
     return local.date().toordinal() - EPOCH.date().toordinal()
+
+
+def day_start(day: int, zone: tzinfo) -> int:
+    """Epoch seconds of local midnight starting ``day`` (a day number as :func:`local_day` gives)."""
+    local = datetime.combine(date.fromordinal(EPOCH.date().toordinal() + day), time(), tzinfo=zone)
+    return (local - EPOCH) // timedelta(seconds=1)
+
+
+@functools.lru_cache(maxsize=32)
+def utc_offsets(zone: tzinfo, start: int, end: int, probe: int = 6 * 3600) -> tuple[tuple[int, int], ...]:
+    """The zone's UTC offset in seconds over ``[start, end]`` (epoch seconds) as ``((start, offset), (t, offset
+    from t on), ...)``: one pair for a zone without daylight saving, one more per change. Probed every
+    ``probe`` seconds (no zone changes twice in six hours), each change found to the second by bisection."""
+
+    def offset(t: int) -> int:
+        delta = datetime.fromtimestamp(t, zone).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    out = [(start, offset(start))]
+    t = start
+    while t < end:
+        nxt = min(t + probe, end)
+        if offset(nxt) != out[-1][1]:
+            lo, hi = t, nxt  # offset(lo) is the old one, offset(hi) the new one
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(mid) == out[-1][1] else (lo, mid)
+            out.append((hi, offset(hi)))
+        t = nxt
+    return tuple(out)
 
 
 def count_dry_days(today: int, last_wet: int | None, first: int | None) -> int | None:

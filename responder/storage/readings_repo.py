@@ -47,8 +47,10 @@ from responder.domain.derived import (
     StationSnapshot,
     compose_snapshot,
     count_dry_days,
+    day_start,
     local_day,
     min_span,
+    utc_offsets,
 )
 from responder.domain.readings import Reading, Rejected, Series, epoch_seconds
 from responder.domain.rules import HazardState, ManualReport
@@ -530,12 +532,14 @@ def _latest_query() -> Any:
 
 
 class _Days:
-    """The local calendar of a cycle: days are cut at the zone's UTC offset at ``now``, exact for zones
-    without daylight saving (China), within an hour around the change otherwise."""
+    """The local calendar of a cycle: where each local day of the dry-day horizon begins, with the zone's
+    UTC offset in effect at each moment (daylight saving included).
+
+    Hour buckets are given to the day of their last second, which is exact for zones a whole number of hours
+    from UTC; with a half-hour offset the bucket across midnight goes to the day it ends in."""
 
     def __init__(self, now: datetime, spec: SnapshotSpec) -> None:
-        offset = spec.zone.utcoffset(now)
-        self.shift = int(offset.total_seconds()) if offset else 0
+        self.zone = spec.zone
         self.today = local_day(now, spec.zone)
         self.first = self.today - spec.dry_horizon_days + 1
         """The first day of the dry-day horizon."""
@@ -545,10 +549,32 @@ class _Days:
         self.last_full = self.at // HOUR * HOUR
         self.recent = max(self.first, self.today - RECENT_DAYS)
         """The first day the rain query looks at for wet days; older ones only for stations still dry then."""
+        # Per calendar day, not per cycle: the same table serves every cycle of the day (and is cached).
+        self.offsets = utc_offsets(spec.zone, self.start, self.hour_after(self.today + 1))
+        self.cuts = len(self.offsets) - 1
+        """How many times the offset changes in the horizon: part of the shape of the queries that cut days."""
+        self.params = {f"s{i}": shift for i, (_, shift) in enumerate(self.offsets)} | {
+            f"t{i}": since for i, (since, _) in enumerate(self.offsets) if i}
+        """The bound values of ``_day_of_hour``."""
 
     def hour_after(self, day: int) -> int:
         """The end of the hour bucket before ``day``'s first one: a day's buckets are ``(hour_after, ...]``."""
-        return day * DAY - self.shift
+        return day_start(day, self.zone)
+
+    def day_of(self, hour: int) -> int:
+        """The local day of the hour bucket ending at ``hour``, as ``_day_of_hour`` gives it in SQL."""
+        at = hour - 1
+        since = max(0, bisect.bisect_right(self.offsets, at, key=operator.itemgetter(0)) - 1)
+        return (at + self.offsets[since][1]) // DAY
+
+
+def _day_of_hour(cuts: int) -> Any:
+    """``_Days.day_of`` in SQL: the offset in effect at each bucket's last second (``s0`` until ``t1``, ...)."""
+    last = ReadingHourRow.hour - 1
+    if not cuts:
+        return (last + _int("s0")) // DAY
+    return case(*[(last < _int(f"t{i}"), (last + _int(f"s{i - 1}")) // DAY) for i in range(1, cuts + 1)],
+                else_=(last + _int(f"s{cuts}")) // DAY)
 
 
 Span = tuple[int, int]
@@ -600,12 +626,12 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
     full = [(w, first) for w, first, _ in plans if first is not None]
     params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
         "lo": min([days.hour_after(days.recent)] + [first for _, first in full]), "hi": days.last_full,
-        "shift": days.shift, "below": spec.dry_below_mm, "first_day": days.recent, "today": days.today}
+        "below": spec.dry_below_mm, "first_day": days.recent, "today": days.today} | days.params
     every = [w for w, _, _ in plans]
     totals: dict[str, dict[timedelta, float]] = {}
     wet_days: WetDays = {}
     for station, wet, today_total, today_seen, *sums in session.connection().execute(
-            _query("rain", len(full), spec.dry_below_mm > 0), params).all():
+            _query("rain", len(full), spec.dry_below_mm > 0, days.cuts), params).all():
         wet_days[station] = (None if wet is None else int(wet), float(today_total or 0), bool(today_seen))
         if full:
             per_station = totals[station] = dict.fromkeys(every, 0.0)
@@ -614,12 +640,12 @@ def _rain_hours(session: Session, days: _Days, spec: SnapshotSpec,
     return totals, wet_days
 
 
-def _rain_query(windows: int, skip_zeros: bool) -> Any:
+def _rain_query(windows: int, skip_zeros: bool, cuts: int) -> Any:
     """Sums over part of the rows are FILTERed, not CASE … ELSE 0.0: most hours of the range are in no window,
     and skipping them costs less than adding 0.0, which changes no sum (NULL where none is)."""
     h, total = ReadingHourRow.hour, ReadingHourRow.total
     sums = [func.sum(total).filter(h > _int(f"w{i}")).label(f"w{i}") for i in range(windows)]
-    daily = _daily_rain(skip_zeros).add_columns(*sums).subquery()
+    daily = _daily_rain(skip_zeros, cuts).add_columns(*sums).subquery()
     c = daily.c
     today = _int("today")
     wet = and_(c.total >= bindparam("below", type_=Float), c.day >= _int("first_day"),
@@ -677,7 +703,7 @@ def _dry_days(session: Session, days: _Days, spec: SnapshotSpec, wet_days: WetDa
     for station, latest, first_hour, ahead_reported in session.connection().execute(_query("first"), params).all():
         reported = last_full < latest <= at or bool(latest > at and ahead_reported)
         if first_hour is not None:
-            first = (int(first_hour) - 1 + days.shift) // DAY
+            first = days.day_of(int(first_hour))
         elif reported:
             first = today
         else:
@@ -707,32 +733,32 @@ def _older_wet(session: Session, days: _Days, spec: SnapshotSpec, dry: dict[str,
         if not pending:
             break
         named = len(pending) <= NAMED_STATIONS
-        params: dict[str, Any] = {"lo": days.hour_after(lo_day), "hi": days.hour_after(hi_day), "shift": days.shift,
-                                  "below": spec.dry_below_mm}
+        params: dict[str, Any] = {"lo": days.hour_after(lo_day), "hi": days.hour_after(hi_day),
+                                  "below": spec.dry_below_mm} | days.params
         if named:
             params["stations"] = sorted(pending)
         for station, day in session.connection().execute(
-                _query("older", spec.dry_below_mm > 0, named), params).all():
+                _query("older", spec.dry_below_mm > 0, named, days.cuts), params).all():
             if station in pending:
                 found[station] = int(day)
                 del pending[station]
     return found
 
 
-def _daily_rain(skip_zeros: bool, *where: Any) -> Any:
+def _daily_rain(skip_zeros: bool, cuts: int, *where: Any) -> Any:
     """Rain per station and local day from the hourly totals in ``(lo, hi]``: what wet days are judged on."""
     h, total = ReadingHourRow.hour, ReadingHourRow.total
     conditions = [ReadingHourRow.quantity == "rain_mm", h > _int("lo"), h <= _int("hi"), *where]
     if skip_zeros:  # without a positive threshold a day of zeros is wet, and its zero rows count
         conditions.append(total != literal_column("0"))  # a literal: what lets the engines use the wet-hours index
-    day = ((h - 1 + _int("shift")) // DAY).label("day")
+    day = _day_of_hour(cuts).label("day")
     return select(ReadingHourRow.station, day, func.sum(total).label("total")).where(*conditions).group_by(
         ReadingHourRow.station, day)
 
 
-def _older_query(skip_zeros: bool, named: bool) -> Any:
+def _older_query(skip_zeros: bool, named: bool, cuts: int) -> Any:
     where = [ReadingHourRow.station.in_(bindparam("stations", expanding=True))] if named else []
-    daily = _daily_rain(skip_zeros, *where).subquery()
+    daily = _daily_rain(skip_zeros, cuts, *where).subquery()
     return (select(daily.c.station, func.max(daily.c.day)).where(daily.c.total >= bindparam("below", type_=Float))
             .group_by(daily.c.station))
 

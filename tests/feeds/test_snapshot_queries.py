@@ -1,11 +1,13 @@
 """Bulk snapshots where the shortcuts of the snapshot queries matter, against the pure functions of
 responder.domain.derived on SQLite and PostgreSQL: zero rain left out of the sums, gauges that report
-only now or only long ago, a zero dry-day threshold, sub-hour windows, a clock set back."""
+only now or only long ago, a zero dry-day threshold, sub-hour windows, a clock set back, wet days found in
+each stretch of a long horizon, and days cut at daylight-saving changes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from feeds_support import SHANGHAI, station
@@ -126,3 +128,30 @@ def test_dry_days_found_in_every_stretch_of_a_long_horizon(session: Session, nam
         # Beyond the horizon: its data there begins today, as the pure function counts it.
         "wet-60-days-ago": 0, "wet-61-days-ago": 0,
         "starts-10-days-ago": 10, "drizzle-daily": 59}
+
+
+@pytest.mark.parametrize("now", [datetime(2027, 4, 5, 8, 25, tzinfo=UTC), datetime(2027, 11, 5, 9, 25, tzinfo=UTC)],
+                         ids=["after spring forward", "after fall back"])
+def test_dry_days_follow_daylight_saving(session: Session, now: datetime) -> None:
+    """Days are cut at each day's own local midnight, not at the offset of ``now``: rain just before or after
+    midnight on either side of a change lands on the day it fell (Berlin: UTC+1 in winter, +2 in summer)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    local_now = now.astimezone(berlin)
+    stations: list[Station] = []
+    readings: list[Reading] = []
+    for days_ago in (1, 3, 6, 8, 9, 10, 12, 20, 40):
+        day = (local_now - timedelta(days=days_ago)).date()
+        for label, at in (("late", time(23, 30)), ("early", time(0, 30))):
+            sid = f"{label}-{days_ago}"
+            stations.append(station(sid, "rain", "county", interval="1h"))
+            wet_at = datetime.combine(day, at, tzinfo=berlin).astimezone(UTC)
+            readings += [Reading(sid, now - 50 * 24 * H, "rain_mm", 0.0, "mm", "c"),
+                         Reading(sid, wet_at, "rain_mm", 5.0, "mm", "c"),
+                         Reading(sid, now - 10 * M, "rain_mm", 0.0, "mm", "c")]
+    repo.store_readings(session, readings, now)
+    spec = SnapshotSpec(windows=(24 * H,), dry_below_mm=1.0, dry_horizon_days=45, zone=berlin)
+    bulk = repo.snapshots(session, stations, now, spec)
+    for s in stations:
+        assert bulk[s.id].dry_days == build_snapshot(s, readings, now, spec).dry_days, s.id
+    assert {s.id: bulk[s.id].dry_days for s in stations if s.id.startswith("late-")} == {
+        f"late-{d}": d - 1 for d in (1, 3, 6, 8, 9, 10, 12, 20, 40)}
