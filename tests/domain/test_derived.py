@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,14 +16,17 @@ from responder.domain.derived import (
     build_snapshot,
     consecutive_dry_days,
     count_dry_days,
+    day_start,
     local_day,
     margin,
     rate_of_rise,
     storage_pct,
+    utc_offsets,
     window_total,
     window_totals,
 )
 from responder.domain.readings import Reading
+from responder.domain.readings import epoch_seconds as epoch
 from responder.domain.stations import Station
 
 NOW = datetime(2027, 7, 1, 1, 37, 20, tzinfo=UTC)
@@ -158,3 +161,23 @@ def test_build_snapshot_of_each_kind() -> None:
     assert newer_report.storage_pct == 40.0
     empty = build_snapshot(pond, [], NOW)
     assert empty.stale and empty.value is None and empty.last_time is None and empty.storage_pct is None
+
+
+def test_utc_offsets_find_each_change_to_the_second() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = epoch(datetime(2027, 1, 1, tzinfo=UTC)), epoch(datetime(2028, 1, 1, tzinfo=UTC))
+    assert utc_offsets(berlin, start, end) == (
+        (start, 3600), (epoch(datetime(2027, 3, 28, 1, 0, tzinfo=UTC)), 7200),
+        (epoch(datetime(2027, 10, 31, 1, 0, tzinfo=UTC)), 3600))
+    assert utc_offsets(ZoneInfo("Asia/Shanghai"), start, end) == ((start, 8 * 3600),)
+    india = timezone(timedelta(hours=5, minutes=30))
+    assert utc_offsets(india, start, end) == ((start, 19800),)
+
+
+def test_day_start_is_local_midnight_whatever_the_offset_that_day() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    for day in (date(2027, 3, 27), date(2027, 3, 28), date(2027, 3, 29), date(2027, 10, 31)):
+        number = day.toordinal() - date(1970, 1, 1).toordinal()
+        midnight = datetime.combine(day, datetime.min.time(), tzinfo=berlin)
+        assert day_start(number, berlin) == epoch(midnight)
+        assert local_day(midnight + timedelta(seconds=1), berlin) == number  # the first second belongs to it
