@@ -130,7 +130,8 @@ def chart_png(data: ReportData) -> bytes:
 
 
 def _grid(fig: Any, heights: list[float], left_labels: list[str], rain: bool) -> dict[str, Any]:
-    """Margins in inches around panels of ``heights`` inches, and the figure's size to fit them.
+    """The grid for panels in the proportions of ``heights`` (inches, before margins): fixed margins and gaps
+    in inches, the left one as wide as the widest incident label; sets the figure's size to match.
 
     Laid out by hand rather than by matplotlib's constrained layout, which measures every tick label of every
     panel and draws the figure twice: that was most of a report's time. Only the incident labels on the left

@@ -828,6 +828,12 @@ def add_report(session: Session, report: ManualReport, now: datetime) -> int:
     return row.id
 
 
+_R = ManualReportRow
+_RECENT_REPORTS = (select(_R.kind, _R.time, _R.value, _R.place, _R.by, _R.station, _R.note)
+                   .where(_R.time > bindparam("since"), _R.time <= bindparam("now"))
+                   .order_by(_R.time, _R.id))
+
+
 def recent_reports(session: Session, now: datetime, within: timedelta = timedelta(days=7)) -> list[ManualReport]:
     """Reports of the last ``within`` (the rules keep only the latest per place and their own validity); plain
     rows, not ORM objects: every cycle asks, and there are rarely any."""
@@ -835,8 +841,3 @@ def recent_reports(session: Session, now: datetime, within: timedelta = timedelt
     return [ManualReport(kind, time.astimezone(UTC), value, place, by, station, note)  # type: ignore[arg-type]
             for kind, time, value, place, by, station, note in rows]
 
-
-_R = ManualReportRow
-_RECENT_REPORTS = (select(_R.kind, _R.time, _R.value, _R.place, _R.by, _R.station, _R.note)
-                   .where(_R.time > bindparam("since"), _R.time <= bindparam("now"))
-                   .order_by(_R.time, _R.id))
