@@ -3,10 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian packages the project uses: Noto CJK for charts and the printed call tree, espeak-ng for
+# loudspeaker audio, chromium for the duty board's browser tests. Installed only where missing.
+DEBIAN_PACKAGES := fonts-noto-cjk espeak-ng chromium
+SYSTEM_STAMP := $(VENV)/.system-deps
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean system-deps
 
-$(STAMP): pyproject.toml
+system-deps: $(SYSTEM_STAMP)
+
+$(SYSTEM_STAMP):
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
+
+$(STAMP): pyproject.toml | $(SYSTEM_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
