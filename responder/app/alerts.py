@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
 from responder.app.escalation import cancel_steps, plan_steps
+from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
@@ -66,12 +66,12 @@ class Outcome:
     cancelled: int = 0
 
 
-def sender_key(ctx: AppContext) -> str:
+def sender_key(ctx: Context) -> str:
     s = ctx.settings
     return s.twilio_messaging_service_sid or s.twilio_from_number or "default"
 
 
-def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
+def duty_officer(ctx: Context, roster: Roster, plan: Plan) -> Person | None:
     """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
     from responder.app.duty import load_rota
 
@@ -135,7 +135,7 @@ def _hazard(plan: Plan, hazard: str) -> None:
         raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
 
 
-def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool,
+def _draft_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: bool,
                  session: Session) -> tuple[Plan, Roster, IncidentFacts, Decision, list[PreviewText]]:
     from responder.storage.people import load_roster
 
@@ -155,7 +155,7 @@ def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill
     return plan, roster, facts, decision, texts
 
 
-def preview_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
+def preview_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
     ctx.require_schema()
     is_drill = is_drill or ctx.settings.drill_mode
     with ctx.sessions() as session:
@@ -167,7 +167,7 @@ CODE_ATTEMPTS = 5
 """Incidents raised at the same moment may draw the same reply code; the database refuses all but one."""
 
 
-def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
+def raise_alert(ctx: Context, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
                 evidence: dict[str, Any] | None = None) -> Outcome:
     """Declare a warning level: incident, snapshots, recipients, outbox and audit in one transaction."""
     ctx.require_schema()
@@ -189,7 +189,7 @@ def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
     raise AssertionError("unreachable")
 
 
-def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool,
+def _raise_once(ctx: Context, hazard: str, level: int, reason: str, by: str, is_drill: bool,
                 evidence: dict[str, Any] | None, now: datetime) -> Outcome:
     from responder.storage.db import transaction
 
@@ -219,7 +219,7 @@ def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
     return Outcome(incident.id, incident.code, level, "open", len(decision.recipients), queued)
 
 
-def _deadline(ctx: AppContext) -> timedelta:
+def _deadline(ctx: Context) -> timedelta:
     return timedelta(seconds=ctx.settings.send_deadline_seconds)
 
 
@@ -278,7 +278,7 @@ def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
     return found
 
 
-def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by: str,
+def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: str,
                  evidence: dict[str, Any] | None = None) -> Outcome:
     """Upgrade or downgrade an open incident."""
     from responder.storage.db import transaction
@@ -309,7 +309,7 @@ def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by:
     return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
 
 
-def end_alert(ctx: AppContext, incident_id: int, reason: str, by: str) -> Outcome:
+def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
     """Stand-down (应急结束): cancel what was not sent, tell everyone who was told anything."""
     from responder.storage.db import transaction
 

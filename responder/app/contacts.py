@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.configfiles.roster_csv import RosterFile, read_roster
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
@@ -32,7 +32,7 @@ def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
     return loaded
 
 
-def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
+def import_contacts(ctx: Context, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
     """Upsert everyone in ``path`` (``loaded``: that file as ``validate_roster_file`` already read it). Any bad
     row: nothing is written and every bad row is listed."""
     loaded = loaded or validate_roster_file(path, ctx.plan)
@@ -62,7 +62,7 @@ def _refuse_phones_held_elsewhere(session: Session, loaded: RosterFile, path: Pa
         raise InputError(problems)
 
 
-def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:
+def list_contacts(ctx: Context, group: str | None = None) -> Roster:
     ctx.require_schema()
     if group is not None and group not in ctx.plan.group_ids:
         raise InputError(Problem(f"unknown group {group!r} (known: {', '.join(sorted(ctx.plan.group_ids))})",
@@ -74,7 +74,7 @@ def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:
     return Roster(tuple(roster.members(group)))
 
 
-def roster_in_force(ctx: AppContext) -> Roster:
+def roster_in_force(ctx: Context) -> Roster:
     ctx.require_schema()
     with ctx.sessions() as session:
         roster = load_roster(session)

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from responder.app.context import AppContext
 from responder.app.drills import DrillProgress, DrillResult, DrillRunner, drill_database
 from responder.domain.clock import FakeClock
+from responder.wiring import AppContext
 
 
 @dataclass(frozen=True)

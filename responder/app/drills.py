@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from responder.app import alerts, confirm, escalation, proposals
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.clock import FakeClock
 from responder.domain.drills import Action, Behaviour, Scenario, behaviour_for, sample_series
 from responder.domain.readings import Rejected, Series, epoch_seconds, validate_series
@@ -80,9 +80,9 @@ class _Event:
 
 
 class DrillRunner:
-    def __init__(self, ctx: AppContext, scenario: Scenario, start: datetime,
+    def __init__(self, ctx: Context, scenario: Scenario, start: datetime,
                  on_progress: Callable[[DrillProgress], None] | None = None,
-                 feed_cycle: Callable[[AppContext, list[Series], list[Rejected]], int] | None = None) -> None:
+                 feed_cycle: Callable[[Context, list[Series], list[Rejected]], int] | None = None) -> None:
         if not isinstance(ctx.clock, FakeClock):
             raise TypeError("a drill runs on a FakeClock")
         self.ctx = ctx

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.roster import DutyRota, Person, Roster, Shift
 
 
@@ -17,7 +17,7 @@ class OnDuty:
     deputy: Person | None
 
 
-def load_rota(ctx: AppContext) -> DutyRota:
+def load_rota(ctx: Context) -> DutyRota:
     return ctx.rota()
 
 

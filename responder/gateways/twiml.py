@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.storage.models import OutboxRow
 
 SAY_LANGUAGES = {"zh": "cmn-CN", "en": "en-US"}
@@ -81,7 +81,7 @@ def gather_url(public_url: str | None, outbox_id: int) -> str | None:
     return public_url.rstrip("/") + GATHER_PATH.format(outbox_id=outbox_id)
 
 
-def voice_twiml_for(ctx: AppContext) -> Callable[[int, str, str], str]:
+def voice_twiml_for(ctx: Context) -> Callable[[int, str, str], str]:
     """For ``Dispatcher(voice_twiml=...)``: ``(outbox_id, body, to) -> TwiML`` in the outbox row's language,
     with the keypress sent to ``settings.public_url`` + ``/twilio/voice/{outbox_id}/gather``."""
 

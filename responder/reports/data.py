@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.reports import figures, gaps, rain
 from responder.reports.model import (
@@ -54,7 +54,7 @@ MAX_STATIONS = 8
 THRESHOLD_NAMES = {"warning_level": "warning level 警戒水位", "guaranteed_level": "guaranteed level 保证水位"}
 
 
-def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None = None,
+def build_report(ctx: Context, incident_ids: Sequence[int], title: str | None = None,
                  language: str | None = None, readings: ReadingsSource | None = None) -> ReportData:
     """Everything the report shows about ``incident_ids`` (one incident, or the incidents of one drill run)."""
     ids = sorted(set(incident_ids))
@@ -299,7 +299,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _stations(ctx: AppContext, view: SnapshotView, lang: str, source: ReadingsSource, start: datetime,
+def _stations(ctx: Context, view: SnapshotView, lang: str, source: ReadingsSource, start: datetime,
               end: datetime, mentioned: Sequence[str]) -> list[StationSeries]:
     named = set(mentioned)
     every = view.stations()

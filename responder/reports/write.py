@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.reports.data import build_report
 from responder.reports.model import ReportData
 
@@ -43,7 +43,7 @@ def default_basename(incident_ids: Sequence[int]) -> str:
     return "report-incident-" + "-".join(str(i) for i in sorted(set(incident_ids)))
 
 
-def write_report(ctx: AppContext, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,
+def write_report(ctx: Context, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,
                  title: str | None = None, language: str | None = None) -> tuple[Path, Path]:
     """Build the report of ``incident_ids`` and write it as HTML and Markdown; returns (html, md)."""
     data = build_report(ctx, incident_ids, title=title, language=language)

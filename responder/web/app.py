@@ -46,7 +46,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from responder.app.alerts import snapshot_of
 from responder.app.confirm import handle_inbound, handle_keypress, record_delivery
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.errors import ResponderError
 from responder.domain.messages import IncidentFacts, render
 from responder.gateways.twiml import GATHER_PATH, call_twiml, confirmed_twiml, gather_url, hangup_twiml
@@ -245,14 +245,14 @@ async def _run(request: Request, fn: Callable[..., T], *args: Any) -> T:
         raise _Stop(Response("database unavailable\n", status_code=503, media_type="text/plain")) from None
 
 
-def _voice_call(ctx: AppContext, outbox_id: int) -> tuple[str, str] | None:
+def _voice_call(ctx: Context, outbox_id: int) -> tuple[str, str] | None:
     """(body, language) of the call's outbox row."""
     with ctx.sessions() as session:
         row = session.execute(select(OutboxRow.body, OutboxRow.language).where(OutboxRow.id == outbox_id)).first()
     return (row[0], row[1]) if row is not None else None
 
 
-def _confirmed_text(ctx: AppContext, outbox_id: int) -> str | None:
+def _confirmed_text(ctx: Context, outbox_id: int) -> str | None:
     """The plan's "confirmed" text for the incident of this call (with its code and drill marker), if any."""
     try:
         with ctx.sessions() as session:
@@ -268,7 +268,7 @@ def _confirmed_text(ctx: AppContext, outbox_id: int) -> str | None:
         return None
 
 
-def _health_report(ctx: AppContext, head: Callable[[], str | None]) -> dict[str, Any]:
+def _health_report(ctx: Context, head: Callable[[], str | None]) -> dict[str, Any]:
     """Database reachable and schema revision, read on a bare DBAPI connection: on SQLite a SQLAlchemy
     transaction would begin IMMEDIATE and wait behind writers, and a health check must not take the write lock."""
     report: dict[str, Any] = {}
@@ -312,7 +312,7 @@ def _healthy(report: Mapping[str, Any]) -> bool:
     return all(not (isinstance(part, Mapping) and part.get("ok") is False) for part in report.values())
 
 
-def create_app(ctx: AppContext, health: HealthCheck | None = None) -> Starlette:
+def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     """The ASGI app of ``responder serve``.
 
     ``health`` reports the state of the parts the app does not own (``responder serve`` passes the scheduler's

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, insert, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.gateways.base import (
     Accepted,
     Gateway,
@@ -132,7 +132,7 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
 
 
-def limiter_for(ctx: AppContext) -> RateLimiter:
+def limiter_for(ctx: Context) -> RateLimiter:
     rate = ctx.settings.send_rate_per_second
     if rate is None:
         rate = 1.0 if ctx.settings.gateway == "twilio" else 0.0
@@ -146,7 +146,7 @@ def limiter_for(ctx: AppContext) -> RateLimiter:
 class Dispatcher:
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: Context,
         gateway: Gateway,
         limiter: RateLimiter | None = None,
         worker_id: str | None = None,
@@ -528,7 +528,7 @@ class Dispatcher:
             self._pool = None
 
 
-def pending_count(ctx: AppContext, incident_id: int | None = None) -> int:
+def pending_count(ctx: Context, incident_id: int | None = None) -> int:
     from sqlalchemy import func
 
     with ctx.sessions() as session:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.gateways.base import Gateway
 from responder.storage.models import OutboxRow
 from responder.worker.dispatcher import Dispatcher, default_worker_id
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class DispatcherLoop:
     """Keeps draining the outbox; each message is marked as soon as it is sent, so stopping loses nothing."""
 
-    def __init__(self, ctx: AppContext, gateway: Gateway, worker_id: str, poll: float = 0.5) -> None:
+    def __init__(self, ctx: Context, gateway: Gateway, worker_id: str, poll: float = 0.5) -> None:
         self.ctx, self.gateway, self.worker_id, self.poll = ctx, gateway, worker_id, poll
         self.stop_event = threading.Event()
         self.last_pass: datetime | None = None
@@ -62,7 +62,7 @@ class DispatcherLoop:
         return self._thread is not None and self._thread.is_alive()
 
 
-def queue_health(ctx: AppContext) -> dict[str, Any]:
+def queue_health(ctx: Context) -> dict[str, Any]:
     with ctx.sessions() as session:
         depth, oldest = session.execute(select(func.count(), func.min(OutboxRow.created_at)).where(
             OutboxRow.status.in_(("pending", "sending")))).one()
@@ -75,7 +75,7 @@ def queue_health(ctx: AppContext) -> dict[str, Any]:
 
 
 class Service:
-    def __init__(self, ctx: AppContext, gateway: Gateway, scheduler: bool = True, dispatcher: bool = True,
+    def __init__(self, ctx: Context, gateway: Gateway, scheduler: bool = True, dispatcher: bool = True,
                  lease_ttl: float = 30.0, renew_every: float = 5.0, sweep_every: float | None = None,
                  poll: float | None = None) -> None:
         self.ctx = ctx

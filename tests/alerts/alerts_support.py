@@ -21,7 +21,6 @@ from click.testing import Result
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock, SystemClock
 from responder.storage.models import (
     AuditEventRow,
@@ -31,6 +30,7 @@ from responder.storage.models import (
     RecipientRow,
     SendAttemptRow,
 )
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN = REPO / "config" / "plan.yaml"

@@ -25,10 +25,10 @@ from alerts_support import (
 from sqlalchemy.exc import DBAPIError
 
 from responder.app.alerts import change_level, raise_alert
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.gateways.base import PermanentError, RetryableError
 from responder.gateways.fake import FakeGateway
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 FAKE = {"RESPONDER_GATEWAY": "fake"}

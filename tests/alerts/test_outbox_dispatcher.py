@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from responder.app.alerts import raise_alert, sender_key
 from responder.app.confirm import handle_inbound, record_delivery
-from responder.app.context import AppContext
 from responder.domain.callout import Contact
 from responder.domain.clock import FakeClock
 from responder.domain.incidents import OutgoingMessage
@@ -24,6 +23,7 @@ from responder.gateways.fake import FakeGateway
 from responder.storage import incidents as store
 from responder.storage.db import transaction
 from responder.storage.models import AuditEventRow, DeliveryReceiptRow, OutboxRow, SendAttemptRow
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Claimed, Dispatcher
 
 

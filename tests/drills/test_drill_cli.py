@@ -28,9 +28,9 @@ from drill_support import (
 from sqlalchemy import func, select
 from typer.testing import Result
 
-from responder.app.context import AppContext
 from responder.storage.feed_models import ReadingRow
 from responder.storage.models import OutboxRow, RecipientRow
+from responder.wiring import AppContext
 
 WALL_LIMIT = 60.0
 """Seconds: generous for CI; the issue asks for seconds on a quiet machine."""

@@ -35,12 +35,12 @@ from web_hooks_support import PUBLIC_URL, SignedClient, dispatch
 
 from responder.app.alerts import change_level, end_alert, raise_alert
 from responder.app.confirm import acknowledge
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.app.status import timeline
 from responder.domain.clock import FakeClock
 from responder.gateways.fake import FakeGateway, SendRecord
 from responder.storage.models import OutboxRow, RecipientRow
+from responder.wiring import AppContext
 
 PERSON = "O003"
 """A plain office member (no group head, not on the reporting chain): confirms by voice in the middle."""

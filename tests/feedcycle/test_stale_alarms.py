@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from responder.app.context import AppContext
 from responder.app.feed_cycle import stale_alarms
 from responder.domain.derived import StationSnapshot
 from responder.storage.models import OutboxRow
+from responder.wiring import AppContext
 
 
 def snapshots(ctx: AppContext, stale: set[str]) -> dict[str, StationSnapshot]:

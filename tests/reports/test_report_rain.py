@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from report_scenario import REPO, decoded_size, plan_yaml
 
-from responder.app.context import AppContext
 from responder.configfiles.plan_file import read_plan
 from responder.domain.clock import FakeClock
 from responder.domain.derived import window_total
@@ -26,6 +25,7 @@ from responder.reports.charts import chart_png
 from responder.reports.figures import readings_margin
 from responder.reports.rain import first_reaching, rain_thresholds, rolling_totals, threshold_label, window_label
 from responder.reports.snapshot import SnapshotView
+from responder.wiring import AppContext
 
 T0 = datetime(2027, 7, 10, 0, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -11,12 +11,12 @@ from report_scenario import SEASON_START, decoded_size, new_context
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, create_engine, select, update
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.reports import Reading, build_report, load_readings, render_markdown
 from responder.reports.charts import chart_png, cjk_font, drawable
 from responder.reports.figures import readings_margin
 from responder.storage.models import IncidentRow
+from responder.wiring import AppContext
 
 T0 = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 

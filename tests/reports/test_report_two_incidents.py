@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from report_scenario import DEPUTY_ANSWERS, SEASON_START, TwoIncidents, new_context, play_two_incidents
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.reports import ReportData, build_report
+from responder.wiring import AppContext
 
 
 @dataclass

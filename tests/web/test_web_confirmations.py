@@ -19,7 +19,6 @@ from web_hooks_support import (
 )
 
 from responder.app.alerts import Outcome, end_alert, raise_alert
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.gateways.fake import FakeGateway
@@ -30,6 +29,7 @@ from responder.storage.models import (
     OutboxRow,
     RecipientRow,
 )
+from responder.wiring import AppContext
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"

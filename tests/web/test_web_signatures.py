@@ -22,10 +22,10 @@ from web_hooks_support import (
 )
 
 from responder.app.alerts import raise_alert
-from responder.app.context import AppContext
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import OutboxRow
 from responder.web import create_app
+from responder.wiring import AppContext
 
 STATUS = "/twilio/status"
 INBOUND = "/twilio/inbound"

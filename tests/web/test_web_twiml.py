@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from web_hooks_support import PUBLIC_URL, twilio_context
 
-from responder.app.context import AppContext
 from responder.gateways.twiml import call_twiml, confirmed_twiml, say_language, voice_twiml_for
 from responder.storage.db import transaction
 from responder.storage.models import OutboxRow
+from responder.wiring import AppContext
 
 GATHER = PUBLIC_URL + "/twilio/voice/7/gather"
 

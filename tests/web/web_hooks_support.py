@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
-from responder.app.context import AppContext
 from responder.gateways.fake import FakeGateway
 from responder.gateways.twiml import voice_twiml_for
 from responder.settings import Settings
 from responder.storage.models import Base
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 """responder/app/escalation.py and confirm.py still call ``Result.tuples()``, deprecated in SQLAlchemy 2.1 (the
