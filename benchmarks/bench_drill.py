@@ -19,7 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from responder.app.drill_run import run_scenario  # noqa: E402
+from responder.drills.run import run_scenario  # noqa: E402
 from responder.settings import Settings  # noqa: E402
 from responder.wiring import AppContext  # noqa: E402
 

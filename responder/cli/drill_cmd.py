@@ -22,7 +22,7 @@ def run(
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from responder.app.drill_run import run_scenario
+    from responder.drills.run import run_scenario
 
     ctx = app_context()
     out_console = console(stderr=True)
@@ -31,7 +31,7 @@ def run(
         task = progress.add_task("drill", total=1.0)
 
         def show(p: object) -> None:
-            from responder.app.drills import DrillProgress
+            from responder.drills.runner import DrillProgress
 
             assert isinstance(p, DrillProgress)
             levels = ", ".join(f"{h} L{lvl}" for h, lvl in sorted(p.levels.items())) or "no alert"

@@ -20,8 +20,8 @@ from cli_support import invoke as run_cli
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from responder.app.drill_run import DrillOutcome, run_scenario
 from responder.domain.clock import FakeClock
+from responder.drills.run import DrillOutcome, run_scenario
 from responder.settings import Settings
 from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow
 from responder.wiring import AppContext

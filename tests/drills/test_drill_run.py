@@ -256,7 +256,7 @@ def test_stale_feed_alarms_of_a_drill_are_marked_too(voice: Played) -> None:
 def test_an_interrupted_drill_keeps_what_it_did_in_its_database(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The drill works on an in-memory copy: Ctrl-C half-way must still leave the database file behind."""
-    from responder.app.drills import DrillRunner
+    from responder.drills.runner import DrillRunner
 
     handle = DrillRunner._handle
     seen: list[str] = []

@@ -146,7 +146,7 @@ class DrillReport:
 
 @pytest.fixture(scope="module")
 def drill_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillReport]:
-    from responder.app.drill_run import run_scenario
+    from responder.drills.run import run_scenario
     from responder.settings import Settings
 
     folder = tmp_path_factory.mktemp("rain-drill")

@@ -1,4 +1,4 @@
-"""`drill run`: a scenario file in, a drill database and an after-action report out."""
+"""``drill run``: a scenario file in, a drill database and an after-action report out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from responder.app.drills import DrillProgress, DrillResult, DrillRunner, drill_database
+from responder.app.ports import Context
 from responder.domain.clock import FakeClock
+from responder.drills.runner import DrillProgress, DrillResult, DrillRunner
 from responder.wiring import AppContext
 
 
@@ -23,7 +24,7 @@ class DrillOutcome:
     wall_seconds: float
 
 
-def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
+def drill_context(ctx: Context, url: str, clock: FakeClock) -> AppContext:
     """The same plan and roster files, its own database (worked on in memory, saved to ``url`` at the end),
     the fake gateway and a virtual clock."""
     settings = ctx.settings.model_copy(update={"database_url": url, "gateway": "fake",
@@ -34,7 +35,7 @@ def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
     return AppContext(settings, clock=clock, engine_override=scratch_engine(), plan_file_override=ctx.plan_file)
 
 
-def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
+def run_scenario(ctx: Context, path: Path, out_dir: Path,
                  on_progress: Callable[[DrillProgress], None] | None = None) -> DrillOutcome:
     from responder.app.contacts import import_contacts, validate_roster_file
     from responder.app.feed_cycle import ingest_and_evaluate
@@ -75,3 +76,9 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     finally:
         drill.engine.dispose()
     return DrillOutcome(name, result, url, html, markdown, time.perf_counter() - wall)
+
+
+def drill_database(out_dir: Path, name: str) -> Path:
+    """Each drill run gets its own SQLite file: drill records never mix with real incidents."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir / f"{name}.db"
