@@ -81,9 +81,9 @@ class DrillRunner:
         self.start = start
         self.end = start + scenario.duration
         self.rng = random.Random(scenario.seed)
-        self.gateway = FakeGateway(clock=self.clock)
-        self.dispatcher = Dispatcher(ctx, self.gateway, concurrency=1, rng=self.rng,
-                                     record_every=ctx.settings.claim_batch)
+        # A simulated provider with a batch request: a claimed batch goes over in one hand-over, not one by one.
+        self.gateway = FakeGateway(clock=self.clock, batch_limit=ctx.settings.claim_batch)
+        self.dispatcher = Dispatcher(ctx, self.gateway, concurrency=1, rng=self.rng)
         self.on_progress = on_progress
         self.feed_cycle = feed_cycle
         self._heap: list[_Event] = []

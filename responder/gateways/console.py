@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import TextIO
 
 from responder.domain.clock import Clock, SystemClock
-from responder.gateways.base import Accepted, OutgoingCall, OutgoingSms, SentRecord
+from responder.gateways.base import Accepted, OneAtATime, OutgoingCall, OutgoingSms, SentRecord
 from responder.gateways.fake import Kind, SendRecord, SentLog, record_of
 
 
-class ConsoleGateway:
+class ConsoleGateway(OneAtATime):
     """Prints each SMS and call as plain text and remembers them, so ``sent_since`` still works."""
 
     name = "console"

@@ -18,7 +18,7 @@ the request reached internally. Unsigned, forged or mis-addressed requests get 4
 nothing is changed. Bodies that are not what Twilio sends get 400 (or 200 where Twilio could do nothing better,
 e.g. a callback for a message we do not know), are logged, and never cause a 500.
 
-Twilio is imported here (and in ``responder.gateways.twiml``) only: ``responder serve`` is the only command
+Twilio is imported here (and in ``responder.gateways.twilio``) only: ``responder serve`` is the only command
 that loads this module.
 """
 
@@ -49,7 +49,8 @@ from responder.app.confirm import handle_inbound, handle_keypress, record_delive
 from responder.app.ports import Context
 from responder.domain.errors import ResponderError
 from responder.domain.messages import IncidentFacts, render
-from responder.gateways.twiml import GATHER_PATH, call_twiml, confirmed_twiml, gather_url, hangup_twiml
+from responder.gateways.callbacks import KEYPRESS_PATH, keypress_url
+from responder.gateways.twilio.twiml import call_twiml, confirmed_twiml, hangup_twiml
 from responder.settings import Settings
 from responder.storage.models import IncidentRow, OutboxRow
 
@@ -382,7 +383,7 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
         if call is None:
             log.warning("voice TwiML for unknown call %s requested from %s", outbox_id, _remote(request))
             return _twiml(hangup_twiml())
-        action = gather_url(settings.public_url, outbox_id) or GATHER_PATH.format(outbox_id=outbox_id)
+        action = keypress_url(settings.public_url, outbox_id) or KEYPRESS_PATH.format(outbox_id=outbox_id)
         return _twiml(call_twiml(call[0], call[1], action))
 
     async def keypress(request: Request) -> Response:
@@ -413,7 +414,7 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
                  "prompting again" if first_try else "hanging up")
         if not first_try:
             return _twiml(hangup_twiml())
-        action = gather_url(settings.public_url, outbox_id) or GATHER_PATH.format(outbox_id=outbox_id)
+        action = keypress_url(settings.public_url, outbox_id) or KEYPRESS_PATH.format(outbox_id=outbox_id)
         return _twiml(call_twiml(body, language, f"{action}?attempt=2", repeats=0))
 
     async def health_endpoint(request: Request) -> Response:

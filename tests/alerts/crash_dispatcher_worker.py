@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from responder.gateways.twilio_gateway import TwilioGateway
+from responder.gateways.twilio.gateway import TwilioGateway
 from responder.settings import Settings
 from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher

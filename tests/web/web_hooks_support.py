@@ -15,7 +15,6 @@ from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
 from responder.gateways.fake import FakeGateway
-from responder.gateways.twiml import voice_twiml_for
 from responder.settings import Settings
 from responder.storage.models import Base
 from responder.wiring import AppContext
@@ -109,8 +108,8 @@ class SignedClient:
 
 
 def dispatch(ctx: AppContext, gateway: FakeGateway) -> None:
-    """Send everything due now through the fake gateway, voice calls with the real TwiML."""
-    Dispatcher(ctx, gateway, concurrency=1, voice_twiml=voice_twiml_for(ctx)).drain()
+    """Send everything due now through the fake gateway (calls with their text, language and keypress URL)."""
+    Dispatcher(ctx, gateway, concurrency=1).drain()
 
 
 def table_counts(ctx: AppContext) -> dict[str, int]:
