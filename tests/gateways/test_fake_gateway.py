@@ -131,3 +131,15 @@ def test_concurrent_sends_get_unique_sids_and_all_are_recorded(fake: FakeGateway
     sids = [r.sid for r in fake.sms]
     assert len(sids) == len(set(sids)) == 8 * 200 - 50
     assert len(fake.attempts) == 8 * 200
+
+
+def test_a_batch_request_answers_for_each_message_in_order(clock: FakeClock) -> None:
+    fake = FakeGateway(clock=clock, batch_limit=3)
+    fake.fail_numbers({OTHER: PermanentError("invalid number", code="21211")})
+    outcomes = fake.send_batch([OutgoingSms(to=TO, body="a"), OutgoingSms(to=OTHER, body="b"),
+                                OutgoingSms(to=TO, body="c")])
+    assert [type(o).__name__ for o in outcomes] == ["Accepted", "PermanentError", "Accepted"]
+    assert [s.body for s in fake.sms] == ["a", "c"] and fake.batches == [3]
+    with pytest.raises(ValueError, match="1 to 3"):
+        fake.send_batch([OutgoingSms(to=TO, body="x")] * 4)
+    assert FakeGateway(clock=clock).batch_limit == 0, "by default one SMS per request, as Twilio takes them"
