@@ -39,9 +39,9 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
                  on_progress: Callable[[DrillProgress], None] | None = None) -> DrillOutcome:
     from responder.app.contacts import import_contacts, validate_roster_file
     from responder.app.feed_cycle import ingest_and_evaluate
+    from responder.app.reports import build_report
     from responder.app.setup import init_database
     from responder.configfiles.scenario_file import read_scenario
-    from responder.reports.data import build_report
     from responder.reports.write import write_files
     from responder.storage.db import save_copy
 

@@ -33,7 +33,8 @@ from drill_support import (
 )
 from sqlalchemy import select
 
-from responder.reports import ReportData, build_report
+from responder.app.reports import build_report
+from responder.reports import ReportData
 from responder.storage.models import EscalationStepRow, InboundMessageRow, RecipientRow
 
 SILENT = DATA / "rescue-silent.yaml"
