@@ -34,6 +34,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check responder tests benchmarks
 	$(BIN)/mypy responder
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest

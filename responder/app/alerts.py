@@ -6,25 +6,25 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from responder.app.duty import duty_officer
 from responder.app.escalation import cancel_steps, plan_steps
+from responder.app.incident_basis import load_open, sender_key, snapshot_columns, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact
-from responder.domain.errors import Conflict, InputError, NotFound, Problem
+from responder.domain.errors import Conflict, InputError, Problem
 from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
 from responder.domain.messages import IncidentFacts, assess
 from responder.domain.plan import Plan
-from responder.domain.roster import Person, Roster
+from responder.domain.roster import Roster
 from responder.domain.sms import Segments
 from responder.storage import incidents as store
 from responder.storage.models import IncidentRow
@@ -64,25 +64,6 @@ class Outcome:
     recipients: int
     messages: int
     cancelled: int = 0
-
-
-def sender_key(ctx: Context) -> str:
-    s = ctx.settings
-    return s.twilio_messaging_service_sid or s.twilio_from_number or "default"
-
-
-def duty_officer(ctx: Context, roster: Roster, plan: Plan) -> Person | None:
-    """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
-    from responder.app.duty import load_rota
-
-    try:
-        shift = load_rota(ctx).on_duty(ctx.clock.now())
-    except InputError:
-        shift = None
-    person = roster.get(shift.person) if shift else None
-    if person is None and plan.duty.fallback:
-        person = roster.get(plan.duty.fallback)
-    return person
 
 
 def _check_level(level: int) -> None:
@@ -221,61 +202,6 @@ def _raise_once(ctx: Context, hazard: str, level: int, reason: str, by: str, is_
 
 def _deadline(ctx: Context) -> timedelta:
     return timedelta(seconds=ctx.settings.send_deadline_seconds)
-
-
-def load_open(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow:
-    query = select(IncidentRow).where(IncidentRow.id == incident_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    incident = session.scalar(query)
-    if incident is None:
-        raise NotFound(f"no incident #{incident_id}")
-    if incident.status != "open":
-        raise Conflict(f"incident #{incident_id} ({incident.code}) has already ended "
-                       f"({incident.ended_at.isoformat() if incident.ended_at else ''})")
-    return incident
-
-
-_SNAPSHOTS: dict[str, tuple[Plan, Roster]] = {}
-
-
-def _digest(plan_snapshot: Any, roster_snapshot: Any) -> str:
-    return hashlib.sha256(json.dumps([plan_snapshot, roster_snapshot], sort_keys=True,
-                                     ensure_ascii=False).encode()).hexdigest()
-
-
-def snapshot_columns(plan_snapshot: dict[str, Any], roster_snapshot: list[Any]) -> dict[str, Any]:
-    """The incident's snapshot columns, with the digest that lets readers skip parsing them."""
-    return {"plan_snapshot": plan_snapshot, "roster_snapshot": roster_snapshot,
-            "snapshot_digest": _digest(plan_snapshot, roster_snapshot)}
-
-
-class HasSnapshots(Protocol):
-    """An incident row, or anything that can read its snapshot columns when asked (a Core-only caller)."""
-
-    @property
-    def snapshot_digest(self) -> str | None: ...
-    @property
-    def plan_snapshot(self) -> dict[str, Any]: ...
-    @property
-    def roster_snapshot(self) -> list[Any]: ...
-
-
-def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
-    """The plan and roster the incident was declared under: later edits do not change it.
-
-    The same snapshot is read on every reply and escalation step, and with thousands of people
-    parsing it costs milliseconds: each distinct one is loaded and validated once per process,
-    found again by the digest stored beside it (computed here for rows written before the digest).
-    """
-    key = incident.snapshot_digest or _digest(incident.plan_snapshot, incident.roster_snapshot)
-    found = _SNAPSHOTS.get(key)
-    if found is None:
-        if len(_SNAPSHOTS) > 64:
-            _SNAPSHOTS.clear()
-        found = _SNAPSHOTS[key] = (Plan.model_validate(incident.plan_snapshot),
-                                   Roster.from_list(incident.roster_snapshot))
-    return found
 
 
 def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: str,

@@ -94,7 +94,7 @@ class _SnapshotSource:
 
 
 def _plan_of(conn: Connection, candidate: Candidate) -> Plan:
-    from responder.app.alerts import snapshot_of
+    from responder.app.incident_basis import snapshot_of
 
     source = _SnapshotSource(conn, candidate.incident_id, candidate.snapshot_digest)
     return snapshot_of(source)[0]
@@ -111,7 +111,7 @@ def _contact(candidate: Candidate) -> Contact:
 def _confirm(ctx: Context, conn: Connection, candidate: Candidate, channel: str, by: str,
              reply: bool) -> ConfirmResult:
     """Record a confirmation once; later ones only acknowledge escalation reports sent since."""
-    from responder.app.alerts import sender_key
+    from responder.app.incident_basis import sender_key
 
     now = ctx.clock.now()
     incident_id, person_id, name = candidate.incident_id, candidate.person_id, candidate.name
@@ -142,7 +142,7 @@ def _confirm(ctx: Context, conn: Connection, candidate: Candidate, channel: str,
 
 def acknowledge(ctx: Context, incident_id: int, person_id: str, by: str, channel: str = "phone") -> ConfirmResult:
     """`alert ack`: the duty officer logs a confirmation taken by phone."""
-    from responder.app.alerts import load_open
+    from responder.app.incident_basis import load_open
 
     ctx.require_schema()
     with transaction(ctx.sessions) as session:
@@ -184,7 +184,7 @@ def handle_inbound(ctx: Context, from_number: str, to_number: str, body: str, si
 
 def _act_on_reply(ctx: Context, conn: Connection, row: dict[str, Any], body: str, now: datetime) -> InboundResult:
     """Confirm, note or ask which incident; sets the stored message's ``person_id`` and ``incident_id``."""
-    from responder.app.alerts import sender_key
+    from responder.app.incident_basis import sender_key
 
     reply = parse_reply(body)
     from_number = row["from_number"]

@@ -104,7 +104,8 @@ class StepOutcome:
 
 def run_step(ctx: Context, step_id: int, actor: str = "scheduler", force: bool = False) -> StepOutcome | None:
     """Execute one step if it is still pending and due (or ``force``); None if someone else did it."""
-    from responder.app.alerts import duty_officer, sender_key, snapshot_of
+    from responder.app.duty import duty_officer
+    from responder.app.incident_basis import sender_key, snapshot_of
 
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
@@ -249,7 +250,7 @@ def next_step(session: Session, incident_id: int) -> EscalationStepRow | None:
 
 def escalate_now(ctx: Context, incident_id: int, by: str) -> StepOutcome | None:
     """`alert escalate`: run the next pending step now, whatever its time."""
-    from responder.app.alerts import load_open
+    from responder.app.incident_basis import load_open
 
     with ctx.sessions() as session:
         load_open(session, incident_id, for_update=False)

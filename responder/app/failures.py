@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from responder.app.alerts import duty_officer, sender_key, snapshot_of
+from responder.app.duty import duty_officer
+from responder.app.incident_basis import sender_key, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage

@@ -182,7 +182,8 @@ def stale_alarms(ctx: Context, snapshots: dict[str, StationSnapshot]) -> list[st
 
 
 def _tell_officer(ctx: Context, session: Session, kind: str, station: Station, silent: str) -> None:
-    from responder.app.alerts import duty_officer, sender_key
+    from responder.app.duty import duty_officer
+    from responder.app.incident_basis import sender_key
     from responder.storage.people import load_roster
 
     plan = ctx.plan

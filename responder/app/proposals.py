@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from responder.app import alerts
+from responder.app.duty import duty_officer
+from responder.app.incident_basis import sender_key
 from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
@@ -97,7 +99,7 @@ def _tell_duty_officer(ctx: Context, session: Any, proposal: ProposalRow, curren
 
     plan = ctx.plan
     roster = load_roster(session)
-    officer = alerts.duty_officer(ctx, roster, plan)
+    officer = duty_officer(ctx, roster, plan)
     if officer is None:
         return
     level = proposal.level or (current.level if current else 4)
@@ -105,7 +107,7 @@ def _tell_duty_officer(ctx: Context, session: Any, proposal: ProposalRow, curren
     text = render(plan, "proposal", officer.language, facts, when=ctx.clock.now(),
                   extras={"evidence": evidence_text(proposal.evidence), "proposal": f"P{proposal.id}"})
     store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), "proposal", text)], ctx.clock.now(),
-                  timedelta(seconds=ctx.settings.send_deadline_seconds), alerts.sender_key(ctx))
+                  timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 
 def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str | None = None) -> ProposalOutcome:

@@ -82,7 +82,7 @@ def get_incident(ctx: Context, incident_id: int) -> IncidentRow:
 
 
 def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
-    from responder.app.alerts import snapshot_of
+    from responder.app.incident_basis import snapshot_of
 
     incident = get_incident(ctx, incident_id)
     plan, _ = snapshot_of(incident)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from responder.app import alerts, confirm, escalation, proposals
+from responder.app.duty import duty_officer
 from responder.app.ports import Context
 from responder.domain.clock import FakeClock
 from responder.domain.drills import Action, Scenario
@@ -202,7 +203,7 @@ class DrillRunner:
         if action is not None and action.by:
             person = self.roster.get(action.by)
             return f"{person.name} ({person.id})" if person else action.by
-        officer = alerts.duty_officer(self.ctx, self.roster, self.ctx.plan)
+        officer = duty_officer(self.ctx, self.roster, self.ctx.plan)
         return f"{officer.name} ({officer.id})" if officer else "duty officer"
 
     def _act(self, action: Action) -> None:

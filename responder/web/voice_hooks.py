@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from responder.app.alerts import snapshot_of
 from responder.app.confirm import handle_keypress
+from responder.app.incident_basis import snapshot_of
 from responder.app.ports import Context
 from responder.domain.errors import ResponderError
 from responder.domain.messages import IncidentFacts, render

@@ -14,8 +14,9 @@ import pytest
 from alerts_support import DUTY_OFFICER, REASON, outbox, raw_roster, same_engine, sibling
 from sqlalchemy import select
 
-from responder.app.alerts import raise_alert, sender_key
+from responder.app.alerts import raise_alert
 from responder.app.confirm import handle_inbound, record_delivery
+from responder.app.incident_basis import sender_key
 from responder.domain.callout import Contact
 from responder.domain.clock import FakeClock
 from responder.domain.incidents import OutgoingMessage
