@@ -8,14 +8,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from responder.app.incident_basis import snapshot_of
 from responder.app.ports import Context
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.reports import stations as charted
 from responder.reports.assemble import HANDLED_REPLIES, Assembly, window
 from responder.reports.model import Reading, ReportData
-from responder.reports.records import IncidentHistory, IncidentRecord, Overlap
+from responder.reports.records import IncidentHistory, Overlap
 from responder.storage import history
-from responder.storage.incidents import recipients_of
+from responder.storage.incidents import audit_events, handled_replies, recipients_of
+from responder.storage.models import IncidentRow
 
 ReadingsSource = Callable[[Session, Sequence[str], datetime, datetime], list[Reading]]
 """(session, station ids, start, end) → readings in [start, end]: how the report gets its readings."""
@@ -55,13 +57,15 @@ def build_report(ctx: Context, incident_ids: Sequence[int], title: str | None = 
     return assembly.report(charted.series(plan, assembly.first, assembly.language, shown, earlier), title)
 
 
-def _history(session: Session, incident: IncidentRecord, now: datetime) -> IncidentHistory:
+def _history(session: Session, incident: IncidentRow, now: datetime) -> IncidentHistory:
     recipients = recipients_of(session, incident.id)
     replies = history.replies(session, incident.id, {r.phone for r in recipients}, incident.raised_at,
                               incident.ended_at or now, HANDLED_REPLIES)
-    return IncidentHistory(incident, history.audit_events(session, incident.id), recipients,
+    plan, roster = snapshot_of(incident)
+    return IncidentHistory(incident, plan, roster, audit_events(session, incident.id), recipients,
                            history.messages(session, incident.id), history.escalation_steps(session, incident.id),
-                           history.acknowledgements(session, incident.id), replies)
+                           history.acknowledgements(session, incident.id), replies,
+                           handled_replies(session, incident.id, HANDLED_REPLIES))
 
 
 def write_report(ctx: Context, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from responder.domain.callout import called_at
+from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps
 from responder.reports.model import (
     AckInfo,
@@ -136,7 +138,7 @@ class _Builder:
             self.mentioned.extend(_strings(e.evidence))
         people = self._people(incident, recipients, outbox)
         self.people.extend(people)
-        self._groups(incident, view, people)
+        self._groups(history, view, people)
         self._steps(incident, view, history.steps, outbox)
         names = {p.person_id: p.name for p in people}
         seen: set[str] = set()
@@ -192,15 +194,43 @@ class _Builder:
                 channels=tuple(sorted({ch for _, ch in messages}))))
         return out
 
-    def _groups(self, incident: IncidentRecord, view: SnapshotView, people: Sequence[PersonFigures]) -> None:
+    def _groups(self, history: IncidentHistory, view: SnapshotView, people: Sequence[PersonFigures]) -> None:
+        incident = history.incident
         members: dict[str, list[PersonFigures]] = defaultdict(list)
         for p in people:
             for g in p.groups:
                 members[g].append(p)
+        calls = self._callouts(history)
+        confirmations: dict[str, list[datetime]] = defaultdict(list)
+        for p in people:
+            if p.confirmed_at is not None:
+                confirmations[p.person_id].append(p.confirmed_at)
+        for a in history.acks:
+            confirmations[a.person_id].append(a.at)
+        for pid, at in history.confirmations:
+            confirmations[pid].append(at)
         order = {g: i for i, g in enumerate(view.group_order)}
         for group in sorted(members, key=lambda g: (order.get(g, len(order)), g)):
+            ids = {p.person_id for p in members[group]}
+            mine = [c for c in calls if c.group == group and c.person_id in ids]
+            found = {c.person_id for c in mine}
+            mine += [CallOut(p.person_id, group, p.called_at) for p in members[group] if p.person_id not in found]
+            response = group_response(group, mine, confirmations, view.headcount(group))
             self.groups.append(figures.group_figures(incident.id, group, view.group_name(group, self.lang),
-                                                     members[group], view.headcount(group)))
+                                                     members[group], response))
+
+    def _callouts(self, history: IncidentHistory) -> list[CallOut]:
+        """Each group's call of each person, from the level changes and the plan and roster it was declared under."""
+        incident, plan, roster = history.incident, history.plan, history.roster
+        wanted: dict[int, dict[str, list[str]]] = {}
+
+        def at_level(level: int) -> dict[str, list[str]]:
+            if level not in wanted:
+                wanted[level] = {t.contact.id: [g for g, _ in t.roles]
+                                 for t in called_at(plan, roster, incident.hazard, level)}
+            return wanted[level]
+
+        return callouts([(c.at, c.to_level) for c in self.changes[incident.id]], at_level)
 
     def _steps(self, incident: IncidentRecord, view: SnapshotView, steps: Sequence[StepRecord],
                outbox: Sequence[Message]) -> None:
@@ -242,12 +272,12 @@ class _Builder:
         """Every person called by a report incident or by any incident overlapping one in time."""
         windows = {iid: (code, raised, ended or self.now) for iid, code, raised, ended in overlap.windows}
         calls = []
-        for iid, pid, name, called_at, assignments in overlap.called:
+        for iid, pid, name, called, assignments in overlap.called:
             if iid not in windows or not any(isinstance(a, dict) and (a.get("group") or a.get("zone"))
                                              for a in assignments or []):
                 continue
             code, _raised, ended = windows[iid]
-            calls.append(gaps.Call(iid, code, pid, name, called_at, ended))
+            calls.append(gaps.Call(iid, code, pid, name, called, ended))
         return calls
 
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from responder.domain.plan import Plan
+from responder.domain.roster import Roster
+
 
 class IncidentRecord(Protocol):
     @property
@@ -148,12 +151,18 @@ class IncidentHistory:
     """Everything stored about one incident that its report shows."""
 
     incident: IncidentRecord
+    plan: Plan
+    roster: Roster
+    """The plan and roster it was declared under (its snapshots, loaded)."""
     events: Sequence[EventRecord]
     recipients: Sequence[RecipientRecord]
     messages: Sequence[Message]
     steps: Sequence[StepRecord]
     acks: Sequence[AckRecord]
     replies: Sequence[ReplyRecord]
+    confirmations: Sequence[tuple[str, datetime]]
+    """(person, when) of every reply that confirmed, a repeated one included: a reply to a later call-out (another
+    group, after an upgrade) confirms that call even when it is not the person's first."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""An incident's stored history, as the after-action report reads it: its audit trail, messages, escalation steps,
-acknowledgements and replies, the incidents around it, and the readings of its stations (its recipients are
-``storage.incidents.recipients_of``).
+"""An incident's stored history, as the after-action report reads it: its messages, escalation steps,
+acknowledgements and replies, the incidents around it, and the readings of its stations (its recipients, audit
+trail and confirming replies are ``storage.incidents``' ``recipients_of``, ``audit_events``, ``handled_replies``).
 
 Plain queries returning rows; what they mean is the report's business (``responder.reports``).
 """
@@ -18,7 +18,6 @@ from responder.domain.stations import QUANTITIES
 from responder.storage.feed_models import ReadingRow
 from responder.storage.models import (
     AcknowledgementRow,
-    AuditEventRow,
     EscalationStepRow,
     InboundMessageRow,
     IncidentRow,
@@ -35,11 +34,6 @@ def incidents(session: Session, ids: Collection[int]) -> dict[int, IncidentRow]:
     query = (select(IncidentRow).where(IncidentRow.id.in_(list(ids)))
              .options(undefer(IncidentRow.plan_snapshot), undefer(IncidentRow.roster_snapshot)))
     return {row.id: row for row in session.scalars(query)}
-
-
-def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:
-    return list(session.scalars(select(AuditEventRow).where(AuditEventRow.incident_id == incident_id)
-                                .order_by(AuditEventRow.at, AuditEventRow.id)))
 
 
 def messages(session: Session, incident_id: int) -> list[tuple[str | None, str, str, str, datetime]]:
