@@ -6,7 +6,6 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -258,12 +257,3 @@ def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
                     {"level": incident.level, "cancelled": cancelled, "steps_cancelled": steps})
         incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
     return Outcome(incident.id, incident.code, incident.level, "ended", len(rows), queued, cancelled)
-
-
-def group_counts(rows: list[Any]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for row in rows:
-        for a in row.assignments:
-            if a.get("group"):
-                counts[a["group"]] += 1
-    return counts

@@ -134,7 +134,7 @@ def field(request: Request, form: Form, *names: str, pattern: re.Pattern[str] | 
     return None
 
 
-def required(request: Request, form: Form, *names: str, pattern: re.Pattern[str] | None = None) -> str:
+def required_field(request: Request, form: Form, *names: str, pattern: re.Pattern[str] | None = None) -> str:
     """A field that must be there (400 if not)."""
     value = field(request, form, *names, pattern=pattern)
     assert value is not None
@@ -142,7 +142,7 @@ def required(request: Request, form: Form, *names: str, pattern: re.Pattern[str]
 
 
 def text_field(request: Request, form: Form, name: str, max_length: int) -> str:
-    value = required(request, form, name)
+    value = required_field(request, form, name)
     if not value.strip() or len(value) > max_length or CONTROL.search(value):
         raise bad_request(request, f"{name} is not valid: {value[:40]!r}")
     return value.strip()

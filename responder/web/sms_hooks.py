@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from responder.app.confirm import handle_inbound, record_delivery
 from responder.app.ports import Context
 from responder.gateways.callbacks import STATUS_PATH
-from responder.web.forms import ERROR_CODE, SID, field, guarded, log, path_of, required, run, text_field
+from responder.web.forms import ERROR_CODE, SID, field, guarded, log, path_of, required_field, run, text_field
 from responder.web.signatures import SignatureCheck
 
 CALL_STATUS = {
@@ -32,8 +32,8 @@ def routes(ctx: Context, check: SignatureCheck) -> list[Route]:
     async def status_callback(request: Request) -> Response:
         form = await check.form(request)
         is_call = "CallStatus" in form and "MessageStatus" not in form
-        sid = required(request, form, *(("CallSid",) if is_call else ("MessageSid", "SmsSid")), pattern=SID)
-        status = required(request, form, *(("CallStatus",) if is_call else ("MessageStatus", "SmsStatus")))
+        sid = required_field(request, form, *(("CallSid",) if is_call else ("MessageSid", "SmsSid")), pattern=SID)
+        status = required_field(request, form, *(("CallStatus",) if is_call else ("MessageStatus", "SmsStatus")))
         if is_call:
             status = CALL_STATUS.get(status.strip().lower(), status)
         error_code = field(request, form, "ErrorCode", pattern=ERROR_CODE, required=False) or None
@@ -49,8 +49,8 @@ def routes(ctx: Context, check: SignatureCheck) -> list[Route]:
         form = await check.form(request)
         from_number = text_field(request, form, "From", 40)
         to_number = text_field(request, form, "To", 40)
-        sid = required(request, form, "MessageSid", "SmsSid", pattern=SID)
-        body = required(request, form, "Body")
+        sid = required_field(request, form, "MessageSid", "SmsSid", pattern=SID)
+        body = required_field(request, form, "Body")
         result = await run(request, handle_inbound, ctx, from_number, to_number, body, sid)
         log.info("inbound SMS %s: %s (incident %s, person %s)", sid, result.outcome, result.incident_id,
                  result.person_id)

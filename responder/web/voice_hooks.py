@@ -23,7 +23,7 @@ from responder.domain.messages import IncidentFacts, render
 from responder.gateways.callbacks import KEYPRESS_PATH, keypress_url
 from responder.gateways.twilio.twiml import call_twiml, confirmed_twiml, hangup_twiml
 from responder.storage.models import IncidentRow, OutboxRow
-from responder.web.forms import DIGITS, guarded, log, outbox_id, remote, required, run
+from responder.web.forms import DIGITS, guarded, log, outbox_id, remote, required_field, run
 from responder.web.signatures import SignatureCheck
 
 
@@ -70,7 +70,7 @@ def routes(ctx: Context, check: SignatureCheck) -> list[Route]:
     async def keypress(request: Request) -> Response:
         form = await check.form(request)
         call_id = outbox_id(request)
-        digits = required(request, form, "Digits", pattern=DIGITS)
+        digits = required_field(request, form, "Digits", pattern=DIGITS)
         first_try = request.query_params.get("attempt", "1") == "1"
         call = await run(request, _voice_call, ctx, call_id)
         if call is None:
