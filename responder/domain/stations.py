@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from responder.domain.geometry import LatLon
 from responder.domain.types import Duration
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
@@ -136,6 +137,8 @@ class Station(Strict):
     interval: Duration = timedelta(hours=1)
     """Expected reporting interval; silent for twice this long means stale."""
     bounds: dict[Quantity, Bounds] = {}
+    location: LatLon | None = None
+    """Where the gauge stands, [latitude, longitude] in WGS 84 (for maps)."""
 
     @field_validator("interval")
     @classmethod

@@ -285,6 +285,20 @@ class Overall:
 
 
 @dataclass(frozen=True)
+class CapIssued:
+    """A public warning (CAP 1.2 message) the incident published."""
+
+    incident_id: int
+    identifier: str
+    msg_type: str
+    """Alert, Update or Cancel."""
+    status: str
+    """Actual, or Exercise for a drill."""
+    sent: datetime
+    level: int | None
+
+
+@dataclass(frozen=True)
 class LevelStyle:
     level: int
     colour: str
@@ -316,6 +330,8 @@ class ReportData:
     level_spans: tuple[LevelSpan, ...]
     level_styles: tuple[LevelStyle, ...]
     overall: Overall
+    cap_messages: tuple[CapIssued, ...] = ()
+    """Empty when the plan has no cap: section."""
 
     @property
     def is_drill(self) -> bool:
