@@ -17,7 +17,7 @@ from responder.domain.cap_config import ENDED, CapConfig, CapLevel, ChangeKind
 from responder.domain.cap_model import Alert, Area, Info, NamedValue, cap_time
 from responder.domain.geometry import Geometry
 from responder.domain.level_history import LevelEvent
-from responder.domain.messages import IncidentFacts, fill
+from responder.domain.messages import IncidentFacts, render
 from responder.domain.plan import EvacuationZone, LocalText, Plan, pick
 
 MSG_TYPES = {"raised": "Alert", "upgraded": "Update", "downgraded": "Update", "ended": "Cancel"}
@@ -118,7 +118,7 @@ def _info(plan: Plan, cap: CapConfig, incident: CapIncident, event: LevelEvent, 
                                                      or templates.instruction.get(level, {}))
 
     def text(template: LocalText) -> str | None:
-        return (fill(plan, template, lang, facts, extras=extras, when=event.at) or None) if template else None
+        return (render(plan, template, lang, facts, extras=extras, when=event.at) or None) if template else None
 
     return Info(
         language=cap.language_tag(lang),

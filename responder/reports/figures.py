@@ -42,7 +42,7 @@ def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
 
 def level_changes(incident_id: int, events: Iterable[AuditFacts]) -> list[LevelChange]:
     """Level history from audit events (at, kind, actor, reason, evidence), in time order."""
-    return [LevelChange(incident_id, e.at, e.kind, e.from_level, e.to_level, e.actor, e.reason)
+    return [LevelChange(e.at, e.kind, e.from_level, e.to_level, e.actor, e.reason, incident_id=incident_id)
             for e in level_events(events)]
 
 

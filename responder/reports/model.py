@@ -10,19 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from responder.domain.level_history import LevelEvent
+
 
 @dataclass(frozen=True)
-class LevelChange:
-    """One declared change of warning level, from the audit trail (raised, upgraded, downgraded, ended)."""
+class LevelChange(LevelEvent):
+    """One declared change of warning level of one incident, from the audit trail."""
 
     incident_id: int
-    at: datetime
-    kind: str
-    from_level: int | None
-    to_level: int | None
-    """``None`` once the incident ended (stand-down)."""
-    actor: str
-    reason: str | None
 
 
 @dataclass(frozen=True)
