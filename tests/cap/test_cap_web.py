@@ -21,6 +21,7 @@ from responder.app.context import AppContext
 from responder.cap.signing import verify
 from responder.cap.xml_reader import parse
 from responder.domain.clock import FakeClock
+from responder.domain.errors import InputError
 from responder.web import create_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -137,3 +138,11 @@ def test_the_public_url_names_the_links(sqlite_ctx: AppContext, incidents: Incid
         root = etree.fromstring(client.get("/cap/feed.atom").content)
     assert root.findtext(ATOM + "id") == "https://warn.sanjian.example/cap/feed.atom"
     assert next(href for _, href in _entries(etree.tostring(root))).startswith("https://warn.sanjian.example/cap/")
+
+
+def test_a_broken_key_configuration_stops_the_app_at_start(sqlite_ctx: AppContext, tmp_path) -> None:
+    pair, other = make_key(tmp_path / "a"), make_key(tmp_path / "b", name="other")
+    settings = sqlite_ctx.settings.model_copy(update={"cap_signing_key_file": pair.key_file,
+                                                      "cap_signing_cert_file": other.cert_file})
+    with pytest.raises(InputError, match="the certificate is not the private key's"):
+        create_app(AppContext(settings, clock=sqlite_ctx.clock, engine_override=sqlite_ctx.engine))
