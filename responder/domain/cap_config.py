@@ -33,6 +33,9 @@ ChangeKind = Literal["raised", "upgraded", "downgraded", "ended"]
 NO_SPACE_COMMA = r"^[^\s,<&]+$"
 """CAP 1.2 3.2.1: identifier and sender contain no spaces, commas or restricted characters (< and &)."""
 
+MAX_EXPIRES = timedelta(days=7)
+"""The longest a message can stand: the feed looks this far back for incidents ended since."""
+
 DEFAULT_TAGS = {"zh": "zh-CN", "en": "en-US"}
 """RFC 3066 tags for the plan's bare language codes, used where ``language_tags`` does not say."""
 
@@ -122,7 +125,7 @@ class CapConfig(_Strict):
     @field_validator("expires")
     @classmethod
     def _bounded(cls, value: timedelta) -> timedelta:
-        if not timedelta(minutes=10) <= value <= timedelta(days=7):
+        if not timedelta(minutes=10) <= value <= MAX_EXPIRES:
             raise ValueError("expires must be between 10m and 7d (a warning that stands longer is updated)")
         return value
 
@@ -138,7 +141,3 @@ class CapConfig(_Strict):
 
     def prefix(self, area_id: str) -> str:
         return self.identifier_prefix or area_id
-
-
-MAX_EXPIRES = timedelta(days=7)
-"""The longest a message can stand: the feed looks this far back for incidents ended since."""
