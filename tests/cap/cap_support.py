@@ -16,7 +16,11 @@ import pytest
 import yaml
 from lxml import etree
 
+from responder.app.alerts import change_level, end_alert, raise_alert
+from responder.app.context import AppContext
+from responder.configfiles.plan_file import PlanFile
 from responder.domain.cap import CapIncident
+from responder.domain.clock import FakeClock
 from responder.domain.level_history import LevelEvent
 from responder.domain.plan import Plan
 
@@ -133,3 +137,30 @@ def make_key(folder: Path, name: str = "flood-office", kind: str = "rsa") -> Key
     key_file.write_bytes(key_pem)
     cert_file.write_bytes(cert_pem)
     return KeyPair(key_pem, cert_pem, key_file, cert_file)
+
+
+@dataclass(frozen=True)
+class Incidents:
+    flood: int
+    """Raised at 3, upgraded to 1 an hour later, downgraded to 2, stood down: Alert, Update, Update, Cancel."""
+    drill: int
+    """A live drill (drought, level 4), still open: one Alert with status Exercise."""
+
+
+def declare(ctx: AppContext, clock: FakeClock) -> Incidents:
+    flood = raise_alert(ctx, "flood", 3, "龙河水位接近警戒线", "duty officer").incident_id
+    clock.advance(dt.timedelta(hours=1))
+    change_level(ctx, flood, 1, "上游溃坝", "duty officer")
+    clock.advance(dt.timedelta(hours=2))
+    change_level(ctx, flood, 2, "dam breach contained", "duty officer")
+    clock.advance(dt.timedelta(hours=1))
+    drill = raise_alert(ctx, "drought", 4, "演练：旱情", "drill lead", is_drill=True).incident_id
+    clock.advance(dt.timedelta(hours=6))
+    end_alert(ctx, flood, "洪水退去", "duty officer")
+    return Incidents(flood, drill)
+
+
+def with_plan(ctx: AppContext, plan: Plan) -> AppContext:
+    """The same database and clock under another plan in force (the incidents keep their snapshots)."""
+    return AppContext(ctx.settings, clock=ctx.clock, engine_override=ctx.engine,
+                      plan_file_override=PlanFile(plan, str(ctx.settings.plan_file), {}))

@@ -4,51 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cap_support import Incidents, declare
 from cli_support import invoke
 from typer.testing import CliRunner, Result
 
-from responder.app.alerts import change_level, end_alert, raise_alert
 from responder.app.context import AppContext
-from responder.configfiles.plan_file import PlanFile
 from responder.domain.clock import FakeClock, SystemClock
-from responder.domain.plan import Plan
-
-
-@dataclass(frozen=True)
-class Incidents:
-    flood: int
-    """Raised at 3, upgraded to 1 an hour later, downgraded to 2, stood down: Alert, Update, Update, Cancel."""
-    drill: int
-    """A live drill (drought, level 4), still open: one Alert with status Exercise."""
-
-
-def declare(ctx: AppContext, clock: FakeClock) -> Incidents:
-    flood = raise_alert(ctx, "flood", 3, "龙河水位接近警戒线", "duty officer").incident_id
-    clock.advance(timedelta(hours=1))
-    change_level(ctx, flood, 1, "上游溃坝", "duty officer")
-    clock.advance(timedelta(hours=2))
-    change_level(ctx, flood, 2, "dam breach contained", "duty officer")
-    clock.advance(timedelta(hours=1))
-    drill = raise_alert(ctx, "drought", 4, "演练：旱情", "drill lead", is_drill=True).incident_id
-    clock.advance(timedelta(hours=6))
-    end_alert(ctx, flood, "洪水退去", "duty officer")
-    return Incidents(flood, drill)
 
 
 @pytest.fixture
 def incidents(sqlite_ctx: AppContext, clock: FakeClock) -> Incidents:
     return declare(sqlite_ctx, clock)
-
-
-def with_plan(ctx: AppContext, plan: Plan) -> AppContext:
-    """The same database and clock under another plan in force (the incidents keep their snapshots)."""
-    return AppContext(ctx.settings, clock=ctx.clock, engine_override=ctx.engine,
-                      plan_file_override=PlanFile(plan, str(ctx.settings.plan_file), {}))
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from cap_support import make_key, plan_data, schema_errors
-from conftest import Incidents
+from cap_support import Incidents, make_key, plan_data, schema_errors
 from typer.testing import Result
 
 from responder.app.cap_export import incident_messages

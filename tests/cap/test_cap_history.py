@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from cap_support import sample_plan
-from conftest import declare
+from cap_support import declare, sample_plan
 
 from responder.app.cap_export import incident_messages
 from responder.app.context import AppContext

@@ -3,7 +3,7 @@ export writes."""
 
 from __future__ import annotations
 
-from conftest import Incidents
+from cap_support import Incidents
 
 from responder.app.cap_export import incident_messages
 from responder.app.context import AppContext

@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from cap_support import make_key, sample_plan, schema_errors
-from conftest import Incidents, with_plan
+from cap_support import Incidents, make_key, sample_plan, schema_errors, with_plan
 from lxml import etree
 
 from responder.app.cap_export import incident_messages
