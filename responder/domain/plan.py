@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from responder.domain.cap_config import CapConfig
 from responder.domain.geometry import Geometry
 from responder.domain.rules import Rule
+from responder.domain.stale_alarms import AlarmPolicy
 from responder.domain.stations import Feed, Station
 from responder.domain.types import Duration, Role
 
@@ -31,7 +32,7 @@ TEMPLATE_FIELDS = frozenset(
     {
         "drill", "area", "level", "level_name", "colour", "hazard", "reason", "group", "task",
         "report_to", "code", "time", "names", "count", "person", "incident", "zone", "shelter",
-        "old_level", "evidence", "station", "value", "proposal", "codes", "status",
+        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed",
     }
 )
 """The placeholders a message template may use; anything else is a typo."""
@@ -327,6 +328,8 @@ class Plan(Strict):
     """Trigger and drought rules, evaluated every cycle."""
     cap: CapConfig | None = None
     """The public warning (CAP 1.2) each declared level publishes; none without this section."""
+    feed_alarms: AlarmPolicy = AlarmPolicy()
+    """How the duty officer hears of silent stations: hysteresis, quiet period, messages per hour."""
 
     @model_validator(mode="after")
     def _four_levels(self) -> Plan:
