@@ -13,7 +13,7 @@ from responder.app.ports import Context
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.reports import stations as charted
 from responder.reports.assemble import HANDLED_REPLIES, Assembly, window
-from responder.reports.model import Reading, ReportData
+from responder.reports.model import CapIssued, Reading, ReportData, StationSeries
 from responder.reports.records import IncidentHistory, Overlap
 from responder.storage import history
 from responder.storage.incidents import audit_events, handled_replies, recipients_of
@@ -48,13 +48,23 @@ def build_report(ctx: Context, incident_ids: Sequence[int], title: str | None = 
         overlap = Overlap(windows, history.calls_of(session, [w[0] for w in windows]))
     assembly = Assembly(histories, overlap, now, language)
     plan = charted.to_read(assembly.first, assembly.mentioned, assembly.start, assembly.end)
-    if not plan.ids:
-        return assembly.report((), title)
-    source = readings or stored_readings
-    with ctx.sessions() as session:
-        shown = source(session, plan.ids, plan.start, plan.end)
-        earlier = source(session, plan.lead_ids, plan.start - plan.lead, plan.start) if plan.lead_ids else []
-    return assembly.report(charted.series(plan, assembly.first, assembly.language, shown, earlier), title)
+    stations: list[StationSeries] = []
+    if plan.ids:
+        source = readings or stored_readings
+        with ctx.sessions() as session:
+            shown = source(session, plan.ids, plan.start, plan.end)
+            earlier = source(session, plan.lead_ids, plan.start - plan.lead, plan.start) if plan.lead_ids else []
+        stations = charted.series(plan, assembly.first, assembly.language, shown, earlier)
+    return assembly.report(stations, title, _cap_issued(ctx, ids))
+
+
+def _cap_issued(ctx: Context, incident_ids: Sequence[int]) -> list[CapIssued]:
+    """The public warnings (CAP 1.2) the incidents published, from the same messages the export writes."""
+    from responder.app.cap_export import issued
+    from responder.domain.cap import message_level
+
+    return [CapIssued(iid, m.identifier, m.msg_type, m.status, m.sent_at, message_level(m))
+            for iid, m in issued(ctx, incident_ids)]
 
 
 def _history(session: Session, incident: IncidentRow, now: datetime) -> IncidentHistory:

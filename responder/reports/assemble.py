@@ -16,6 +16,7 @@ from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps
 from responder.reports.model import (
     AckInfo,
+    CapIssued,
     ChainUse,
     Gap,
     GroupFigures,
@@ -71,7 +72,8 @@ class Assembly:
         """Every string in the evidence of the incidents' audit events, in order (station ids among them)."""
         return self._builder.mentioned
 
-    def report(self, stations: Sequence[StationSeries], title: str | None = None) -> ReportData:
+    def report(self, stations: Sequence[StationSeries], title: str | None = None,
+               cap_messages: Sequence[CapIssued] = ()) -> ReportData:
         b, views, first, lang = self._builder, self.views, self.first, self.language
         return ReportData(
             title=title or _title(self.incidents, views, lang),
@@ -97,6 +99,7 @@ class Assembly:
             level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang),
                                           first.level_name(n, "en")) for n in (4, 3, 2, 1)),
             overall=figures.overall(b.people),
+            cap_messages=tuple(cap_messages),
         )
 
 

@@ -6,7 +6,8 @@ Routes, each in a module of its own:
   ``POST /twilio/inbound`` (SMS replies);
 * :mod:`responder.web.voice_hooks`: ``POST|GET /twilio/voice/{outbox_id}`` (a call's TwiML) and
   ``POST /twilio/voice/{outbox_id}/gather`` (the keypress);
-* :mod:`responder.web.health`: ``GET /health``.
+* :mod:`responder.web.health`: ``GET /health``;
+* :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings).
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -26,6 +27,7 @@ from starlette.applications import Starlette
 from responder.app.ports import Context
 from responder.web import health as health_hook
 from responder.web import sms_hooks, voice_hooks
+from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
 from responder.web.signatures import SignatureCheck
 
@@ -43,4 +45,4 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     """
     check = SignatureCheck(ctx.settings)
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health)])
+                             *health_hook.routes(ctx, health), *cap_routes(ctx)])
