@@ -27,6 +27,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+# The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
+# rate-limited stream holds that send back, and the next ones bunch up behind it.
+from responder.app.confirm import apply_early_receipts
+from responder.app.escalation import REMINDER_KINDS
+from responder.app.failures import any_unreported, report_failures
 from responder.app.ports import Context
 from responder.gateways.base import Accepted, Gateway, GatewayError, PermanentError
 from responder.storage import outbox
@@ -136,8 +141,6 @@ class Dispatcher:
         incident was stood down after it was queued: a confirmation or a stand-down only cancels rows still
         'pending', and these were already claimed.
         """
-        from responder.app.escalation import REMINDER_KINDS
-
         rows = outbox.look_again(conn, [item.id for item in items])
         wanted: list[Claimed] = []
         unwanted: list[tuple[Claimed, str]] = []
@@ -195,8 +198,6 @@ class Dispatcher:
             if batch:
                 self.send_group(batch)
             return len(batch)
-        from responder.app.failures import any_unreported
-
         with self.ctx.engine.begin() as conn:
             batch = outbox.claim_due(conn, self.ctx.clock.now(), limit, self.worker_id)
             if not batch:  # nothing due: ``drain`` stops unless failures are left to summarise, asked here
@@ -215,8 +216,6 @@ class Dispatcher:
         outcomes: dict[int, str] = {}
         marked: list[Claimed] = []
         if results or short:
-            from responder.app.failures import any_unreported
-
             with self.ctx.engine.begin() as conn:
                 outcomes, marked = self._record_results(conn, results, now)
                 self._unreported = any_unreported(conn) if short else None
@@ -269,8 +268,6 @@ class Dispatcher:
             if item.id not in ours:
                 log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
             elif accepted.sid in early:
-                from responder.app.confirm import apply_early_receipts
-
                 apply_early_receipts(conn, item.id, accepted.sid, now)
         return [item for item, _ in sent if item.id in ours]
 
@@ -342,8 +339,6 @@ class Dispatcher:
     def drain(self, on_progress: Callable[[DispatchStats], None] | None = None,
               stop: threading.Event | None = None) -> DispatchStats:
         """Send until nothing is due now (retries scheduled for later are left for later)."""
-        from responder.app.failures import report_failures
-
         try:
             while not (stop and stop.is_set()):
                 handled = self.run_once()
@@ -360,8 +355,6 @@ class Dispatcher:
 
     def _failures_to_report(self) -> bool:
         """After a short pass: are permanent failures left to summarise? A short batch's record has asked already."""
-        from responder.app.failures import any_unreported
-
         seen, self._unreported = self._unreported, None
         if seen is not None:
             return seen
