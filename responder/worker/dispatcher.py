@@ -383,7 +383,7 @@ class Dispatcher:
             ours, clashes = self._mark_sent_one_by_one(conn, params)
         conn.execute(_ATTEMPT, [
             {"outbox_id": item.id, "at": now, "worker": self.worker_id, "outcome": "sent", "error_code": None,
-             "detail": accepted.status if item.id not in clashes else clashes[item.id]} for item, accepted in sent])
+             "detail": clashes.get(item.id, accepted.status)} for item, accepted in sent])
         early = set(conn.scalars(_EARLY, {"sids": [accepted.sid for _, accepted in sent]}))
         for item, accepted in sent:
             if item.id not in ours:
