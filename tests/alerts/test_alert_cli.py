@@ -209,6 +209,18 @@ def test_status_per_group_with_the_unreachable_named(cli: Cli, incident: int) ->
     assert "also told: 县防汛办值班室 (sent)" in table.output
 
 
+def test_status_in_a_process_that_has_not_read_the_snapshot_yet(cli: Cli, incident: int,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The officer's main screen, first thing in a new process: the snapshot's columns load on first read, which
+    crashed with DetachedInstanceError once the session was closed (the tests had it parsed already)."""
+    from responder.app import alerts
+
+    monkeypatch.setattr(alerts, "_SNAPSHOTS", {})
+    result = cli("alert", "status", str(incident))
+    assert result.exit_code == 0, result.output
+    assert "(rescue)" in result.output
+
+
 def test_timeline_in_order_with_who_when_what_why_and_evidence(cli: Cli, incident: int) -> None:
     result = cli("alert", "timeline", str(incident), "--json")
     assert result.exit_code == 0, result.output
