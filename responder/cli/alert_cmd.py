@@ -37,9 +37,8 @@ def _by(name: str | None) -> str:
 
 
 def _print_preview(preview: Preview) -> None:
-    from rich.table import Table
-
     from responder.cli.common import text
+    from responder.cli.tables import Table
 
     plan = app_context().plan
     out = console()
@@ -187,9 +186,8 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import list_incidents
+    from responder.cli.tables import Table
 
     rows = list_incidents(app_context(), include_ended=not open_only)
     if as_json:
@@ -210,9 +208,8 @@ def status(
     incident: Annotated[int, typer.Argument(help="Incident id.")],
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import incident_status
+    from responder.cli.tables import Table
 
     ctx = app_context()
     st = incident_status(ctx, incident)
@@ -249,9 +246,8 @@ def timeline(
 ) -> None:
     import json
 
-    from rich.table import Table
-
     from responder.app.status import timeline as get_timeline
+    from responder.cli.tables import Table
 
     events = get_timeline(app_context(), incident)
     if as_json:
@@ -302,9 +298,8 @@ def replies(
     everything: Annotated[bool, typer.Option("--all", help="Include confirmations too.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import inbound_messages
+    from responder.cli.tables import Table
 
     rows = inbound_messages(app_context(), limit, only_unhandled=not everything)
     if as_json:
@@ -330,9 +325,8 @@ def _proposal_id(text: str) -> int:
 def proposals(as_json: AsJson = False) -> None:
     import json
 
-    from rich.table import Table
-
     from responder.app.proposals import pending_proposals
+    from responder.cli.tables import Table
 
     rows = pending_proposals(app_context())
     if as_json:

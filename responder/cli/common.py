@@ -86,11 +86,11 @@ def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """Times are UTC inside and shown in the plan's zone."""
     if when is None:
         return "—"
-    return when.astimezone(app_context().plan.area.zone).strftime(fmt)
+    return when.astimezone(app_context().plan_file.plan.area.zone).strftime(fmt)
 
 
 def text(value: dict[str, str], language: str | None = None) -> str:
     from responder.domain.plan import pick
 
-    plan = app_context().plan
+    plan = app_context().plan_file.plan  # display only: a read-only view works under a plan being fixed
     return pick(value, language or plan.default_language, plan.default_language)

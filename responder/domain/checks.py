@@ -86,6 +86,19 @@ def check_all(
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
 
 
+def check_plan_in_force(plan: Plan, roster: Roster | None, sources: Sources | None = None) -> list[Problem]:
+    """What every command that acts on the plan checks first: the plan's own problems and its references to people
+    (``roster``: the roster in force; None when there is none yet). The roster's rows and the rota are the files'
+    own business (``contacts import``, ``plan check``): a rota gap next month must not stop tonight's alert."""
+    out = _Collector(sources or Sources())
+    _check_plan(plan, out)
+    _check_templates(plan, out)
+    _check_stations(plan, out)
+    if roster is not None:
+        _check_references(plan, roster, out)
+    return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
+
+
 def _check_plan(plan: Plan, out: _Collector) -> None:
     for kind, ids in (("group", [g.id for g in plan.groups]), ("hazard", [h.id for h in plan.hazards]),
                       ("escalation_chain", [s.id for s in plan.escalation_chain])):
