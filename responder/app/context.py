@@ -87,7 +87,8 @@ class AppContext:
             return
         current = current_revision(self.engine)
         if current is None:
-            raise InputError(Problem("the database is not set up: run `responder init` first",
+            raise InputError(Problem(f"the database {self.engine.url.render_as_string(hide_password=True)} is not set "
+                                     "up: run `responder init` first",
                                      field="RESPONDER_DATABASE_URL"))
         if current != head_revision():
             raise InputError(Problem(f"the database schema is at {current}, this version needs {head_revision()}: "

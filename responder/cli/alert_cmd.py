@@ -137,8 +137,9 @@ def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, n
     if (verb == "upgrade") != (level < current.level) and current.status == "open":
         from responder.domain.errors import InputError, Problem
 
-        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} is not an "
-                                 f"{verb} (1 is the most severe)", field="--level"))
+        asked, instead = ("an upgrade", "a downgrade") if verb == "upgrade" else ("a downgrade", "an upgrade")
+        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} would be {instead}, "
+                                 f"not {asked} (1 is the most severe)", field="--level"))
     gateway = _gateway(no_send)
     _confirm(yes, f"{verb.capitalize()} incident #{incident} from level {current.level} to {level}?")
     outcome = change_level(app_context(), incident, level, reason, _by(by))

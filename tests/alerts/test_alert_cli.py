@@ -119,7 +119,11 @@ def test_state_conflicts_through_the_cli(cli: Cli, sqlite_ctx: AppContext) -> No
     again = cli("alert", "raise", "-l", "1", "-r", REASON, "--yes", "--no-send")
     assert again.exit_code == 3 and "a flood incident is already open for sanjian: #1" in again.output
     wrong_way = cli("alert", "upgrade", "1", "-l", "3", "-r", "x", "--yes")
-    assert wrong_way.exit_code == 2 and "level 3 is not an upgrade (1 is the most severe)" in wrong_way.output
+    assert wrong_way.exit_code == 2, wrong_way.output
+    assert wrong_way.output.startswith("--level: error: incident #1 is at level 2: level 3 would be a downgrade, "
+                                       "not an upgrade (1 is the most severe)"), "no '<input>', no 'an downgrade'"
+    other_way = cli("alert", "downgrade", "1", "-l", "1", "-r", "x", "--yes")
+    assert other_way.exit_code == 2 and "level 1 would be an upgrade, not a downgrade" in other_way.output
     assert row_counts(sqlite_ctx) == before
 
     ended = cli("alert", "end", "1", "--yes", "--no-send")
