@@ -35,7 +35,8 @@ def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
 
 
 def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
-                 on_progress: Callable[[DrillProgress], None] | None = None) -> DrillOutcome:
+                 on_progress: Callable[[DrillProgress], None] | None = None, seed: int | None = None) -> DrillOutcome:
+    """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures."""
     from responder.app.contacts import import_contacts, validate_roster_file
     from responder.app.feed_cycle import ingest_and_evaluate
     from responder.app.setup import init_database
@@ -49,6 +50,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     roster_file = validate_roster_file(ctx.settings.roster_file, plan)
     roster_file.raise_if_bad()
     loaded = read_scenario(path, plan, roster_file.roster)  # every problem located before anything runs
+    scenario = loaded.scenario if seed is None else loaded.scenario.model_copy(update={"seed": seed})
     start = loaded.start_utc(plan)
     name = path.stem
     database = drill_database(out_dir, name)
@@ -58,7 +60,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
     try:
         init_database(drill)
         import_contacts(drill, ctx.settings.roster_file, loaded=roster_file)
-        runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
+        runner = DrillRunner(drill, scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:
             result = runner.run()
         except BaseException:  # an interrupted drill keeps what it did, for a look with the database's tools

@@ -19,6 +19,9 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="Folder for the drill database and report.")] = Path(
         "drill-output"),
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Play the scenario with another seed (who replies, "
+                                                            "when, who is unreachable); default: the scenario's.")]
+    = None,
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
@@ -39,7 +42,7 @@ def run(
             progress.update(task, completed=p.done, description=f"{when} | {levels} | {p.messages} msgs | "
                                                                  f"{p.confirmations} confirmed")
 
-        outcome = run_scenario(ctx, scenario, out, on_progress=show)
+        outcome = run_scenario(ctx, scenario, out, on_progress=show, seed=seed)
     result = outcome.result
     c = console()
     c.print(f"drill '{outcome.name}' done in {outcome.wall_seconds:.1f} s wall for "
