@@ -34,6 +34,7 @@ from responder.reports.model import (
 )
 from responder.reports.readings import Reading, ReadingsSource, load_readings
 from responder.reports.snapshot import SnapshotView, local, number, roster_groups
+from responder.storage.callouts import history as callout_history
 from responder.storage.models import (
     AcknowledgementRow,
     AuditEventRow,
@@ -200,15 +201,24 @@ class _Builder:
             if pid and status != "cancelled":
                 mine[pid].append((status, channel))
         out = []
+        calls = callout_history(self.session, incident.id)
         for r in recipients:
             assignments = [a for a in (r.assignments or []) if isinstance(a, dict)]
             messages = mine.get(r.person_id, [])
+            # Counted from the call-out history: a recipient row keeps only the latest level's assignments, so the
+            # people a downgrade released (and the levels anyone was called at) would be lost.
+            tasked = [c for c in calls.get(r.person_id, []) if c.tasked]
+            groups = [g for c in tasked for g in c.groups] or [str(a["group"]) for a in assignments if a.get("group")]
+            zones = [z for c in tasked for z in c.zones] or [str(a["zone"]) for a in assignments if a.get("zone")]
+            levels = tuple(c.level for i, c in enumerate(tasked) if i == 0 or c.level != tasked[i - 1].level) \
+                or (r.called_level,)
             out.append(PersonFigures(
                 incident_id=incident.id, person_id=r.person_id, name=r.name,
-                groups=tuple(dict.fromkeys(str(a["group"]) for a in assignments if a.get("group"))),
+                groups=tuple(dict.fromkeys(groups)),
                 chain=tuple(dict.fromkeys(str(a["chain"]) for a in assignments if a.get("chain"))),
-                zones=tuple(dict.fromkeys(str(a["zone"]) for a in assignments if a.get("zone"))),
-                called_at=r.called_at, called_level=r.called_level, confirmed_at=r.confirmed_at,
+                zones=tuple(dict.fromkeys(zones)),
+                called_at=tasked[0].at if tasked else r.called_at, called_level=levels[0], called_levels=levels,
+                confirmed_at=r.confirmed_at,
                 confirmed_channel=r.confirmed_channel, confirmed_by=r.confirmed_by, messages=len(messages),
                 reached=sum(1 for st, _ in messages if st in REACHED),
                 failed=sum(1 for st, _ in messages if st in FAILED),

@@ -72,6 +72,7 @@ class PersonFigures:
     zones: tuple[str, ...]
     called_at: datetime
     called_level: int
+    """The level they were first called at."""
     confirmed_at: datetime | None
     confirmed_channel: str | None
     confirmed_by: str | None
@@ -82,6 +83,8 @@ class PersonFigures:
     failed: int
     """Messages failed or undelivered."""
     channels: tuple[str, ...]
+    called_levels: tuple[int, ...] = ()
+    """Every level they were called (or re-tasked) at, in order; ``called_level`` is the first."""
 
     @property
     def time_to_confirm(self) -> timedelta | None:

@@ -240,12 +240,13 @@ def people(data: ReportData) -> Section:
     rows, marks = [], []
     for p in data.people:
         took = p.time_to_confirm
+        levels = " → ".join(fmt.level(n) for n in p.called_levels or (p.called_level,))
         rows.append((_inc(data, p.incident_id), p.person_id, p.name, _groups_of(p), fmt.when(p.called_at, z),
-                     fmt.level(p.called_level), fmt.when(p.confirmed_at, z), p.confirmed_channel or fmt.NONE,
+                     levels, fmt.when(p.confirmed_at, z), p.confirmed_channel or fmt.NONE,
                      fmt.duration(took, fmt.NONE), str(p.messages), str(p.reached), str(p.failed)))
         marks.append("bad" if p.unreachable else ("" if took is not None or not p.called_out else "warn"))
     return Section("people", "Everyone called 全部人员", table=Table(
-        ("incident", "person", "name", "groups", "called", "level", "confirmed", "channel", "took", "messages",
+        ("incident", "person", "name", "groups", "called", "levels", "confirmed", "channel", "took", "messages",
          "reached", "failed"), tuple(rows), tuple(marks)))
 
 
