@@ -47,8 +47,10 @@ def run(
     c = console()
     c.print(f"drill '{outcome.name}' done in {outcome.wall_seconds:.1f} s wall for "
             f"{(result.ended - result.started).total_seconds() / 3600:.0f} h simulated: {len(result.incidents)} "
-            f"incident(s), {result.readings} readings, {result.messages} messages, {result.confirmations} "
-            f"confirmations, {result.replies} replies")
+            f"incident(s), {result.readings} readings, {result.messages} messages sent, {result.confirmations} "
+            f"confirmations, {result.replies} replies"
+            + (f" (and {result.other_messages} messages outside the incidents: proposals to the duty officer)"
+               if result.other_messages else ""))
     for note in result.notes:
         c.print(f"  note: {note}")
     c.print(f"drill database: {outcome.database}")

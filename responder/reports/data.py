@@ -104,7 +104,7 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
         level_spans=tuple(builder.spans),
         level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang), first.level_name(n, "en"))
                            for n in (4, 3, 2, 1)),
-        overall=figures.overall(builder.people),
+        overall=figures.overall(builder.people, {i.id: i.raised_at for i in incidents}),
     )
 
 

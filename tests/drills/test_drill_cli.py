@@ -80,6 +80,22 @@ def test_the_bundled_drill_runs_in_reasonable_time_and_says_where_the_report_is(
     assert bundled.markdown.with_suffix(".png").read_bytes().startswith(PNG)
 
 
+def test_the_console_summary_gives_the_reports_totals(bundled: Run) -> None:
+    """They were counted twice two ways (598 vs 594 sent, 96 vs 95 confirmations)."""
+    said = re.search(r"(\d+) messages sent, (\d+) confirmations", bundled.result.output)
+    assert said, bundled.result.output
+    md = bundled.markdown.read_text(encoding="utf-8")
+    confirmed = re.search(r"^\| confirmed 已确认 \| (\d+) \|$", md, re.M)
+    by_status = re.search(r"\| ((?:\w+ \d+(?:, )?)+) \|\n\n## Declared level", md)
+    assert confirmed and by_status, md[:3000]
+    statuses = dict(part.split(" ") for part in by_status.group(1).split(", "))
+    sent = sum(int(n) for status, n in statuses.items() if status in ("sent", "delivered"))
+    assert (int(said.group(1)), int(said.group(2))) == (sent, int(confirmed.group(1)))
+    rows = outbox(bundled.drill)
+    elsewhere = sum(1 for r in rows if r.incident_id is None and r.status in ("sent", "delivered"))
+    assert elsewhere and f"and {elsewhere} messages outside the incidents" in bundled.result.output
+
+
 def test_the_html_report_is_self_contained_with_an_embedded_png(bundled: Run) -> None:
     html = bundled.html.read_text(encoding="utf-8")
     assert not re.search(r"https?://", html), re.findall(r".{30}https?://.{30}", html)[:3]
