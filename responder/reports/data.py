@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
 from responder.domain.errors import InputError, NotFound, Problem
-from responder.reports import figures, gaps, rain
+from responder.reports import figures, gaps, rain, story
 from responder.reports.model import (
     AckInfo,
     ChainUse,
@@ -105,6 +105,9 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
         level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang), first.level_name(n, "en"))
                            for n in (4, 3, 2, 1)),
         overall=figures.overall(builder.people, {i.id: i.raised_at for i in incidents}),
+        marks=tuple(builder.marks),
+        texts=tuple(builder.texts),
+        decisions=tuple(builder.decisions),
     )
 
 
@@ -133,6 +136,9 @@ class _Builder:
         self.changes: dict[int, list[LevelChange]] = {}
         self.rows: list[IncidentRow] = []
         self.end: datetime = now
+        self.marks: list[story.Mark] = []
+        self.texts: list[story.SentText] = []
+        self.decisions: list[story.DecisionEntry] = []
         self.mentioned: list[str] = []
         """Every string in the evidence of the incidents' audit events, in order (station ids among them)."""
 
@@ -143,6 +149,9 @@ class _Builder:
                                 .order_by(AuditEventRow.at, AuditEventRow.id)))
         changes = figures.level_changes(incident.id, [(e.at, e.kind, e.actor, e.reason, e.evidence or {})
                                                       for e in events])
+        told = [(e.at, e.kind, e.actor, e.summary, e.reason, e.evidence or {}) for e in events]
+        self.marks.extend(story.marks(incident.id, told))
+        self.decisions.extend(story.decisions(incident.id, told))
         self.changes[incident.id] = changes
         for e in events:
             self.mentioned.extend(_strings(e.evidence))
@@ -151,6 +160,10 @@ class _Builder:
         outbox = s.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.channel,
                                   OutboxRow.created_at).where(OutboxRow.incident_id == incident.id)
                            .order_by(OutboxRow.id)).all()
+        self.texts.extend(story.sent_texts(incident.id, s.execute(
+            select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.language, OutboxRow.channel,
+                   OutboxRow.body, OutboxRow.created_at).where(OutboxRow.incident_id == incident.id)
+            .order_by(OutboxRow.id)).all(), REACHED))
         steps = list(s.scalars(select(EscalationStepRow).where(EscalationStepRow.incident_id == incident.id)
                                .order_by(EscalationStepRow.due_at, EscalationStepRow.level, EscalationStepRow.round,
                                          EscalationStepRow.step_index)))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from responder.reports.story import DecisionEntry, Mark, SentText
+
 
 @dataclass(frozen=True)
 class LevelChange:
@@ -319,6 +321,12 @@ class ReportData:
     level_spans: tuple[LevelSpan, ...]
     level_styles: tuple[LevelStyle, ...]
     overall: Overall
+    marks: tuple[Mark, ...] = ()
+    """A dam break, the stand-down: drawn across the chart."""
+    texts: tuple[SentText, ...] = ()
+    """Every distinct text that reached people."""
+    decisions: tuple[DecisionEntry, ...] = ()
+    """The decision log: the audit trail less the replies."""
 
     @property
     def is_drill(self) -> bool:

@@ -250,8 +250,28 @@ def people(data: ReportData) -> Section:
          "reached", "failed"), tuple(rows), tuple(marks)))
 
 
+def decisions(data: ReportData) -> Section:
+    z = data.zone
+    rows = tuple((fmt.when(d.at, z), _inc(data, d.incident_id), d.actor, d.kind, d.summary, d.reason or fmt.NONE)
+                 for d in data.decisions)
+    return Section("decisions", "Decision log 决策记录", notes=(
+        "Every decision in the audit trail, in order: proposals, declarations, level changes, escalation steps, "
+        "reports, the stand-down (confirmations are counted above). 审计记录中的全部决策。",), table=Table(
+        ("at", "incident", "by", "what", "summary", "reason"), rows))
+
+
+def texts(data: ReportData) -> Section:
+    z = data.zone
+    rows = tuple((fmt.when(t.first_at, z), _inc(data, t.incident_id), t.kind, t.language, t.channel, str(t.people),
+                  t.body) for t in data.texts)
+    return Section("texts", "Texts people received 发出的通知内容", notes=(
+        "Each distinct text that reached someone (sent or delivered), with how many people got it; a voice call "
+        "shows what was read out. 每条不同的通知内容及收到人数。",), table=Table(
+        ("first sent", "incident", "kind", "language", "channel", "people", "text"), rows))
+
+
 def all_sections(data: ReportData) -> list[Section]:
-    return [summary(data), incidents(data), level_history(data), groups(data), steps(data), chain(data),
-            unreachable(data), never_answered(data), slow(data), replies(data), acks(data), plan_gaps(data),
-            readings(data), people(data)]
+    return [summary(data), incidents(data), level_history(data), decisions(data), groups(data), steps(data),
+            chain(data), unreachable(data), never_answered(data), slow(data), replies(data), acks(data),
+            plan_gaps(data), readings(data), texts(data), people(data)]
 
