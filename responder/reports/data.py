@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
 from responder.domain.errors import InputError, NotFound, Problem
+from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps, rain, story
 from responder.reports.model import (
     AckInfo,
@@ -35,6 +36,7 @@ from responder.reports.model import (
 from responder.reports.readings import Reading, ReadingsSource, load_readings
 from responder.reports.snapshot import SnapshotView, local, number, roster_groups
 from responder.storage.callouts import history as callout_history
+from responder.storage.incidents import handled_replies
 from responder.storage.models import (
     AcknowledgementRow,
     AuditEventRow,
@@ -149,9 +151,7 @@ class _Builder:
                                 .order_by(AuditEventRow.at, AuditEventRow.id)))
         changes = figures.level_changes(incident.id, [(e.at, e.kind, e.actor, e.reason, e.evidence or {})
                                                       for e in events])
-        told = [(e.at, e.kind, e.actor, e.summary, e.reason, e.evidence or {}) for e in events]
-        self.marks.extend(story.marks(incident.id, told))
-        self.decisions.extend(story.decisions(incident.id, told))
+        self._story(incident, events)
         self.changes[incident.id] = changes
         for e in events:
             self.mentioned.extend(_strings(e.evidence))
@@ -160,10 +160,6 @@ class _Builder:
         outbox = s.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.channel,
                                   OutboxRow.created_at).where(OutboxRow.incident_id == incident.id)
                            .order_by(OutboxRow.id)).all()
-        self.texts.extend(story.sent_texts(incident.id, s.execute(
-            select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.language, OutboxRow.channel,
-                   OutboxRow.body, OutboxRow.created_at).where(OutboxRow.incident_id == incident.id)
-            .order_by(OutboxRow.id)).all(), REACHED))
         steps = list(s.scalars(select(EscalationStepRow).where(EscalationStepRow.incident_id == incident.id)
                                .order_by(EscalationStepRow.due_at, EscalationStepRow.level, EscalationStepRow.round,
                                          EscalationStepRow.step_index)))
@@ -171,7 +167,7 @@ class _Builder:
                               .order_by(AcknowledgementRow.at, AcknowledgementRow.id)))
         people = self._people(incident, recipients, outbox)
         self.people.extend(people)
-        self._groups(incident, view, people)
+        self._groups(incident, view, people, acks)
         self._steps(incident, view, steps, outbox)
         names = {p.person_id: p.name for p in people}
         seen: set[str] = set()
@@ -207,6 +203,14 @@ class _Builder:
         self.gaps.sort(key=lambda g: (order.get(g.kind, 9), g.incident_id or 0, g.subject))
 
     # -- pieces -----------------------------------------------------------------------------------------------
+    def _story(self, incident: IncidentRow, events: Sequence[AuditEventRow]) -> None:
+        """The chart's marks, the decision log and the texts people received."""
+        told = [(e.at, e.kind, e.actor, e.summary, e.reason, e.evidence or {}) for e in events]
+        self.marks.extend(story.marks(incident.id, told))
+        self.decisions.extend(story.decisions(incident.id, told))
+        self.texts.extend(story.sent_texts(incident.id, self.session.execute(story.TEXTS, {"incident": incident.id})
+                                           .all(), REACHED))
+
     def _people(self, incident: IncidentRow, recipients: Sequence[RecipientRow],
                 outbox: Sequence[Any]) -> list[PersonFigures]:
         mine: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -218,19 +222,11 @@ class _Builder:
         for r in recipients:
             assignments = [a for a in (r.assignments or []) if isinstance(a, dict)]
             messages = mine.get(r.person_id, [])
-            # Counted from the call-out history: a recipient row keeps only the latest level's assignments, so the
-            # people a downgrade released (and the levels anyone was called at) would be lost.
-            tasked = [c for c in calls.get(r.person_id, []) if c.tasked]
-            groups = [g for c in tasked for g in c.groups] or [str(a["group"]) for a in assignments if a.get("group")]
-            zones = [z for c in tasked for z in c.zones] or [str(a["zone"]) for a in assignments if a.get("zone")]
-            levels = tuple(c.level for i, c in enumerate(tasked) if i == 0 or c.level != tasked[i - 1].level) \
-                or (r.called_level,)
+            called = story.called(calls.get(r.person_id, []), assignments, r.called_at, r.called_level)
             out.append(PersonFigures(
-                incident_id=incident.id, person_id=r.person_id, name=r.name,
-                groups=tuple(dict.fromkeys(groups)),
+                incident_id=incident.id, person_id=r.person_id, name=r.name, groups=called.groups,
                 chain=tuple(dict.fromkeys(str(a["chain"]) for a in assignments if a.get("chain"))),
-                zones=tuple(dict.fromkeys(zones)),
-                called_at=tasked[0].at if tasked else r.called_at, called_level=levels[0], called_levels=levels,
+                zones=called.zones, called_at=called.at, called_level=called.levels[0], called_levels=called.levels,
                 confirmed_at=r.confirmed_at,
                 confirmed_channel=r.confirmed_channel, confirmed_by=r.confirmed_by, messages=len(messages),
                 reached=sum(1 for st, _ in messages if st in REACHED),
@@ -238,15 +234,46 @@ class _Builder:
                 channels=tuple(sorted({ch for _, ch in messages}))))
         return out
 
-    def _groups(self, incident: IncidentRow, view: SnapshotView, people: Sequence[PersonFigures]) -> None:
+    def _groups(self, incident: IncidentRow, view: SnapshotView, people: Sequence[PersonFigures],
+                acks: Sequence[AcknowledgementRow]) -> None:
         members: dict[str, list[PersonFigures]] = defaultdict(list)
         for p in people:
             for g in p.groups:
                 members[g].append(p)
+        calls = self._callouts(incident)
+        confirmations: dict[str, list[datetime]] = defaultdict(list)
+        for p in people:
+            if p.confirmed_at is not None:
+                confirmations[p.person_id].append(p.confirmed_at)
+        for a in acks:
+            confirmations[a.person_id].append(a.at)
+        for pid, at in handled_replies(self.session, incident.id, HANDLED_REPLIES):
+            confirmations[pid].append(at)
         order = {g: i for i, g in enumerate(view.group_order)}
         for group in sorted(members, key=lambda g: (order.get(g, len(order)), g)):
+            ids = {p.person_id for p in members[group]}
+            mine = [c for c in calls if c.group == group and c.person_id in ids]
+            found = {c.person_id for c in mine}
+            mine += [CallOut(p.person_id, group, p.called_at) for p in members[group] if p.person_id not in found]
+            response = group_response(group, mine, confirmations, view.headcount(group))
             self.groups.append(figures.group_figures(incident.id, group, view.group_name(group, self.lang),
-                                                     members[group], view.headcount(group)))
+                                                     members[group], response))
+
+    def _callouts(self, incident: IncidentRow) -> list[CallOut]:
+        """Each group's call of each person, from the level changes and the plan and roster it was declared under."""
+        from responder.app.alerts import snapshot_of
+        from responder.domain.callout import called_at
+
+        plan, roster = snapshot_of(incident)
+        wanted: dict[int, dict[str, list[str]]] = {}
+
+        def at_level(level: int) -> dict[str, list[str]]:
+            if level not in wanted:
+                wanted[level] = {t.contact.id: [g for g, _ in t.roles]
+                                 for t in called_at(plan, roster, incident.hazard, level)}
+            return wanted[level]
+
+        return callouts([(c.at, c.to_level) for c in self.changes[incident.id]], at_level)
 
     def _steps(self, incident: IncidentRow, view: SnapshotView, steps: Sequence[EscalationStepRow],
                outbox: Sequence[Any]) -> None:

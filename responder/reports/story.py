@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
+from responder.storage.callouts import Callout
+from responder.storage.models import OutboxRow
+
 MARK_KINDS = {"dam_break": "dam break 溃坝", "stand_down": "stand-down 应急结束"}
 NOT_DECISIONS = ("confirmed", "escalation_acknowledged")
 """Replies, not decisions: the confirmations are counted and listed elsewhere in the report."""
@@ -49,6 +54,34 @@ class DecisionEntry:
     kind: str
     summary: str
     reason: str | None
+
+
+TEXTS = (select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.language, OutboxRow.channel,
+                OutboxRow.body, OutboxRow.created_at).where(OutboxRow.incident_id == bindparam("incident"))
+         .order_by(OutboxRow.id))
+"""The rows ``sent_texts`` reads, for one incident."""
+
+
+@dataclass(frozen=True)
+class Called:
+    groups: tuple[str, ...]
+    zones: tuple[str, ...]
+    at: datetime
+    levels: tuple[int, ...]
+
+
+def called(history: Iterable[Callout], assignments: Iterable[Mapping[str, Any]], called_at: datetime,
+           called_level: int) -> Called:
+    """A recipient's call-outs counted from their history: the recipient row keeps only the latest level's
+    assignments (``assignments``, the fallback), so the groups a downgrade released and the levels anyone was
+    called at would be lost. Repeats of a level in a row are one."""
+    tasked = [c for c in history if c.tasked]
+    given = list(assignments)
+    groups = [g for c in tasked for g in c.groups] or [str(a["group"]) for a in given if a.get("group")]
+    zones = [z for c in tasked for z in c.zones] or [str(a["zone"]) for a in given if a.get("zone")]
+    levels = tuple(c.level for i, c in enumerate(tasked) if i == 0 or c.level != tasked[i - 1].level)
+    return Called(tuple(dict.fromkeys(groups)), tuple(dict.fromkeys(zones)), tasked[0].at if tasked else called_at,
+                  levels or (called_level,))
 
 
 AuditEvent = tuple[datetime, str, str, str, "str | None", Mapping[str, Any]]

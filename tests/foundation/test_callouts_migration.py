@@ -1,4 +1,4 @@
-"""Migration 0009 adds the call-out history and fills it from the recipients already there, both ways."""
+"""Migration 0010 adds the call-out history and fills it from the recipients already there, both ways."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from responder.storage.db import make_engine
 RAISED = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 
 
-def _seed_0008(engine: Engine) -> None:
+def _seed_0009(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO incidents (id, code, hazard, area, level, status, is_drill, reason, raised_by, raised_at, "
@@ -28,12 +28,12 @@ def _seed_0008(engine: Engine) -> None:
                 {"pid": pid, "phone": "+86174" + pid[1:], "a": assignments, "at": RAISED.replace(tzinfo=None)})
 
 
-def test_0009_fills_the_history_from_the_recipients_and_goes_back(db_url: str) -> None:
+def test_0010_fills_the_history_from_the_recipients_and_goes_back(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        migrate.upgrade(engine, "0008")
-        _seed_0008(engine)
-        assert migrate.upgrade(engine) == ("0008", migrate.head_revision())
+        migrate.upgrade(engine, "0009")
+        _seed_0009(engine)
+        assert migrate.upgrade(engine) == ("0009", migrate.head_revision())
         with engine.connect() as conn:
             found = history(conn, 1)
         assert found == {"R001": [Callout(RAISED, 2, ("rescue", "command"), ())],
@@ -43,7 +43,7 @@ def test_0009_fills_the_history_from_the_recipients_and_goes_back(db_url: str) -
         cfg = migrate.alembic_config(engine)
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0008")
+            command.downgrade(cfg, "0009")
         assert "callouts" not in inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM recipients")).scalar_one() == 3

@@ -1,10 +1,10 @@
-"""callouts: each person's call-out history (level, groups, zones), filled from the recipients already there
+"""callouts (0010): each person's call-out history (level, groups, zones), filled from the recipients already there
 
 A recipient row keeps only the latest level's assignments, so the after-action report undercounted everyone a
 downgrade released. Existing incidents get one row per recipient: what their recipient row still says.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 from responder.storage.types import UTCDateTime
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
