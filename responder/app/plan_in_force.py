@@ -22,9 +22,15 @@ DATABASE_ROSTER = "the roster in the database"
 
 def load_checked_plan(ctx: AppContext) -> list[Problem]:
     """Read the plan and check it against the roster in force; raise InputError on any error, return warnings."""
+    return check_against(ctx, *roster_to_check(ctx))
+
+
+def check_against(ctx: AppContext, roster: Roster | None, roster_source: str,
+                  roster_lines: dict[str, int] | None = None) -> list[Problem]:
+    """The plan's checks with ``roster`` as the people its references must name (``contacts import`` checks the
+    roster it is about to put in force); raise InputError on any error, return the warnings."""
     plan_file = ctx.plan_file
-    roster, roster_source, roster_lines = roster_to_check(ctx)
-    sources = Sources(str(ctx.settings.plan_file), plan_file.lines, roster_source, roster_lines)
+    sources = Sources(str(ctx.settings.plan_file), plan_file.lines, roster_source, roster_lines or {})
     problems = check_plan_in_force(plan_file.plan, roster, sources)
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:

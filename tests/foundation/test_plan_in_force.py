@@ -79,3 +79,19 @@ def test_status_of_an_incident_still_shows_under_a_plan_being_fixed(
     break_level_3_rescue(workspace)
     result = cli(*workspace.options(db), "alert", "status", "1")
     assert result.exit_code == 0, result.output
+
+
+def test_contacts_import_bringing_in_the_person_the_plan_names_is_not_refused(
+        cli: Invoke, workspace: Workspace, db: str, tmp_path: Path) -> None:
+    """The plan is checked against the roster the import puts in force, not the one it replaces: a plan naming a
+    newcomer must not stop the very import that brings them in."""
+    assert cli(*workspace.options(db), "init").exit_code == 0
+    workspace.edit(PLAN, "targets: [{person: C002}]", "targets: [{person: N001}]")
+    assert cli(*workspace.options(db), *RAISE, "--yes", "--no-send").exit_code == 2, "N001 is nobody yet"
+    roster = workspace.path("contacts/roster.csv")
+    newcomer = tmp_path / "with-n001.csv"
+    newcomer.write_text(roster.read_text(encoding="utf-8").rstrip("\n")
+                        + "\nN001,新甲,174 0001 2345,command:member,三建场镇,zh\n", encoding="utf-8")
+    imported = cli(*workspace.options(db), "contacts", "import", str(newcomer))
+    assert imported.exit_code == 0, imported.output
+    assert cli(*workspace.options(db), *RAISE, "--yes", "--no-send").exit_code == 0
