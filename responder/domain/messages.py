@@ -61,14 +61,19 @@ def template_for(plan: Plan, kind: str, level: int) -> LocalText:
 
 def render(
     plan: Plan,
-    kind: str,
+    kind: str | LocalText,
     language: str,
     facts: IncidentFacts,
     tasks: Sequence[Task] = (),
     extras: Mapping[str, str] | None = None,
     when: datetime | None = None,
 ) -> str:
-    """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language)."""
+    """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language).
+
+    ``kind`` names a template of ``plan.templates``, or is a template itself in several languages (the public
+    CAP warning's headline, description and instruction), filled the same way.
+    """
+    texts = template_for(plan, kind, facts.level) if isinstance(kind, str) else kind
     lang = language if language in plan.languages else plan.default_language
     level = plan.level(facts.level)
     hazard = plan.hazard(facts.hazard)
@@ -99,7 +104,7 @@ def render(
         time=when.astimezone(plan.area.zone).strftime("%m-%d %H:%M") if when else "",
     )
     values.update(extras or {})
-    template = pick(template_for(plan, kind, facts.level), lang, plan.default_language)
+    template = pick(texts, lang, plan.default_language)
     text = template.format_map(values).strip()
     if facts.is_drill and "drill" not in template_fields(template):
         text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}

@@ -11,12 +11,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from responder.app.cap_export import issued
 from responder.app.context import AppContext
+from responder.domain.cap import message_level
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps, rain, story
 from responder.reports.model import (
     AckInfo,
+    CapIssued,
     ChainUse,
     Gap,
     GroupFigures,
@@ -110,6 +113,8 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
         marks=tuple(builder.marks),
         texts=tuple(builder.texts),
         decisions=tuple(builder.decisions),
+        cap_messages=tuple(CapIssued(iid, m.identifier, m.msg_type, m.status, m.sent_at, message_level(m))
+                           for iid, m in issued(ctx, ids)),
     )
 
 

@@ -10,21 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from responder.domain.level_history import LevelEvent
 from responder.reports.story import DecisionEntry, Mark, SentText
 
 
 @dataclass(frozen=True)
-class LevelChange:
-    """One declared change of warning level, from the audit trail (raised, upgraded, downgraded, ended)."""
+class LevelChange(LevelEvent):
+    """One declared change of warning level of one incident, from the audit trail."""
 
     incident_id: int
-    at: datetime
-    kind: str
-    from_level: int | None
-    to_level: int | None
-    """``None`` once the incident ended (stand-down)."""
-    actor: str
-    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -290,6 +284,20 @@ class Overall:
 
 
 @dataclass(frozen=True)
+class CapIssued:
+    """A public warning (CAP 1.2 message) the incident published."""
+
+    incident_id: int
+    identifier: str
+    msg_type: str
+    """Alert, Update or Cancel."""
+    status: str
+    """Actual, or Exercise for a drill."""
+    sent: datetime
+    level: int | None
+
+
+@dataclass(frozen=True)
 class LevelStyle:
     level: int
     colour: str
@@ -327,6 +335,8 @@ class ReportData:
     """Every distinct text that reached people."""
     decisions: tuple[DecisionEntry, ...] = ()
     """The decision log: the audit trail less the replies."""
+    cap_messages: tuple[CapIssued, ...] = ()
+    """Empty when the plan has no cap: section."""
 
     @property
     def is_drill(self) -> bool:
