@@ -69,6 +69,19 @@ def render(
     when: datetime | None = None,
 ) -> str:
     """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language)."""
+    return fill(plan, template_for(plan, kind, facts.level), language, facts, tasks, extras, when)
+
+
+def fill(
+    plan: Plan,
+    texts: LocalText,
+    language: str,
+    facts: IncidentFacts,
+    tasks: Sequence[Task] = (),
+    extras: Mapping[str, str] | None = None,
+    when: datetime | None = None,
+) -> str:
+    """Fill one template (any of the plan's, in its languages) with the incident's facts."""
     lang = language if language in plan.languages else plan.default_language
     level = plan.level(facts.level)
     hazard = plan.hazard(facts.hazard)
@@ -99,7 +112,7 @@ def render(
         time=when.astimezone(plan.area.zone).strftime("%m-%d %H:%M") if when else "",
     )
     values.update(extras or {})
-    template = pick(template_for(plan, kind, facts.level), lang, plan.default_language)
+    template = pick(texts, lang, plan.default_language)
     text = template.format_map(values).strip()
     if facts.is_drill and "drill" not in template_fields(template):
         text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}
