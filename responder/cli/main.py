@@ -30,6 +30,7 @@ def main(
 def _register() -> None:
     from responder.cli import (
         alert_cmd,
+        broadcast_cmd,
         contacts_cmd,
         db_cmd,
         dispatch_cmd,
@@ -48,6 +49,8 @@ def _register() -> None:
     app.add_typer(plan_cmd.app, name="plan")
     app.add_typer(contacts_cmd.app, name="contacts")
     app.add_typer(duty_cmd.app, name="duty")
+    alert_cmd.app.command("broadcast", help="The village loudspeaker script (大喇叭) of an open incident: text and "
+                          "audio (WAV, MP3 where lame is installed), made with espeak-ng.")(broadcast_cmd.broadcast)
     app.add_typer(alert_cmd.app, name="alert")
     app.command("dispatch", help="Run the outbox worker: send queued messages, retry, reconcile after a crash.")(
         dispatch_cmd.dispatch
