@@ -94,6 +94,8 @@ class WrittenTree:
     pages: int
     overflowing: tuple[int, ...]
     """Levels that did not fit one page even in the smallest type."""
+    shrunk: dict[int, float]
+    """Levels set in smaller type than usual to fit their page, with the size (pt)."""
 
 
 def default_name(tree: CallTree, fmt: str) -> Path:
@@ -112,9 +114,11 @@ def write_call_tree(ctx: AppContext, fmt: str, out: Path | None = None, hazard: 
     prepare_folder(path.parent)
     if fmt == "html":
         write_whole(path, render_calltree_html(tree).encode("utf-8"))
-        return WrittenTree(path, tree, len(tree.levels), ())
+        return WrittenTree(path, tree, len(tree.levels), (), {})
+    from responder.reports.calltree_html import BASE_SIZE
     from responder.reports.calltree_pdf import render_calltree_pdf
 
     printed = render_calltree_pdf(tree)
     write_whole(path, printed.pdf)
-    return WrittenTree(path, tree, printed.pages, printed.overflowing)
+    shrunk = {level: size for level, size in printed.sizes.items() if size < BASE_SIZE}
+    return WrittenTree(path, tree, printed.pages, printed.overflowing, shrunk)

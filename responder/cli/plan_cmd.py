@@ -140,6 +140,8 @@ def calltree(
     console().print(f"wrote {escape(str(written.path))}: {tree.hazard} level(s) {levels}, {written.pages} page(s), "
                     f"{people} call-outs; printed {local_time(tree.versions.printed_at, '%Y-%m-%d %H:%M %Z')}, "
                     f"plan version {tree.versions.plan_version} ({tree.versions.plan_digest})")
+    for number, size in written.shrunk.items():
+        console().print(f"level {number} is set in {size:g} pt type to fit its page")
     for number in written.overflowing:
         console(stderr=True).print(f"[yellow]warning[/yellow]: level {number} does not fit one page even in the "
                                    "smallest type; it runs onto a second page")

@@ -14,7 +14,7 @@ from responder.domain.calltree import CallTree, Entry, GroupCall, LevelTree, Run
 
 COLUMNS = 3
 NAME_EMS = 3.6
-"""The widest name that fits beside its number in half a column."""
+"""The widest name (in ems) that fits beside its number in half a column."""
 BASE_SIZE = 8.5
 """Type size in points; a level with many people is set smaller to stay on one page (see calltree_pdf)."""
 
@@ -90,11 +90,10 @@ table{border-collapse:collapse;width:100%}
 td{padding:0 .25em 0 0;vertical-align:top;white-space:nowrap}
 td.role{color:#444}
 .members{border-top:1px dotted #999;margin-top:.15em;padding-top:.1em}
-.members .cap{font-size:.85em;color:#444}
-.members table{font-size:.88em;table-layout:fixed}
-.members col.n{width:18%}
-.members col.p{width:32%}
-.members col.n1{width:42%}
+.members{font-size:.88em}
+.members .cap{font-size:.95em;color:#444}
+.m{display:inline-block;min-width:49%;white-space:nowrap}
+.m .n{display:inline-block;min-width:3.3em}
 table.heads{table-layout:fixed}
 table.heads col.r{width:4em}
 table.heads col.n{width:4.6em}
@@ -198,15 +197,13 @@ def _width(name: str) -> float:
     return sum(1.0 if ord(c) >= 0x2E80 else 0.55 for c in name)
 
 
-def _per_row(g: GroupCall) -> int:
-    """Members two to a line, or one where a name (Jo Placeholder) would not fit half the width."""
-    return 2 if all(_width(m.name) <= NAME_EMS for m in g.members) else 1
-
-
 def _lines(g: GroupCall) -> int:
-    """About how many lines a group's box takes: its title, task, heads and members."""
+    """About how many lines a group's box takes: its title, task, heads, and members two to a line (one where
+    a name such as Jo Placeholder is too wide for half the column)."""
     task = len(g.task) + len(g.report_to) + 8
-    return 2 + -(-task // 30) + len(g.heads) + (-(-len(g.members) // _per_row(g)) + 1 if g.members else 0)
+    wide = sum(1 for m in g.members if _width(m.name) > NAME_EMS)
+    members = wide + -(-(len(g.members) - wide) // 2) + 1 if g.members else 0
+    return 2 + -(-task // 30) + len(g.heads) + members
 
 
 def balanced_columns(groups: Sequence[GroupCall], count: int) -> list[list[GroupCall]]:
@@ -247,13 +244,9 @@ def _group(g: GroupCall, w: dict[str, str]) -> str:
     if heads:
         parts.append(f'<table class="heads"><col class="r"><col class="n"><col>{heads}</table>')
     if g.members:
-        per_row = _per_row(g)
-        rows = "".join("<tr>" + "".join(f'<td>{escape(m.name)}</td><td class="ph">{escape(m.phone)}</td>'
-                                        for m in g.members[i:i + per_row]) + "</tr>"
-                       for i in range(0, len(g.members), per_row))
-        cols = '<col class="n"><col class="p">' * 2 if per_row == 2 else '<col class="n1"><col>'
-        parts.append(f'<div class="members"><div class="cap">{escape(w["members"])}</div><table>'
-                     f"{cols}{rows}</table></div>")
+        cells = "".join(f'<span class="m"><span class="n">{escape(m.name)}</span> '
+                        f'<span class="ph">{escape(m.phone)}</span></span> ' for m in g.members)
+        parts.append(f'<div class="members"><div class="cap">{escape(w["members"])}</div>{cells}</div>')
     if not g.heads and not g.members:
         parts.append(f'<p class="task">{escape(w["nobody"])}</p>')
     parts.append("</div>")
