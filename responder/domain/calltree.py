@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from responder.domain.callout import Contact, chain_contacts
+from responder.domain.callout import chain_contacts
 from responder.domain.incidents import RecipientPlan, decide_raise
 from responder.domain.messages import IncidentFacts
 from responder.domain.plan import CalloutEntry, Plan, pick
@@ -133,8 +133,8 @@ def call_tree(plan: Plan, roster: Roster, hazard: str, levels: Sequence[int], la
     def say(text: dict[str, str]) -> str:
         return pick(text, lang, plan.default_language)
 
-    def entry(person: Person | Contact | None, role: str | None = None) -> Entry | None:
-        return Entry(person.id, person.name, dial(person.phone), role) if person else None
+    def entry(person: Person | None) -> Entry | None:
+        return Entry(person.id, person.name, dial(person.phone)) if person else None
 
     definition = plan.hazard(hazard)
     trees = tuple(_level(plan, roster, hazard, level, duty_officer, versions.printed_at, say, dial)
