@@ -61,6 +61,7 @@ def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
         runner = DrillRunner(drill, loaded.scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:
             result = runner.run()
+            result.notes[:0] = loaded.notes  # what the scenario left implicit, stated before what the run found
         except BaseException:  # an interrupted drill keeps what it did, for a look with the database's tools
             save_copy(drill.engine, database)
             raise

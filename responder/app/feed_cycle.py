@@ -1,34 +1,28 @@
 """The feed check cycle: read feeds, store readings, evaluate the plan's rules, propose or declare.
 
-Also manual entry by duty staff (a reading, a dam-break report, people short of drinking water)
-and the stale-feed alarm, raised once and cleared when data returns.
+Also manual entry by duty staff (a reading, a dam-break report, people short of drinking water); the
+stale-feed alarm after the rules is ``feed_alarms``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from responder.app import proposals
+from responder.app import feed_alarms, proposals
 from responder.app.context import AppContext
-from responder.domain.callout import Contact
 from responder.domain.derived import StationSnapshot
 from responder.domain.errors import InputError, Problem
-from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
-from responder.domain.plan import pick
 from responder.domain.readings import RawReading, Reading, Rejected, Series, validate
 from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
-from responder.domain.stations import Station
-from responder.domain.types import format_duration
+from responder.storage import feed_health
 from responder.storage import incidents as store
 from responder.storage import readings_repo as repo
 from responder.storage.db import transaction
-from responder.storage.feed_models import FeedStatusRow
 from responder.storage.models import IncidentRow
 
 
@@ -42,6 +36,8 @@ class FeedCheck:
     conflicts: int = 0
     rejected: int = 0
     missing: int = 0
+    unknown_parameters: dict[str, int] = field(default_factory=dict)
+    """Series of parameters the plan does not map, by parameter code."""
 
 
 @dataclass
@@ -82,6 +78,8 @@ def run_cycle(ctx: AppContext, feed_ids: list[str] | None = None, client: Any = 
             check = store_batch(ctx, session, result.readings, result.rejected)
             check.feed, check.ok, check.error, check.missing = feed.id, result.ok, result.error, result.missing
             repo.record_feed_status(session, "feed", feed.id, result.error, now)
+            check.unknown_parameters = result.unknown_parameters
+            feed_health.record_unknown_parameters(session, feed.id, result.unknown_parameters)
             if result.error:
                 store.audit(session, now, f"feed {feed.id}", "feed_error", f"feed {feed.id}: {result.error}",
                             None, None, {"feed": feed.id, "error": result.error, "readings": len(result.readings)})
@@ -103,7 +101,6 @@ def ingest_and_evaluate(ctx: AppContext, series: list[Series], rejected: list[Re
 # Built once: building a statement costs about as much as running it, and these run every cycle.
 _OPEN_LEVELS = {drill: select(IncidentRow.hazard, IncidentRow.level).where(
     IncidentRow.status == "open", IncidentRow.is_drill.is_(drill)) for drill in (False, True)}
-_ALARMED = select(FeedStatusRow).where(FeedStatusRow.kind == "station", FeedStatusRow.stale_since.is_not(None))
 
 
 def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
@@ -139,62 +136,11 @@ def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
             outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
             if outcome is not None:
                 report.proposals.append(outcome)
-        report.alarms = stale_alarms(ctx, report.snapshots)
+        report.alarms = feed_alarms.stale_alarms(ctx, report.snapshots)
     finally:
         if collecting:
             gc.enable()
     return report
-
-
-def stale_alarms(ctx: AppContext, snapshots: dict[str, StationSnapshot]) -> list[str]:
-    """A station silent for twice its interval: one alarm to the duty officer, one all-clear when it returns."""
-    plan = ctx.plan
-    now = ctx.clock.now()
-    said: list[str] = []
-    with transaction(ctx.sessions) as session:
-        alarmed = {r.ref: r for r in session.scalars(_ALARMED)}
-        if not alarmed and not any(snap.stale for snap in snapshots.values()):
-            return said  # the usual cycle: nothing to raise or clear, no station to look at
-        for station in plan.stations:
-            snap = snapshots.get(station.id)
-            if snap is None or station.feed is None or snap.stale == (station.id in alarmed):
-                continue  # nothing changed: no row to touch (one query per cycle, whatever the stations)
-            row = alarmed.get(station.id) or session.get(FeedStatusRow, ("station", station.id))
-            if row is None:
-                row = FeedStatusRow(kind="station", ref=station.id)
-                session.add(row)
-            if snap.stale and row.stale_since is None:
-                row.stale_since = row.alarm_raised_at = now
-                silent = now - snap.last_time if snap.last_time else station.interval * 2
-                _tell_officer(ctx, session, "stale_feed", station, format_duration(silent))
-                store.audit(session, now, "feed check", "feed_stale", f"{station.id} silent since "
-                            f"{snap.last_time.isoformat() if snap.last_time else 'ever'}", None, None,
-                            {"station": station.id, "last": snap.last_time.isoformat() if snap.last_time else None,
-                             "interval": format_duration(station.interval)})
-                said.append(f"{station.id}: stale")
-            elif not snap.stale and row.stale_since is not None:
-                row.stale_since = None
-                _tell_officer(ctx, session, "feed_recovered", station, "")
-                store.audit(session, now, "feed check", "feed_recovered", f"{station.id} reports again", None, None,
-                            {"station": station.id})
-                said.append(f"{station.id}: recovered")
-    return said
-
-
-def _tell_officer(ctx: AppContext, session: Session, kind: str, station: Station, silent: str) -> None:
-    from responder.app.alerts import duty_officer, sender_key
-    from responder.storage.people import load_roster
-
-    plan = ctx.plan
-    officer = duty_officer(ctx, load_roster(session), plan)
-    if officer is None:
-        return
-    lang = officer.language
-    facts = IncidentFacts("", "flood", 4, "", ctx.settings.drill_mode)
-    text = render(plan, kind, lang, facts, extras={"station": pick(station.name, lang, plan.default_language),
-                                                   "time": silent}, when=ctx.clock.now())
-    store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), kind, text)], ctx.clock.now(),
-                  timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 
 def add_reading(ctx: AppContext, station_id: str, value: float, when: datetime | None, by: str,

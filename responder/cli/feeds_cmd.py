@@ -24,11 +24,13 @@ def _print_cycle(report: CycleReport) -> None:
     plan = ctx.plan
     out = console()
     if report.feeds:
-        feeds = Table("feed", "status", "new", "duplicates", "conflicts", "quarantined", "missing", title="Feeds")
+        feeds = Table("feed", "status", "new", "duplicates", "conflicts", "quarantined", "missing",
+                      "unknown parameters", title="Feeds")
         for f in report.feeds:
             status = "[green]ok[/green]" if f.ok else f"[red]error[/red]: {f.error}"
+            unknown = ", ".join(f"{code} ×{n}" for code, n in sorted(f.unknown_parameters.items())) or "—"
             feeds.add_row(f.feed, status, str(f.inserted), str(f.duplicates), str(f.conflicts), str(f.rejected),
-                          str(f.missing))
+                          str(f.missing), unknown)
         out.print(feeds)
     by_station: dict[str, list[str]] = {}
     for o in report.outcomes:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from responder.configfiles.located_yaml import load_yaml, read_text, validate_model
+from responder.configfiles.scenario_rain import listed_rain
 from responder.domain.checks import Path as KeyPath
 from responder.domain.checks import Sources
-from responder.domain.drills import Scenario
+from responder.domain.drills import Listed, Scenario
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
@@ -21,8 +22,11 @@ from responder.domain.types import format_duration
 @dataclass(frozen=True)
 class ScenarioFile:
     scenario: Scenario
+    """As written, with what the plan settles filled in (a listed rain gauge's ``every``: its interval)."""
     filename: str
     lines: dict[KeyPath, int]
+    notes: tuple[str, ...] = ()
+    """What the drill will do that the file leaves implicit (rain spread over shorter readings, ...)."""
 
     def start_utc(self, plan: Plan) -> datetime:
         start = self.scenario.start
@@ -45,18 +49,19 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     def bad(where: KeyPath, message: str) -> None:
         problems.append(Problem(message, filename, src.plan_line(where), ".".join(str(p) for p in where)))
 
-    stations = {s.id for s in plan.stations}
-    rain_kinds = {s.id for s in plan.stations if s.kind == "rain"}
+    stations = {s.id: s for s in plan.stations}
+    notes: list[str] = []
+    resolved: list[Any] = []
     for i, series in enumerate(scenario.series):
         if series.station not in stations:
             bad(("series", i, "station"), f"unknown station {series.station!r} (the plan has: "
                                           f"{', '.join(sorted(stations)) or 'none'})")
         if series.kind == "river" and series.rain_station not in stations:
             bad(("series", i, "rain_station"), f"unknown station {series.rain_station!r}")
-        if series.kind == "listed" and series.station in rain_kinds:
-            for j, point in enumerate(series.values):
-                if point.value < 0:
-                    bad(("series", i, "values", j, "value"), f"negative rainfall {point.value}")
+        if isinstance(series, Listed) and series.station in stations:
+            series = listed_rain(series, i, stations[series.station], scenario.duration, bad, notes)
+        resolved.append(series)
+    scenario = scenario.model_copy(update={"series": resolved})
     hazards = {h.id for h in plan.hazards}
     for i, action in enumerate(scenario.actions):
         if action.hazard not in hazards:
@@ -78,7 +83,7 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             bad(("people", "persons", person), f"unknown person {person!r} (not in the roster)")
     if problems:
         raise InputError(problems)
-    return ScenarioFile(scenario, filename, lines)
+    return ScenarioFile(scenario, filename, lines, tuple(notes))
 
 
 def _with_series_tags(data: Any, lines: dict[KeyPath, int]) -> dict[KeyPath, int]:

@@ -29,12 +29,24 @@ class Point(Strict):
 
 
 class Listed(Strict):
-    """Values at given offsets from the start, linearly interpolated and sampled every ``every``."""
+    """Values at given offsets from the start, sampled every ``every``.
+
+    Levels (stage, storage) are linearly interpolated between the points and held after the last. Rain is
+    not a level: the scenario says whether each value is the rain fallen in the ``per`` ending at ``at``
+    (``rain: totals``, mm) or the mean rate over it (``rain: intensity``, mm/h). Each gauge reading then gets
+    the rain of its own interval, so the drill's sum is the listed sum whatever the gauge's interval, and
+    rain stops after the last value unless ``after_last: continue`` (the last rate goes on).
+    """
 
     kind: Literal["listed"] = "listed"
     station: str
-    every: Duration = timedelta(minutes=5)
+    every: Duration | None = None
+    """Time between readings: a rain gauge's own interval when unset, else 5 minutes."""
     values: Annotated[list[Point], Field(min_length=1)]
+    rain: Literal["totals", "intensity"] | None = None
+    per: Duration | None = None
+    """The interval each listed rain value covers (ending at its ``at``)."""
+    after_last: Literal["stop", "continue"] = "stop"
 
     @field_validator("values")
     @classmethod
@@ -45,6 +57,31 @@ class Listed(Strict):
                 raise ValueError(f"times out of order: values.{i} (at {format_duration(b.at)}) does not come after "
                                  f"values.{i - 1} (at {format_duration(a.at)})")
         return values
+
+    @field_validator("per", "every")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _rain_complete(self) -> Listed:
+        if self.rain is not None and self.per is None:
+            raise ValueError(f"rain: {self.rain} needs per: the interval each value covers (e.g. per: 1h)")
+        if self.rain is None and self.per is not None:
+            raise ValueError("per is for rain (rain: totals or rain: intensity)")
+        return self
+
+    @property
+    def step(self) -> timedelta:
+        return self.every or timedelta(minutes=5)
+
+    def listed_mm(self) -> float:
+        """The rain the listed values add up to, in mm (rain series only)."""
+        assert self.per is not None
+        hours = self.per.total_seconds() / 3600
+        return sum(p.value * (hours if self.rain == "intensity" else 1.0) for p in self.values)
 
 
 class Storm(Strict):
@@ -187,9 +224,11 @@ def sample_series(series: Listed | Storm | River, start: datetime, end: datetime
 
     Plain integers and floats: a large drill generates close to a million of them.
     """
-    step = max(1, math.floor(series.every.total_seconds()))
+    step = max(1, math.floor((series.step if isinstance(series, Listed) else series.every).total_seconds()))
     first = epoch_seconds(start)
     times = list(range(first, epoch_seconds(end) + 1, step))
+    if isinstance(series, Listed) and series.rain is not None:
+        return times, _rain_mm(series, first, times, step)
     if isinstance(series, Listed):
         return times, _interpolate([(first + math.floor(p.at.total_seconds()), p.value) for p in series.values],
                                    times)
@@ -220,6 +259,33 @@ def _interpolate(points: list[tuple[int, float]], times: list[int]) -> list[floa
                 i += 1
             (t0, v0), (t1, v1) = points[i], points[i + 1]
             out.append(round(v0 + (v1 - v0) * (t - t0) / (t1 - t0), 3))
+    return out
+
+
+def _rain_mm(series: Listed, first: int, times: list[int], step: int) -> list[float]:
+    """Rain in each reading's interval ``(t - step, t]``: the share of every listed interval that falls in it."""
+    assert series.per is not None
+    per = series.per.total_seconds()
+    scale = per / 3600 if series.rain == "intensity" else 1.0
+    spans = [(first + p.at.total_seconds() - per, first + p.at.total_seconds(), p.value * scale / per)
+             for p in series.values]  # (from, to, mm per second), in order, not overlapping
+    if series.after_last == "continue":
+        spans.append((spans[-1][1], math.inf, spans[-1][2]))
+    out = []
+    i = 0
+    fallen = told = 0.0
+    for t in times:
+        a, b = t - step, t
+        while i < len(spans) and spans[i][1] <= a:
+            i += 1
+        j = i
+        while j < len(spans) and spans[j][0] < b:
+            fallen += (min(b, spans[j][1]) - max(a, spans[j][0])) * spans[j][2]
+            j += 1
+        # Rounded as a running total, so that the rounding of many short readings does not add up.
+        amount = round(round(fallen, 6) - told, 6)
+        told += amount
+        out.append(amount)
     return out
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain.rules import Rule
+from responder.domain.stale_alarms import AlarmPolicy
 from responder.domain.stations import Feed, Station
 from responder.domain.types import Duration, Role
 
@@ -29,7 +30,8 @@ TEMPLATE_FIELDS = frozenset(
     {
         "drill", "area", "level", "level_name", "colour", "hazard", "reason", "group", "task",
         "report_to", "code", "time", "names", "count", "person", "incident", "zone", "shelter",
-        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "advice", "evacuation",
+        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed", "advice",
+        "evacuation",
     }
 )
 """The placeholders a message template may use; anything else is a typo."""
@@ -338,6 +340,8 @@ class Plan(Strict):
     """Rain gauges, river gauges and reservoirs, with their warning levels."""
     rules: list[Rule] = []
     """Trigger and drought rules, evaluated every cycle."""
+    feed_alarms: AlarmPolicy = AlarmPolicy()
+    """How the duty officer hears of silent stations: hysteresis, quiet period, messages per hour."""
 
     @model_validator(mode="after")
     def _four_levels(self) -> Plan:

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from responder.domain import units
 from responder.domain.types import Duration
+from responder.domain.units import Dimension
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=64)]
@@ -34,6 +36,11 @@ Quantity = Literal["rain_mm", "stage_m", "flow_m3s", "inflow_m3s", "outflow_m3s"
 QUANTITIES: tuple[Quantity, ...] = get_args(Quantity)
 
 StationKind = Literal["rain", "river", "reservoir"]
+SitePlace = Literal["feature_of_interest", "identifier", "monitoring_point_name", "sampled_feature", "observation_id"]
+"""Where WaterML documents carry a site id: ``om:featureOfInterest`` (its link, title and ``gml:id``),
+``gml:identifier`` (of the monitoring point, else of the enclosing collection), the ``wml2:MonitoringPoint``'s
+``gml:name``, ``sams:sampledFeature``, and the ``om:OM_Observation``'s (or series') ``gml:id``."""
+SITE_PLACES: tuple[SitePlace, ...] = get_args(SitePlace)
 FeedKind = Literal["csv", "usgs", "waterml2", "sl323", "manual"]
 
 CANONICAL_UNIT: dict[Quantity, str] = {
@@ -42,22 +49,11 @@ CANONICAL_UNIT: dict[Quantity, str] = {
 }
 """Every reading is stored in these units, whatever unit its feed used."""
 
-_LENGTH = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254, "ft": 0.3048}
-_FLOW = {"m3/s": 1.0, "l/s": 0.001, "ft3/s": 0.028316846592, "cfs": 0.028316846592}
-_VOLUME = {"10^6m3": 1e6, "1e6m3": 1e6, "mcm": 1e6, "m3": 1.0, "万m3": 1e4, "亿m3": 1e8,
-           "acre-ft": 1233.48183754752, "ac-ft": 1233.48183754752}
-_SHARE = {"%": 1.0, "percent": 1.0}
-_FLAG = {"flag": 1.0}
-_DIMENSION: dict[Quantity, dict[str, float]] = {
-    "rain_mm": _LENGTH, "stage_m": _LENGTH, "flow_m3s": _FLOW, "inflow_m3s": _FLOW, "outflow_m3s": _FLOW,
-    "storage_mcm": _VOLUME, "storage_pct": _SHARE, "dam_break": _FLAG,
+_DIMENSION: dict[Quantity, Dimension] = {
+    "rain_mm": "length", "stage_m": "length", "flow_m3s": "flow", "inflow_m3s": "flow", "outflow_m3s": "flow",
+    "storage_mcm": "volume", "storage_pct": "share", "dam_break": "flag",
 }
-"""Size of each unit in the dimension's base unit (m, m3/s, m3, %): conversions are explicit, never guessed."""
-
-
-def _unit_key(unit: str) -> str:
-    key = "".join(unit.split()).lower().replace("³", "3").replace("^3", "3")
-    return "10^6m3" if key in ("10^6m3", "10⁶m3") else key
+"""Each quantity's dimension: its units and their sizes are in :mod:`responder.domain.units`."""
 
 
 def convert(value: float, unit: str, quantity: Quantity) -> float:
@@ -71,12 +67,14 @@ def convert(value: float, unit: str, quantity: Quantity) -> float:
 
 def unit_scale(unit: str, quantity: Quantity) -> tuple[float, float]:
     """The unit's size and the canonical unit's size in their dimension's base unit (see :func:`convert`)."""
-    sizes = _DIMENSION[quantity]
-    size = sizes.get(_unit_key(unit))
-    if size is None:
+    dimension = _DIMENSION[quantity]
+    found = units.size(unit, dimension)
+    if found is None:
         raise ValueError(f"wrong unit {unit!r} for {quantity} (expected {CANONICAL_UNIT[quantity]} "
-                         f"or one of {', '.join(sorted(sizes))})")
-    return size, sizes[_unit_key(CANONICAL_UNIT[quantity])]
+                         f"or one of {', '.join(units.known(dimension))})")
+    base = units.size(CANONICAL_UNIT[quantity], dimension)
+    assert base is not None
+    return found, base
 
 
 DEFAULT_BOUNDS: dict[Quantity, tuple[float, float]] = {
@@ -97,6 +95,16 @@ DEFAULT_QUANTITIES: dict[StationKind, tuple[Quantity, ...]] = {
     "river": ("stage_m", "flow_m3s", "dam_break"),
     "reservoir": ("stage_m", "storage_mcm", "storage_pct", "inflow_m3s", "outflow_m3s", "dam_break"),
 }
+
+
+def known_zone(value: str | None) -> str | None:
+    """An IANA zone name, checked (None passes)."""
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from exc
+    return value
 
 
 class Bounds(Strict):
@@ -136,6 +144,9 @@ class Station(Strict):
     interval: Duration = timedelta(hours=1)
     """Expected reporting interval; silent for twice this long means stale."""
     bounds: dict[Quantity, Bounds] = {}
+    timezone: str | None = None
+    """Zone of this station's times written without an offset (a county feed spanning zones, a USGS daily
+    value, which is a local date); the feed's zone, then the plan's, when unset."""
 
     @field_validator("interval")
     @classmethod
@@ -143,6 +154,15 @@ class Station(Strict):
         if value <= timedelta(0):
             raise ValueError("the reporting interval must be longer than 0")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_zone(value)
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
 
     @model_validator(mode="after")
     def _consistent(self) -> Station:
@@ -252,16 +272,21 @@ class Feed(Strict):
     """How far back a database feed reads when the caller gives no ``since``."""
     unknown_stations: Literal["quarantine", "ignore"] = "quarantine"
     """A feed shared by a whole county names many stations that are not ours: ignore them or quarantine them."""
+    site_id_from: list[SitePlace] = []
+    """WaterML: where a series' site id is looked for, in this order (all of SITE_PLACES when empty); a
+    station matches when its ``source_id`` is one of the ids found there, whole or as a token (USGS.01646500)."""
+
+    @field_validator("site_id_from")
+    @classmethod
+    def _once_each(cls, value: list[SitePlace]) -> list[SitePlace]:
+        if len(set(value)) != len(value):
+            raise ValueError("a place is listed twice")
+        return value
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("encoding")
     @classmethod

@@ -35,6 +35,8 @@ class FeedResult:
     """Values the feed marks as missing (noDataValue, empty points, NULL columns): skipped, not bad."""
     notes: list[str] = field(default_factory=list)
     """Things worth a look that are not errors (a series with no values, an unmapped parameter)."""
+    unknown_parameters: dict[str, int] = field(default_factory=dict)
+    """Series of parameters the plan maps to no quantity (wind, another water-level code), by parameter code."""
 
     @property
     def ok(self) -> bool:
@@ -53,7 +55,8 @@ class FeedContext:
     stations: Sequence[Station]
     now: datetime
     zone: tzinfo = UTC
-    """The plan's zone; times without an offset are read in the feed's own zone if it has one, else this."""
+    """The plan's zone: times without an offset are read in the document's zone (when the reader found one),
+    else the station's, else the feed's, else this one."""
     since: datetime | None = None
     """Only readings after this time are kept (None: all the feed has)."""
     base_dir: Path | None = None
@@ -80,12 +83,20 @@ class FeedContext:
             return self.feed.unknown_stations == "quarantine"
         return any(s.measures(quantity) for s in stations)
 
-    def add(self, raw: RawReading) -> None:
+    def unknown_parameter(self, code: str, note: str) -> None:
+        """A series of a parameter the plan does not map: counted per code, and the first one noted."""
+        if code not in self.result.unknown_parameters:
+            self.result.notes.append(note)
+        self.result.unknown_parameters[code] = self.result.unknown_parameters.get(code, 0) + 1
+
+    def add(self, raw: RawReading, zone: tzinfo | None = None) -> None:
+        """Validate one row; ``zone`` is the zone the document itself gives for its times, if any."""
         if raw.source_id not in self.index and self.feed.unknown_stations == "ignore":
             return
         station = station_for(self.index.get(raw.source_id, ()), raw.quantity)
         known = {raw.source_id: station} if station else {}
-        outcome = validate(raw, known, self.now, zone=self.time_zone)
+        local = zone or (station.zone if station else None) or self.time_zone
+        outcome = validate(raw, known, self.now, zone=local)
         if isinstance(outcome, Rejected):
             self.result.rejected.append(outcome)
         elif self.since is None or outcome.time > self.since:

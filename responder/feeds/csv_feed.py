@@ -1,9 +1,9 @@
 """CSV files or URLs, the simplest way for a county office to share data.
 
 Columns: ``station,time,value`` and optionally ``quantity`` and ``unit`` (header names in any case
-and order; other columns are ignored). Times without an offset are local (the feed's zone, else the
-plan's). A row with a blank value is missing, not bad; a row that cannot be read is quarantined with
-its line number.
+and order; other columns are ignored). Times without an offset are local (the station's zone, else
+the feed's, else the plan's). A row with a blank value is missing, not bad; a row that cannot be read
+is quarantined with its line number.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Tables by station kind: ST_PPTN_R (rain: STCD, TM, DRP period rain mm, INTV, ...), ST_RIVER_R
 (river: STCD, TM, Z stage m, Q flow m3/s, ...), ST_RSVR_R (reservoir: STCD, TM, RZ level m, INQ,
 W storage 10^6 m3, OTQ, ...). The standard's units are ours, so values are taken as they are. TM is
-local time (the feed's zone, else the plan's). Tables and columns are reflected and matched without
+local time (the station's zone, else the feed's, else the plan's). Tables and columns are reflected and matched without
 regard to case, so upper-case names quoted in PostgreSQL are found as well as folded ones. Only rows
 with TM after ``since`` (default: the feed's lookback) are read. A missing table or column is a feed
 error; the other tables are still read.
@@ -89,7 +89,9 @@ def _read_table(ctx: FeedContext, conn: Connection, standard: str, actual: str, 
         return
     stcd, tm = columns["STCD"], columns["TM"]
     since = ctx.since or ctx.now - ctx.feed.lookback
-    local = since.astimezone(ctx.time_zone).replace(tzinfo=None)
+    # TM is local to each station's zone (its own, else the feed's): the earliest of those bounds the query.
+    zones = {ctx.time_zone, *(s.zone for s in stations if s.zone)}
+    local = min(since.astimezone(zone).replace(tzinfo=None) for zone in zones)
     after: datetime | str = local if isinstance(tm.type, DateTime) else local.strftime("%Y-%m-%d %H:%M:%S")
     codes = sorted({s.source for s in stations})
     selected: list[Column[Any]] = [stcd, tm, *(columns[name] for name in values)]

@@ -3,7 +3,9 @@
 Each series names its site (``sourceInfo.siteCode[0].value``), parameter code (``variable.variableCode``,
 e.g. 00045 precipitation, 00065 gage height), unit (``variable.unit.unitCode``: in, ft, ft3/s) and
 ``noDataValue`` (-999999); its values come in one or more blocks (``values[]``, one per method).
-Values equal to noDataValue are missing; units are converted to ours (in → mm, ft → m, ft3/s → m3/s).
+Values equal to noDataValue are missing; units are converted to ours (in → mm, ft → m, ft3/s → m3/s), and
+a series in a unit we cannot convert is refused whole. Series of parameters the plan does not map (water
+temperature 00010, wind 00035, ...) are counted per code.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from responder.domain.readings import RawReading
+from responder.domain.readings import RawReading, Rejected
+from responder.domain.stations import station_for, unit_scale
 from responder.feeds.base import FeedContext
 from responder.feeds.http import FeedError
 
@@ -48,10 +51,22 @@ def _series(ctx: FeedContext, item: dict[str, Any], index: int, parameters: dict
     name = item.get("name") or f"{site}:{code}"
     mapped = parameters.get(code)
     if mapped is None:
+        what = variable.get("variableName") or variable.get("variableDescription") or ""
+        ctx.unknown_parameter(code, f"timeSeries[{index}] {name}: parameter {code}{' (' + what + ')' if what else ''}"
+                                    " is not mapped to a quantity")
         return
     if not ctx.wants(site, mapped.quantity):
         return
-    unit = mapped.unit or variable.get("unit", {}).get("unitCode")
+    unit = mapped.unit or (variable.get("unit") or {}).get("unitCode")
+    if mapped.unit is None and unit:
+        try:
+            unit_scale(str(unit), mapped.quantity)
+        except ValueError as exc:
+            station = station_for(ctx.index.get(site, ()), mapped.quantity)
+            ctx.result.rejected.append(Rejected(f"unitCode {unit}", f"series refused: {exc}", ctx.feed.id,
+                                                station.id if station else None,
+                                                f"timeSeries[{index}] {name} variable.unit.unitCode"))
+            return
     no_data = variable.get("noDataValue")
     blocks = item["values"]
     if not any(block.get("value") for block in blocks):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from responder.app.context import AppContext
 from responder.domain.errors import InputError, NotFound, Problem
+from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps, rain
 from responder.reports.model import (
     AckInfo,
@@ -34,6 +35,7 @@ from responder.reports.model import (
 )
 from responder.reports.readings import Reading, ReadingsSource, load_readings
 from responder.reports.snapshot import SnapshotView, local, number, roster_groups
+from responder.storage.incidents import handled_replies
 from responder.storage.models import (
     AcknowledgementRow,
     AuditEventRow,
@@ -157,7 +159,7 @@ class _Builder:
                               .order_by(AcknowledgementRow.at, AcknowledgementRow.id)))
         people = self._people(incident, recipients, outbox)
         self.people.extend(people)
-        self._groups(incident, view, people)
+        self._groups(incident, view, people, acks)
         self._steps(incident, view, steps, outbox)
         names = {p.person_id: p.name for p in people}
         seen: set[str] = set()
@@ -215,15 +217,46 @@ class _Builder:
                 channels=tuple(sorted({ch for _, ch in messages}))))
         return out
 
-    def _groups(self, incident: IncidentRow, view: SnapshotView, people: Sequence[PersonFigures]) -> None:
+    def _groups(self, incident: IncidentRow, view: SnapshotView, people: Sequence[PersonFigures],
+                acks: Sequence[AcknowledgementRow]) -> None:
         members: dict[str, list[PersonFigures]] = defaultdict(list)
         for p in people:
             for g in p.groups:
                 members[g].append(p)
+        calls = self._callouts(incident)
+        confirmations: dict[str, list[datetime]] = defaultdict(list)
+        for p in people:
+            if p.confirmed_at is not None:
+                confirmations[p.person_id].append(p.confirmed_at)
+        for a in acks:
+            confirmations[a.person_id].append(a.at)
+        for pid, at in handled_replies(self.session, incident.id, HANDLED_REPLIES):
+            confirmations[pid].append(at)
         order = {g: i for i, g in enumerate(view.group_order)}
         for group in sorted(members, key=lambda g: (order.get(g, len(order)), g)):
+            ids = {p.person_id for p in members[group]}
+            mine = [c for c in calls if c.group == group and c.person_id in ids]
+            found = {c.person_id for c in mine}
+            mine += [CallOut(p.person_id, group, p.called_at) for p in members[group] if p.person_id not in found]
+            response = group_response(group, mine, confirmations, view.headcount(group))
             self.groups.append(figures.group_figures(incident.id, group, view.group_name(group, self.lang),
-                                                     members[group], view.headcount(group)))
+                                                     members[group], response))
+
+    def _callouts(self, incident: IncidentRow) -> list[CallOut]:
+        """Each group's call of each person, from the level changes and the plan and roster it was declared under."""
+        from responder.app.alerts import snapshot_of
+        from responder.domain.callout import called_at
+
+        plan, roster = snapshot_of(incident)
+        wanted: dict[int, dict[str, list[str]]] = {}
+
+        def at_level(level: int) -> dict[str, list[str]]:
+            if level not in wanted:
+                wanted[level] = {t.contact.id: [g for g, _ in t.roles]
+                                 for t in called_at(plan, roster, incident.hazard, level)}
+            return wanted[level]
+
+        return callouts([(c.at, c.to_level) for c in self.changes[incident.id]], at_level)
 
     def _steps(self, incident: IncidentRow, view: SnapshotView, steps: Sequence[EscalationStepRow],
                outbox: Sequence[Any]) -> None:

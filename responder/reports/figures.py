@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from responder.domain.response_times import GroupResponse
 from responder.reports.model import (
     ChainUse,
     GroupFigures,
@@ -87,22 +88,15 @@ def level_at(changes: Sequence[LevelChange], when: datetime) -> int | None:
 
 
 def group_figures(incident_id: int, group: str, name: str, members: Sequence[PersonFigures],
-                  required: int | None) -> GroupFigures:
-    called_at = min(p.called_at for p in members)
-    confirmed = sorted(p.confirmed_at for p in members if p.confirmed_at is not None)
-    first = confirmed[0] - called_at if confirmed else None
-    reached = None
-    if required is not None:
-        if required <= 0:
-            reached = timedelta(0)
-        elif len(confirmed) >= required:
-            reached = confirmed[required - 1] - called_at
-    times = [t for p in members if (t := p.time_to_confirm) is not None]
+                  response: GroupResponse) -> GroupFigures:
+    """A group's row: its times from ``response`` (counted from the group's own call of each person)."""
+    times = list(response.answered.values())
+    confirmed = set(response.confirmed)
     return GroupFigures(
         incident_id=incident_id, group=group, name=name, called=len(members), confirmed=len(confirmed),
-        called_at=called_at, first_confirmation=first, required=required, headcount_reached=reached,
-        median=median(times), p90=percentile(times, 0.9),
-        not_confirmed=tuple(p.name for p in members if p.confirmed_at is None),
+        called_at=response.called_at, first_confirmation=response.first_confirmation, required=response.required,
+        headcount_reached=response.headcount_reached, median=median(times), p90=percentile(times, 0.9),
+        not_confirmed=tuple(p.name for p in members if p.person_id not in confirmed),
         unreachable=tuple(p.name for p in members if p.unreachable),
     )
 

@@ -118,7 +118,12 @@ class QuarantineRow(Base):
 
 
 class FeedStatusRow(Base):
-    """Health of a feed or a station: last success, last error, and the stale alarm (raised once)."""
+    """Health of a feed or a station: last success, last error, the stale alarm's state
+    (``domain.stale_alarms``), and the parameters a feed sends that the plan does not map.
+
+    A station's row: ``stale_since`` silent (alarmed) since, ``fresh_since`` reporting again since (not yet
+    long enough to count as back). A feed's row: ``announced`` the stations the duty officer was last told
+    are silent, ``stale_since`` set while that list is not empty, ``alarm_raised_at`` the last message."""
 
     __tablename__ = "feed_status"
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -129,6 +134,10 @@ class FeedStatusRow(Base):
     last_error_at: Mapped[datetime | None]
     stale_since: Mapped[datetime | None]
     alarm_raised_at: Mapped[datetime | None]
+    fresh_since: Mapped[datetime | None]
+    announced: Mapped[list[Any] | None]
+    unknown_parameters: Mapped[dict[str, Any] | None]
+    """Parameter code → series seen at the last read that the plan maps to no quantity."""
 
 
 class RuleStateRow(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
-from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow, RecipientRow
+from responder.storage.models import AuditEventRow, InboundMessageRow, IncidentRow, OutboxRow, RecipientRow
 
 PENDING_STATES = ("pending", "sending")
 RECIPIENTS: Table = RecipientRow.__table__  # type: ignore[assignment]
@@ -170,3 +170,12 @@ def audit(db: Db, at: datetime, actor: str, kind: str, summary: str, incident_id
 def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:
     return list(session.scalars(select(AuditEventRow).where(AuditEventRow.incident_id == incident_id)
                                 .order_by(AuditEventRow.at, AuditEventRow.id)))
+
+
+def handled_replies(session: Session, incident_id: int, outcomes: Sequence[str]) -> list[tuple[str, datetime]]:
+    """(person, time) of the incident's replies that were confirmations, a repeated one included: a reply to a
+    later call-out (another group, after an upgrade) is a confirmation of that call even when not the first."""
+    rows = session.execute(select(InboundMessageRow.person_id, InboundMessageRow.received_at).where(
+        InboundMessageRow.incident_id == incident_id, InboundMessageRow.outcome.in_(list(outcomes)),
+        InboundMessageRow.person_id.is_not(None)))
+    return [(str(pid), at) for pid, at in rows]

@@ -82,10 +82,65 @@ series:
 series:
   - kind: listed
     station: rain-caisenba
+    rain: totals
+    per: 1h
     values:
-      - {at: 0h, value: 0}
-      - {at: 1h, value: -2.5}
-""", 9, "series.0.values.1.value", "negative rainfall -2.5"),
+      - {at: 1h, value: 0}
+      - {at: 2h, value: -2.5}
+""", 11, "series.0.values.1.value", "negative rainfall -2.5"),
+    Case("listed rain that does not say what it is", """\
+series:
+  - kind: listed
+    station: rain-caisenba
+    values:
+      - {at: 1h, value: 12.5}
+""", 7, "series.0.values", "say what these rain values are: `rain: totals`"),
+    Case("a total whose hour starts before the drill", """\
+series:
+  - kind: listed
+    station: rain-caisenba
+    rain: totals
+    per: 1h
+    values:
+      - {at: 0h, value: 12.5}
+      - {at: 1h, value: 3}
+""", 10, "series.0.values.0.at", "starts before the drill"),
+    Case("listed totals that overlap", """\
+series:
+  - kind: listed
+    station: rain-caisenba
+    rain: totals
+    per: 1h
+    values:
+      - {at: 1h, value: 12.5}
+      - {at: 1h30m, value: 3}
+""", 11, "series.0.values.1.at", "would be counted twice"),
+    Case("a total after the end of the drill", """\
+series:
+  - kind: listed
+    station: rain-caisenba
+    rain: intensity
+    per: 1h
+    values:
+      - {at: 4h, value: 12.5}
+""", 10, "series.0.values.0.at", "after the end of the drill"),
+    Case("rain on a river gauge", """\
+series:
+  - kind: listed
+    station: longhe-town
+    rain: totals
+    per: 1h
+    values:
+      - {at: 1h, value: 3.2}
+""", 7, "series.0.rain", "rain: is for a rain gauge's values"),
+    Case("per without rain", """\
+series:
+  - kind: listed
+    station: rain-caisenba
+    per: 1h
+    values:
+      - {at: 1h, value: 3.2}
+""", 5, "series.0.listed", "per is for rain"),
     Case("action after the end", """\
 actions:
   - {at: 1h, do: raise, level: 3, reason: test}

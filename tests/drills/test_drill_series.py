@@ -80,3 +80,51 @@ def test_delay_needs_one_form() -> None:
         Delay(fixed="1m", median="2m", p90="3m")
     with pytest.raises(ValidationError):
         Delay(median="5m", p90="1m")
+
+
+STORM_HOURS = [2.5, 5, 10, 20, 35, 50, 65, 80, 70, 55, 40, 30, 25, 20, 15, 10, 7, 6, 4, 2.5, 0.5, 0, 0]
+"""Hourly totals of a real storm's shape: 552.5 mm in 23 hours."""
+
+
+def hourly_totals(**extra: object) -> Listed:
+    return Listed.model_validate({"station": "r", "every": "15m", "rain": "totals", "per": "1h",
+                                  "values": [{"at": f"{h + 1}h", "value": v} for h, v in enumerate(STORM_HOURS)],
+                                  **extra})
+
+
+def test_hourly_totals_on_a_15_minute_gauge_keep_their_sum_and_stop_after_the_last() -> None:
+    """Interpolated, these counted every hour four times (2,870.8 mm instead of 552.5)."""
+    times, values = sample_series(hourly_totals(), T0, T0 + timedelta(hours=30), {})
+    assert sum(STORM_HOURS) == 552.5
+    assert sum(values) == pytest.approx(552.5, abs=1e-6)
+    assert values[1:5] == [0.625] * 4                         # the first hour's 2.5 mm, a quarter per reading
+    assert values[0] == 0.0 and all(v == 0 for v in values[4 * 23 + 1:])  # nothing before, nothing after
+    assert len(times) == 4 * 30 + 1
+
+
+def test_intensities_and_rain_that_goes_on() -> None:
+    steady = Listed.model_validate({"station": "r", "every": "30m", "rain": "intensity", "per": "2h",
+                                    "values": [{"at": "2h", "value": 6.0}, {"at": "4h", "value": 3.0}]})
+    _, values = sample_series(steady, T0, T0 + timedelta(hours=6), {})
+    assert sum(values) == pytest.approx(6.0 * 2 + 3.0 * 2)
+    assert values[1:9] == [3.0] * 4 + [1.5] * 4 and set(values[9:]) == {0.0}
+    going_on = steady.model_copy(update={"after_last": "continue"})
+    _, values = sample_series(going_on, T0, T0 + timedelta(hours=6), {})
+    assert values[9:] == [1.5] * 4
+
+
+@given(every=st.integers(min_value=1, max_value=180), per=st.sampled_from([5, 10, 15, 30, 60, 180]))
+def test_totals_keep_their_sum_on_any_gauge_interval(every: int, per: int) -> None:
+    values = [{"at": f"{per * (i + 1)}m", "value": v} for i, v in enumerate([3.0, 0.0, 7.5, 1.25])]
+    series = Listed.model_validate({"station": "r", "every": f"{every}m", "rain": "totals", "per": f"{per}m",
+                                    "values": values})
+    end = T0 + timedelta(minutes=per * 4 + every)              # the last reading covers the last listed minute
+    _, got = sample_series(series, T0, end, {})
+    assert sum(got) == pytest.approx(11.75, abs=1e-5)
+
+
+def test_rain_needs_its_interval_and_per_needs_rain() -> None:
+    with pytest.raises(ValidationError, match="rain: totals needs per"):
+        Listed.model_validate({"station": "r", "rain": "totals", "values": [{"at": "1h", "value": 1.0}]})
+    with pytest.raises(ValidationError, match="per is for rain"):
+        Listed.model_validate({"station": "r", "per": "1h", "values": [{"at": "1h", "value": 1.0}]})

@@ -134,3 +134,52 @@ def test_feeds_check_and_quarantine_through_the_cli(tmp_path: Path) -> None:
     quarantine = runner.invoke(app, [*base, "feeds", "quarantine", "--json"])
     reasons = " ".join(r["reason"] for r in json.loads(quarantine.output))
     assert "not a number" in reasons and "unknown station" in reasons
+
+
+def test_feeds_check_counts_the_parameters_the_plan_does_not_map(tmp_path: Path) -> None:
+    """A USGS feed with wind and another water-level code: counted per code in the table, the JSON and the
+    feed status the cycle stores; the series in a unit we cannot convert is quarantined with its place."""
+    import json
+    import shutil
+
+    from sqlalchemy.orm import Session
+
+    from responder.storage.db import make_engine
+    from responder.storage.feed_health import unknown_parameters
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "contacts", tmp_path / "contacts")
+    plan = tmp_path / "config" / "plan.yaml"
+    fixture = REPO / "tests" / "feeds" / "data" / "usgs_iv_extra_parameters.json"
+    text = plan.read_text(encoding="utf-8").replace("""  - id: duty-staff
+""", f"""  - id: usgs-longhe
+    kind: usgs
+    path: {fixture}
+  - id: duty-staff
+""").replace("""stations:
+""", """stations:
+  - id: longhe-usgs
+    name: {en: Long River (USGS)}
+    kind: river
+    feed: usgs-longhe
+    source_id: "60812300"
+""")
+    plan.write_text(text, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    base = ["--db", db, "--plan", str(plan), "--roster", str(tmp_path / "contacts" / "roster.csv")]
+    runner = CliRunner()
+    assert runner.invoke(app, [*base, "init"]).exit_code == 0
+    checked = runner.invoke(app, [*base, "feeds", "check", "--json", "--feed", "usgs-longhe"])
+    assert checked.exit_code == 0, checked.output
+    [usgs] = json.loads(checked.output)["feeds"]
+    assert usgs["unknown_parameters"] == {"00035": 2, "00036": 1, "62614": 1}
+    assert (usgs["inserted"], usgs["rejected"]) == (1, 1)
+    table = runner.invoke(app, [*base, "feeds", "check", "--feed", "usgs-longhe"], env={"COLUMNS": "220"})
+    assert "00035 ×2, 00036 ×1, 62614 ×1" in table.output, table.output
+    engine = make_engine(db)
+    with Session(engine) as session:
+        assert unknown_parameters(session)["usgs-longhe"] == {"00035": 2, "00036": 1, "62614": 1}
+    engine.dispose()
+    quarantine = json.loads(runner.invoke(app, [*base, "feeds", "quarantine", "--json"]).output)
+    assert [(q["station"], q["location"]) for q in quarantine] == [
+        ("longhe-usgs", "timeSeries[5] USGS:60812300:00065:00000 variable.unit.unitCode")]

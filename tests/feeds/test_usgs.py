@@ -83,3 +83,26 @@ def test_a_bad_series_does_not_hide_the_good_ones(tmp_path: Path) -> None:
     result = read_feed(USGS.model_copy(update={"path": str(path)}), stations, NOW)
     assert result.error == "changed schema in timeSeries[2]: missing 'variable'"
     assert len(result.readings) == 2
+
+
+def test_parameters_the_plan_does_not_map_are_counted_and_a_unit_we_cannot_convert_refuses_its_series() -> None:
+    stations = [station("longhe-town", "river", "usgs", "60812300")]
+    result = read_feed(USGS.model_copy(update={"path": str(DATA / "usgs_iv_extra_parameters.json")}), stations, NOW)
+    assert result.ok
+    assert [(r.quantity, round(r.value, 2)) for r in result.readings] == [("flow_m3s", 50.0)]   # ft3/s → m3/s
+    assert result.unknown_parameters == {"00035": 2, "00036": 1, "62614": 1}   # wind twice (ours and another site)
+    [refused] = result.rejected
+    assert refused.station == "longhe-town"
+    assert refused.location == "timeSeries[5] USGS:60812300:00065:00000 variable.unit.unitCode"
+    assert refused.reason.startswith("series refused: wrong unit 'furlong' for stage_m")
+    assert any("parameter 00035 (Wind speed, mph) is not mapped" in note for note in result.notes)
+
+
+def test_a_mapped_parameter_unit_overrides_the_document() -> None:
+    """The plan's unit for a parameter is for a feed that says it wrong: it wins over the document's."""
+    usgs = feed("usgs", "usgs", path=str(DATA / "usgs_iv_extra_parameters.json"),
+                parameters={"62614": {"quantity": "stage_m", "unit": "m"}})
+    result = read_feed(usgs, [station("longhe-town", "river", "usgs", "60812300")], NOW)
+    assert sorted((r.quantity, round(r.value, 2)) for r in result.readings) == [("flow_m3s", 50.0),
+                                                                               ("stage_m", 812.4)]
+    assert result.unknown_parameters == {"00035": 2, "00036": 1}
