@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     drill_mode: bool = False
     """Everything this process raises is a drill (set for simulated drill databases)."""
 
+    cap_signing_key_file: Path | None = None
+    """PEM private key that signs CAP messages (XML-DSig), with its certificate below; unsigned when unset."""
+    cap_signing_cert_file: Path | None = None
+    cap_signing_key_password: SecretStr | None = None
+
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 

@@ -31,6 +31,7 @@ def _register() -> None:
     from responder.cli import (
         alert_cmd,
         broadcast_cmd,
+        cap_cmd,
         contacts_cmd,
         db_cmd,
         dispatch_cmd,
@@ -51,6 +52,8 @@ def _register() -> None:
     app.add_typer(duty_cmd.app, name="duty")
     alert_cmd.app.command("broadcast", help="The village loudspeaker script (大喇叭) of an open incident: text and "
                           "audio (WAV, MP3 where lame is installed), made with espeak-ng.")(broadcast_cmd.broadcast)
+    alert_cmd.app.command("cap", help="The incident's public warnings as CAP 1.2 messages: files in --out, or "
+                                      "one on standard output (--print); --sign to sign them.")(cap_cmd.cap)
     app.add_typer(alert_cmd.app, name="alert")
     app.command("dispatch", help="Run the outbox worker: send queued messages, retry, reconcile after a crash.")(
         dispatch_cmd.dispatch

@@ -134,7 +134,7 @@ def validation_problems(exc: ValidationError, filename: str, lines: Mapping[Path
     errors = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        loc = tuple(p for p in loc if p not in ("list[...]",))
+        loc = tuple(p for p in loc if p not in ("list[...]", "[key]"))
         errors.append((_in_file(loc, lines), err["type"], err["msg"].removeprefix("Value error, ")))
     missing = {loc for loc, kind, _ in errors if kind == "missing" and loc}
     explained: set[Path] = set()

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 
 from responder.domain.errors import InputError, Problem
-from responder.domain.messages import IncidentFacts, fill
+from responder.domain.messages import IncidentFacts, render
 from responder.domain.plan import Plan, pick
 
 
@@ -41,7 +41,7 @@ def broadcast_script(plan: Plan, facts: IncidentFacts, language: str) -> Broadca
     hazard = plan.hazard(facts.hazard)
     callout = hazard.at(facts.level) if hazard else None
     zone_facts = replace(facts, is_drill=False)  # the marker opens the script once, not every zone line
-    zones = [fill(plan, templates.zone, lang, zone_facts, extras={
+    zones = [render(plan, templates.zone, lang, zone_facts, extras={
         "zone": pick(zone.stretch, lang, plan.default_language),
         "shelter": pick(zone.shelter, lang, plan.default_language)})
         for zone in (plan.evacuation_zones if callout and callout.evacuation else ())]
@@ -50,9 +50,9 @@ def broadcast_script(plan: Plan, facts: IncidentFacts, language: str) -> Broadca
         "evacuation": ("" if lang == "zh" else " ").join(zones),
     }
     facts = replace(facts, reason=facts.reason.rstrip("。.！!；; "))
-    once = _tidy(fill(plan, templates.text, lang, facts, extras=extras))
+    once = _tidy(render(plan, templates.text, lang, facts, extras=extras))
     spoken_drill = pick(templates.spoken_drill, lang, plan.default_language) + " " if facts.is_drill else ""
-    said = _tidy(fill(plan, templates.text, lang, facts, extras={**extras, "drill": spoken_drill}))
+    said = _tidy(render(plan, templates.text, lang, facts, extras={**extras, "drill": spoken_drill}))
     repeat = pick(templates.repeat, lang, plan.default_language).strip()
     return BroadcastScript(lang, once, f"{once}\n\n{repeat}\n{once}\n",
                            (speakable(said, lang), speakable(f"{repeat} {said}", lang)))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from responder.domain.cap_checks import check_cap
 from responder.domain.errors import Problem, Severity
 from responder.domain.plan import TEMPLATE_FIELDS, LocalText, Plan, contains_url, template_fields
 from responder.domain.roster import DutyRota, Roster
@@ -81,6 +82,7 @@ def check_all(
     _check_roster(plan, roster, out)
     _check_references(plan, roster, out)
     _check_stations(plan, out)
+    check_cap(plan, out.plan)
     if rota is not None:
         _check_rota(plan, roster, rota, now, out)
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))

@@ -114,7 +114,8 @@ class SlopeSums:
     def line(n: int, sx: float, sy: float, sxx: float, sxy: float, first: float, last: float,
              min_span_hours: float) -> float | None:
         """:meth:`slope` from the sums as they come (the bulk SQL path makes no object per station)."""
-        if n < 2 or last - first < min_span_hours:
+        # Hours are float sums of seconds: a span of exactly a quarter hour must not fall short by rounding.
+        if n < 2 or last - first < min_span_hours - 1e-9:
             return None
         denominator = n * sxx - sx * sx
         if denominator <= 1e-12:

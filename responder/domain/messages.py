@@ -61,27 +61,19 @@ def template_for(plan: Plan, kind: str, level: int) -> LocalText:
 
 def render(
     plan: Plan,
-    kind: str,
+    kind: str | LocalText,
     language: str,
     facts: IncidentFacts,
     tasks: Sequence[Task] = (),
     extras: Mapping[str, str] | None = None,
     when: datetime | None = None,
 ) -> str:
-    """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language)."""
-    return fill(plan, template_for(plan, kind, facts.level), language, facts, tasks, extras, when)
+    """Fill the plan's template of ``kind`` in ``language`` (falling back to the plan's first language).
 
-
-def fill(
-    plan: Plan,
-    texts: LocalText,
-    language: str,
-    facts: IncidentFacts,
-    tasks: Sequence[Task] = (),
-    extras: Mapping[str, str] | None = None,
-    when: datetime | None = None,
-) -> str:
-    """Fill one template (any of the plan's, in its languages) with the incident's facts."""
+    ``kind`` names a template of ``plan.templates``, or is a template itself in several languages (the public
+    CAP warning's headline, description and instruction), filled the same way.
+    """
+    texts = template_for(plan, kind, facts.level) if isinstance(kind, str) else kind
     lang = language if language in plan.languages else plan.default_language
     level = plan.level(facts.level)
     hazard = plan.hazard(facts.hazard)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from responder.domain.cap_config import CapConfig
+from responder.domain.geometry import Geometry
 from responder.domain.rules import Rule
 from responder.domain.stale_alarms import AlarmPolicy
 from responder.domain.stations import Feed, Station
@@ -283,6 +285,8 @@ class EvacuationZone(Strict):
     shelter: LocalText
     responsible: str
     helpers: list[str] = []
+    geometry: Geometry | None = None
+    """Where the stretch is (outline, circle, area codes): the public warning's area, a map's zone."""
 
 
 class Team(Strict):
@@ -340,6 +344,8 @@ class Plan(Strict):
     """Rain gauges, river gauges and reservoirs, with their warning levels."""
     rules: list[Rule] = []
     """Trigger and drought rules, evaluated every cycle."""
+    cap: CapConfig | None = None
+    """The public warning (CAP 1.2) each declared level publishes; none without this section."""
     feed_alarms: AlarmPolicy = AlarmPolicy()
     """How the duty officer hears of silent stations: hysteresis, quiet period, messages per hour."""
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain import units
+from responder.domain.geometry import LatLon
 from responder.domain.types import Duration
 from responder.domain.units import Dimension
 
@@ -144,6 +145,8 @@ class Station(Strict):
     interval: Duration = timedelta(hours=1)
     """Expected reporting interval; silent for twice this long means stale."""
     bounds: dict[Quantity, Bounds] = {}
+    location: LatLon | None = None
+    """Where the gauge stands, [latitude, longitude] in WGS 84 (for maps)."""
     timezone: str | None = None
     """Zone of this station's times written without an offset (a county feed spanning zones, a USGS daily
     value, which is a local date); the feed's zone, then the plan's, when unset."""

@@ -11,12 +11,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from responder.app.cap_export import issued
 from responder.app.context import AppContext
+from responder.domain.cap import message_level
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.domain.response_times import CallOut, callouts, group_response
 from responder.reports import figures, gaps, rain
 from responder.reports.model import (
     AckInfo,
+    CapIssued,
     ChainUse,
     Gap,
     GroupFigures,
@@ -106,6 +109,8 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
         level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang), first.level_name(n, "en"))
                            for n in (4, 3, 2, 1)),
         overall=figures.overall(builder.people),
+        cap_messages=tuple(CapIssued(iid, m.identifier, m.msg_type, m.status, m.sent_at, message_level(m))
+                           for iid, m in issued(ctx, ids)),
     )
 
 

@@ -6,8 +6,8 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
+from responder.domain.level_history import AuditFacts, level_events
 from responder.domain.response_times import GroupResponse
 from responder.reports.model import (
     ChainUse,
@@ -19,8 +19,6 @@ from responder.reports.model import (
     SlowResponder,
     StepFigures,
 )
-
-LEVEL_KINDS = ("raised", "upgraded", "downgraded", "ended")
 
 
 def readings_margin(start: datetime, end: datetime) -> timedelta:
@@ -43,27 +41,10 @@ def percentile(values: Sequence[timedelta], q: float) -> timedelta | None:
     return ordered[rank - 1]
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def level_changes(incident_id: int, events: Iterable[tuple[datetime, str, str, str | None, Mapping[str, Any]]]
-                  ) -> list[LevelChange]:
+def level_changes(incident_id: int, events: Iterable[AuditFacts]) -> list[LevelChange]:
     """Level history from audit events (at, kind, actor, reason, evidence), in time order."""
-    out: list[LevelChange] = []
-    current: int | None = None
-    for at, kind, actor, reason, evidence in events:
-        if kind not in LEVEL_KINDS:
-            continue
-        if kind == "raised":
-            before, after = None, _int(evidence.get("level"))
-        elif kind == "ended":
-            before, after = _int(evidence.get("level")) or current, None
-        else:
-            before, after = _int(evidence.get("from")) or current, _int(evidence.get("to"))
-        out.append(LevelChange(incident_id, at, kind, before, after, actor, reason))
-        current = after
-    return out
+    return [LevelChange(e.at, e.kind, e.from_level, e.to_level, e.actor, e.reason, incident_id=incident_id)
+            for e in level_events(events)]
 
 
 def level_spans(changes: Sequence[LevelChange], end: datetime, colour: Callable[[int], str]) -> list[LevelSpan]:

@@ -10,19 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from responder.domain.level_history import LevelEvent
+
 
 @dataclass(frozen=True)
-class LevelChange:
-    """One declared change of warning level, from the audit trail (raised, upgraded, downgraded, ended)."""
+class LevelChange(LevelEvent):
+    """One declared change of warning level of one incident, from the audit trail."""
 
     incident_id: int
-    at: datetime
-    kind: str
-    from_level: int | None
-    to_level: int | None
-    """``None`` once the incident ended (stand-down)."""
-    actor: str
-    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -285,6 +280,20 @@ class Overall:
 
 
 @dataclass(frozen=True)
+class CapIssued:
+    """A public warning (CAP 1.2 message) the incident published."""
+
+    incident_id: int
+    identifier: str
+    msg_type: str
+    """Alert, Update or Cancel."""
+    status: str
+    """Actual, or Exercise for a drill."""
+    sent: datetime
+    level: int | None
+
+
+@dataclass(frozen=True)
 class LevelStyle:
     level: int
     colour: str
@@ -316,6 +325,8 @@ class ReportData:
     level_spans: tuple[LevelSpan, ...]
     level_styles: tuple[LevelStyle, ...]
     overall: Overall
+    cap_messages: tuple[CapIssued, ...] = ()
+    """Empty when the plan has no cap: section."""
 
     @property
     def is_drill(self) -> bool:

@@ -99,6 +99,14 @@ def level_history(data: ReportData) -> Section:
         ("incident", "time", "T+", "change", "level", "colour", "by", "reason"), tuple(rows)))
 
 
+def cap_messages(data: ReportData) -> Section:
+    rows = tuple((_inc(data, m.incident_id), m.identifier, m.msg_type, m.status, fmt.when(m.sent, data.zone),
+                  fmt.level(m.level)) for m in data.cap_messages)
+    return Section("cap", "Public warnings issued (CAP 1.2) 公共预警消息", table=Table(
+        ("incident", "identifier", "msgType", "status", "sent", "level"), rows),
+        empty="none: the plan has no cap: section 无（预案未配置公共预警）")
+
+
 def _group_row(data: ReportData, g: GroupFigures) -> tuple[str, ...]:
     required = fmt.NONE if g.required is None else str(g.required)
     reached = fmt.NONE if g.required is None else fmt.duration(g.headcount_reached)
@@ -250,7 +258,7 @@ def people(data: ReportData) -> Section:
 
 
 def all_sections(data: ReportData) -> list[Section]:
-    return [summary(data), incidents(data), level_history(data), groups(data), steps(data), chain(data),
-            unreachable(data), never_answered(data), slow(data), replies(data), acks(data), plan_gaps(data),
-            readings(data), people(data)]
+    return [summary(data), incidents(data), level_history(data), cap_messages(data), groups(data), steps(data),
+            chain(data), unreachable(data), never_answered(data), slow(data), replies(data), acks(data),
+            plan_gaps(data), readings(data), people(data)]
 

@@ -11,6 +11,7 @@ Routes:
 * ``POST /twilio/voice/{outbox_id}/gather``: the keypress (Digits) -> :func:`~responder.app.confirm.
   handle_keypress`; answers "confirmed, thank you" in the person's language, or repeats the prompt once.
 * ``GET /health``: database reachable, schema up to date, plus what the ``health`` callable reports.
+* ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml``: the public warnings (:mod:`responder.web.cap_feed`).
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -52,6 +53,7 @@ from responder.domain.messages import IncidentFacts, render
 from responder.gateways.twiml import GATHER_PATH, call_twiml, confirmed_twiml, gather_url, hangup_twiml
 from responder.settings import Settings
 from responder.storage.models import IncidentRow, OutboxRow
+from responder.web.cap_feed import cap_routes
 
 log = logging.getLogger(__name__)
 
@@ -446,5 +448,6 @@ def create_app(ctx: AppContext, health: HealthCheck | None = None) -> Starlette:
         Route("/twilio/voice/{outbox_id}", guarded(voice), methods=["GET", "POST"]),
         Route("/twilio/voice/{outbox_id}/gather", guarded(keypress), methods=["POST"]),
         Route("/health", health_endpoint, methods=["GET"]),
+        *cap_routes(ctx),
     ]
     return Starlette(routes=routes)

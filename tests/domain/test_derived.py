@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from responder.domain.derived import (
@@ -68,6 +68,7 @@ def test_window_edges_and_defaults() -> None:
 @settings(max_examples=200)
 @given(st.floats(min_value=-2, max_value=2), st.floats(min_value=0, max_value=400),
        st.lists(st.integers(min_value=1, max_value=3599), min_size=3, max_size=30, unique=True))
+@example(0.0, 0.0, [48, 49, 948])  # a span of exactly 15 minutes, once lost to rounding
 def test_rate_of_rise_recovers_a_linear_rise_from_irregular_reports(slope: float, base: float,
                                                                      ages: list[int]) -> None:
     samples = [Point(NOW - timedelta(seconds=a), base + slope * (-a / 3600)) for a in ages]
