@@ -101,7 +101,7 @@ BROKEN = [
            "unknown placeholder(s) {advise}", "templates.broadcast.text.zh"),
     Broken("no-broadcast-template", PLAN, re.compile(r"  broadcast: .*\n(?:    .*\n)+"), "",
            "no broadcast template: `alert broadcast` cannot write the loudspeaker script", "templates",
-           at="templates:\n", severity="warning"),
+           at="templates:\n  callout:\n", severity="warning"),
     Broken("group-without-leader", ROSTER, "survey:leader", "survey:member", "group 'survey' has no leader",
            "groups.6", at="  - id: survey\n", reported=PLAN),
     Broken("group-without-deputy", ROSTER, "survey:deputy", "survey:member", "group 'survey' has no deputy",
