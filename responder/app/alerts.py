@@ -85,7 +85,7 @@ def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
     return person
 
 
-def _check_level(level: int) -> None:
+def check_level(level: int) -> None:
     if level not in (1, 2, 3, 4):
         raise InputError(Problem(f"unknown level {level}: warning levels are 4 (blue), 3 (yellow), 2 (orange), "
                                  "1 (red)", field="--level"))
@@ -129,7 +129,7 @@ def _refuse_over_limit(texts: list[PreviewText]) -> None:
                                  f"{'; '.join(worst.warnings)}. Shorten the reason.", field="--reason"))
 
 
-def _hazard(plan: Plan, hazard: str) -> None:
+def check_hazard(plan: Plan, hazard: str) -> None:
     if plan.hazard(hazard) is None:
         known = ", ".join(h.id for h in plan.hazards)
         raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
@@ -140,8 +140,8 @@ def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill
     from responder.storage.people import load_roster
 
     plan = ctx.plan
-    _check_level(level)
-    _hazard(plan, hazard)
+    check_level(level)
+    check_hazard(plan, hazard)
     reason = _check_reason(reason)
     roster = load_roster(session)
     if not roster.people:
@@ -283,7 +283,7 @@ def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by:
     """Upgrade or downgrade an open incident."""
     from responder.storage.db import transaction
 
-    _check_level(level)
+    check_level(level)
     reason = _check_reason(reason)
     ctx.require_schema()
     now = ctx.clock.now()
