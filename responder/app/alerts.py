@@ -82,7 +82,7 @@ def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
     return on_duty(rota, roster, ctx.clock.now(), plan.duty.fallback).officer
 
 
-def _check_level(level: int) -> None:
+def check_level(level: int) -> None:
     if level not in (1, 2, 3, 4):
         raise InputError(Problem(f"unknown level {level}: warning levels are 4 (blue), 3 (yellow), 2 (orange), "
                                  "1 (red)", field="--level"))
@@ -126,7 +126,7 @@ def _refuse_over_limit(texts: list[PreviewText]) -> None:
                                  f"{'; '.join(worst.warnings)}. Shorten the reason.", field="--reason"))
 
 
-def _hazard(plan: Plan, hazard: str) -> None:
+def check_hazard(plan: Plan, hazard: str) -> None:
     if plan.hazard(hazard) is None:
         known = ", ".join(h.id for h in plan.hazards)
         raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
@@ -137,8 +137,8 @@ def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill
     from responder.storage.people import load_roster
 
     plan = ctx.plan
-    _check_level(level)
-    _hazard(plan, hazard)
+    check_level(level)
+    check_hazard(plan, hazard)
     reason = _check_reason(reason)
     roster = load_roster(session)
     if not roster.people:
@@ -280,7 +280,7 @@ def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by:
     """Upgrade or downgrade an open incident."""
     from responder.storage.db import transaction
 
-    _check_level(level)
+    check_level(level)
     reason = _check_reason(reason)
     ctx.require_schema()
     now = ctx.clock.now()

@@ -144,8 +144,11 @@ def _texts(plan: Plan) -> Iterator[tuple[Path, LocalText]]:
         if level in t.callout:
             yield ("templates", "callout", level), t.callout[level]
     for name in type(t).model_fields:
-        if name != "callout":
+        if name not in ("callout", "broadcast"):
             yield ("templates", name), getattr(t, name)
+    if t.broadcast is not None:
+        for part in type(t.broadcast).model_fields:
+            yield ("templates", "broadcast", part), getattr(t.broadcast, part)
 
 
 def _check_templates(plan: Plan, out: _Collector) -> None:
@@ -170,12 +173,28 @@ def _check_templates(plan: Plan, out: _Collector) -> None:
                 out.plan((*path, lang), f"unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}")
             if no_url_prefixes and contains_url(template):
                 out.plan((*path, lang), f"contains a URL, not allowed for {', '.join(no_url_prefixes)} numbers")
+    _check_broadcast(plan, out)
     for lang, marker in plan.sms.drill_marker.items():
         if not marker.strip():
             out.plan(("sms", "drill_marker", lang), "the drill marker must not be empty")
     for lang in plan.languages:
         if lang not in plan.sms.drill_marker:
             out.plan(("sms", "drill_marker"), f"no drill marker in language {lang!r}")
+
+
+def _check_broadcast(plan: Plan, out: _Collector) -> None:
+    """The loudspeaker script needs the advice of every level it may be read at, in every language."""
+    if plan.templates.broadcast is None:
+        out.plan(("templates",), "no broadcast template: `alert broadcast` cannot write the loudspeaker script",
+                 Severity.WARNING)
+        return
+    for hi, hazard in enumerate(plan.hazards):
+        for ci, callout in enumerate(hazard.callout):
+            for lang in plan.languages:
+                if not callout.advice.get(lang, "").strip():
+                    out.plan(("hazards", hi, "callout", ci, "advice"),
+                             f"no advice for residents in {lang!r} at {hazard.id} level {callout.level}: "
+                             "the loudspeaker script would not say what to do")
 
 
 def _check_roster(plan: Plan, roster: Roster, out: _Collector) -> None:
