@@ -73,16 +73,13 @@ def sender_key(ctx: AppContext) -> str:
 
 def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
     """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
-    from responder.app.duty import load_rota
+    from responder.app.duty import load_rota, on_duty
 
     try:
-        shift = load_rota(ctx).on_duty(ctx.clock.now())
+        rota = load_rota(ctx)
     except InputError:
-        shift = None
-    person = roster.get(shift.person) if shift else None
-    if person is None and plan.duty.fallback:
-        person = roster.get(plan.duty.fallback)
-    return person
+        rota = None
+    return on_duty(rota, roster, ctx.clock.now(), plan.duty.fallback).officer
 
 
 def check_level(level: int) -> None:

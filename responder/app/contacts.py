@@ -35,11 +35,19 @@ def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
 def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
     """Upsert everyone in ``path`` (``loaded``: that file as ``validate_roster_file`` already read it). Any bad
     row: nothing is written and every bad row is listed."""
-    loaded = loaded or validate_roster_file(path, ctx.plan)
+    from responder.app.plan_in_force import check_against
+
+    # Checked against the roster this import puts in force, not the one it replaces: a plan naming someone only
+    # the new file has must not stop the import that brings them in.
+    loaded = loaded or validate_roster_file(path, ctx.plan_file.plan)
     loaded.raise_if_bad()
     ctx.require_schema()
     with transaction(ctx.sessions) as session:
-        diff = diff_roster(load_roster(session), loaded.roster)
+        current = load_roster(session)
+        incoming = {p.id for p in loaded.roster.people}
+        merged = Roster(loaded.roster.people + tuple(p for p in current.people if p.id not in incoming))
+        check_against(ctx, merged, str(path), loaded.lines)
+        diff = diff_roster(current, loaded.roster)
         _refuse_phones_held_elsewhere(session, loaded, path)
         if not dry_run:
             apply_diff(session, diff, ctx.clock.now())

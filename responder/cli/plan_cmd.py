@@ -38,8 +38,7 @@ def check(
 def show(
     hazard: Annotated[str | None, typer.Option(help="Only this hazard (flood, drought, ...).")] = None,
 ) -> None:
-    from rich.table import Table
-
+    from responder.cli.tables import Table
     from responder.domain.types import LEVELS
 
     ctx = app_context()

@@ -88,6 +88,20 @@ def check_all(
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
 
 
+def check_plan_in_force(plan: Plan, roster: Roster | None, sources: Sources | None = None) -> list[Problem]:
+    """What every command that acts on the plan checks first: the plan's own problems and its references to people
+    (``roster``: the roster in force; None when there is none yet). The roster's rows and the rota are the files'
+    own business (``contacts import``, ``plan check``): a rota gap next month must not stop tonight's alert; so is
+    a role of a group left empty (a demotion in the roster)."""
+    out = _Collector(sources or Sources())
+    _check_plan(plan, out)
+    _check_templates(plan, out)
+    _check_stations(plan, out)
+    if roster is not None:
+        _check_references(plan, roster, out, coverage=False)
+    return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
+
+
 def _check_plan(plan: Plan, out: _Collector) -> None:
     for kind, ids in (("group", [g.id for g in plan.groups]), ("hazard", [h.id for h in plan.hazards]),
                       ("escalation_chain", [s.id for s in plan.escalation_chain])):
@@ -209,7 +223,11 @@ def _check_roster(plan: Plan, roster: Roster, out: _Collector) -> None:
                      Severity.WARNING)
 
 
-def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
+def _check_references(plan: Plan, roster: Roster, out: _Collector, coverage: bool = True) -> None:
+    """Every person the plan names is in the roster; ``coverage``: every role of a group it names is filled too
+    (the roster's state rather than the plan's: ``plan check`` reports it, a demotion in the roster does not stop
+    an alert or an import)."""
+
     def known(pid: str, path: Path) -> None:
         if roster.get(pid) is None:
             out.plan(path, f"unknown person {pid!r} (not in the roster)")
@@ -218,7 +236,7 @@ def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
         for ti, target in enumerate(step.targets):
             if target.person:
                 known(target.person, ("escalation_chain", si, "targets", ti, "person"))
-            elif target.group and target.role and target.group in plan.group_ids \
+            elif coverage and target.group and target.role and target.group in plan.group_ids \
                     and not roster.members(target.group, [target.role]):
                 out.plan(("escalation_chain", si, "targets", ti),
                          f"nobody is {target.role.value} of {target.group!r}")

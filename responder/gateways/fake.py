@@ -4,7 +4,6 @@ permanent failures and crash reconciliation can be exercised without a network."
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Literal, TypeAlias
 
 from responder.domain.clock import Clock, SystemClock
 from responder.gateways.base import Accepted, GatewayError, OutgoingCall, OutgoingSms, RetryableError, SentRecord
+from responder.gateways.ids import IdSequence
 
 Kind: TypeAlias = Literal["sms", "call"]
 ErrorSpec: TypeAlias = GatewayError | Callable[[], GatewayError]
@@ -79,7 +79,7 @@ class FakeGateway:
 
     name = "fake"
 
-    def __init__(self, clock: Clock | None = None, hook: Hook | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, hook: Hook | None = None, run: str | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.hook = hook
         self.reports_sent = True
@@ -89,7 +89,10 @@ class FakeGateway:
         self._attempts: list[SendRecord] = []
         self._next_failures: list[ErrorSpec] = []
         self._number_failures: dict[str, ErrorSpec] = {}
-        self._seq: dict[Kind, itertools.count[int]] = {"sms": itertools.count(1), "call": itertools.count(1)}
+        # SMfake<run><n>: Twilio-like, and unique across processes (``RESPONDER_GATEWAY=fake`` on the command line).
+        first = IdSequence("SMfake", sep="", width=6, run=run)
+        self._seq: dict[Kind, IdSequence] = {"sms": first, "call": IdSequence("CAfake", sep="", width=6, run=first.run)}
+        self.run = first.run
 
     # scripting
     def fail_next(self, n: int = 1, error: ErrorSpec | None = None) -> None:
@@ -164,7 +167,7 @@ class FakeGateway:
             with self._lock:
                 self._attempts.append(record_of(kind, item, "", now, error))
             raise error
-        sid = f"{'SM' if kind == 'sms' else 'CA'}fake{next(self._seq[kind]):06d}"
+        sid = self._seq[kind].next()
         record = record_of(kind, item, sid, now)
         with self._lock:
             self._attempts.append(record)

@@ -16,7 +16,7 @@ from responder.app.context import AppContext
 from responder.domain.cap import message_level
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.domain.response_times import CallOut, callouts, group_response
-from responder.reports import figures, gaps, rain
+from responder.reports import figures, gaps, rain, story
 from responder.reports.model import (
     AckInfo,
     CapIssued,
@@ -38,6 +38,7 @@ from responder.reports.model import (
 )
 from responder.reports.readings import Reading, ReadingsSource, load_readings
 from responder.reports.snapshot import SnapshotView, local, number, roster_groups
+from responder.storage.callouts import history as callout_history
 from responder.storage.incidents import handled_replies
 from responder.storage.models import (
     AcknowledgementRow,
@@ -108,7 +109,10 @@ def build_report(ctx: AppContext, incident_ids: Sequence[int], title: str | None
         level_spans=tuple(builder.spans),
         level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang), first.level_name(n, "en"))
                            for n in (4, 3, 2, 1)),
-        overall=figures.overall(builder.people),
+        overall=figures.overall(builder.people, {i.id: i.raised_at for i in incidents}),
+        marks=tuple(builder.marks),
+        texts=tuple(builder.texts),
+        decisions=tuple(builder.decisions),
         cap_messages=tuple(CapIssued(iid, m.identifier, m.msg_type, m.status, m.sent_at, message_level(m))
                            for iid, m in issued(ctx, ids)),
     )
@@ -139,6 +143,9 @@ class _Builder:
         self.changes: dict[int, list[LevelChange]] = {}
         self.rows: list[IncidentRow] = []
         self.end: datetime = now
+        self.marks: list[story.Mark] = []
+        self.texts: list[story.SentText] = []
+        self.decisions: list[story.DecisionEntry] = []
         self.mentioned: list[str] = []
         """Every string in the evidence of the incidents' audit events, in order (station ids among them)."""
 
@@ -149,6 +156,7 @@ class _Builder:
                                 .order_by(AuditEventRow.at, AuditEventRow.id)))
         changes = figures.level_changes(incident.id, [(e.at, e.kind, e.actor, e.reason, e.evidence or {})
                                                       for e in events])
+        self._story(incident, events)
         self.changes[incident.id] = changes
         for e in events:
             self.mentioned.extend(_strings(e.evidence))
@@ -200,6 +208,14 @@ class _Builder:
         self.gaps.sort(key=lambda g: (order.get(g.kind, 9), g.incident_id or 0, g.subject))
 
     # -- pieces -----------------------------------------------------------------------------------------------
+    def _story(self, incident: IncidentRow, events: Sequence[AuditEventRow]) -> None:
+        """The chart's marks, the decision log and the texts people received."""
+        told = [(e.at, e.kind, e.actor, e.summary, e.reason, e.evidence or {}) for e in events]
+        self.marks.extend(story.marks(incident.id, told))
+        self.decisions.extend(story.decisions(incident.id, told))
+        self.texts.extend(story.sent_texts(incident.id, self.session.execute(story.TEXTS, {"incident": incident.id})
+                                           .all(), REACHED))
+
     def _people(self, incident: IncidentRow, recipients: Sequence[RecipientRow],
                 outbox: Sequence[Any]) -> list[PersonFigures]:
         mine: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -207,15 +223,16 @@ class _Builder:
             if pid and status != "cancelled":
                 mine[pid].append((status, channel))
         out = []
+        calls = callout_history(self.session, incident.id)
         for r in recipients:
             assignments = [a for a in (r.assignments or []) if isinstance(a, dict)]
             messages = mine.get(r.person_id, [])
+            called = story.called(calls.get(r.person_id, []), assignments, r.called_at, r.called_level)
             out.append(PersonFigures(
-                incident_id=incident.id, person_id=r.person_id, name=r.name,
-                groups=tuple(dict.fromkeys(str(a["group"]) for a in assignments if a.get("group"))),
+                incident_id=incident.id, person_id=r.person_id, name=r.name, groups=called.groups,
                 chain=tuple(dict.fromkeys(str(a["chain"]) for a in assignments if a.get("chain"))),
-                zones=tuple(dict.fromkeys(str(a["zone"]) for a in assignments if a.get("zone"))),
-                called_at=r.called_at, called_level=r.called_level, confirmed_at=r.confirmed_at,
+                zones=called.zones, called_at=called.at, called_level=called.levels[0], called_levels=called.levels,
+                confirmed_at=r.confirmed_at,
                 confirmed_channel=r.confirmed_channel, confirmed_by=r.confirmed_by, messages=len(messages),
                 reached=sum(1 for st, _ in messages if st in REACHED),
                 failed=sum(1 for st, _ in messages if st in FAILED),

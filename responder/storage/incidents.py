@@ -82,6 +82,11 @@ def save_recipients(session: Session, incident_id: int, plans: dict[str, Recipie
             row.called_level = level
     if new_rows:
         insert_many(session, RECIPIENTS, new_rows)
+    from responder.storage.callouts import CALLOUTS, callout_rows
+
+    history = callout_rows(incident_id, {pid: plan.assignments for pid, plan in plans.items()}, level, now)
+    if history:
+        insert_many(session, CALLOUTS, history)
 
 
 COPY_FROM = 200

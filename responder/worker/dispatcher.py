@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from responder.app.context import AppContext
@@ -368,25 +369,54 @@ class Dispatcher:
         """Mark the accepted rows sent, in a few statements however many there are; the ones this worker marked."""
         if not sent:
             return []
-        marked = conn.execute(_MARK_SENT, [
-            {"oid": item.id, "worker": self.worker_id, "new_attempts": item.attempts + 1, "new_sid": accepted.sid,
-             "new_sent_at": now} for item, accepted in sent])
-        ours = {item.id for item, _ in sent}
-        if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
-            sids = dict(conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours))).all())
-            ours = {item.id for item, accepted in sent if sids.get(item.id) == accepted.sid}
+        params = [{"oid": item.id, "worker": self.worker_id, "new_attempts": item.attempts + 1,
+                   "new_sid": accepted.sid, "new_sent_at": now} for item, accepted in sent]
+        clashes: dict[int, str] = {}
+        try:
+            with conn.begin_nested():
+                marked = conn.execute(_MARK_SENT, params)
+            ours = {item.id for item, _ in sent}
+            if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
+                sids = dict(conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours))).all())
+                ours = {item.id for item, accepted in sent if sids.get(item.id) == accepted.sid}
+        except IntegrityError:
+            ours, clashes = self._mark_sent_one_by_one(conn, params)
         conn.execute(_ATTEMPT, [
             {"outbox_id": item.id, "at": now, "worker": self.worker_id, "outcome": "sent", "error_code": None,
-             "detail": accepted.status} for item, accepted in sent])
+             "detail": clashes.get(item.id, accepted.status)} for item, accepted in sent])
         early = set(conn.scalars(_EARLY, {"sids": [accepted.sid for _, accepted in sent]}))
         for item, accepted in sent:
             if item.id not in ours:
                 log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
-            elif accepted.sid in early:
+            elif accepted.sid in early and item.id not in clashes:
                 from responder.app.confirm import apply_early_receipts
 
                 apply_early_receipts(conn, item.id, accepted.sid, now)
         return [item for item, _ in sent if item.id in ours]
+
+    def _mark_sent_one_by_one(self, conn: Connection, params: list[dict[str, Any]]) -> tuple[set[int], dict[int, str]]:
+        """A provider id already in the outbox: the gateway accepted the message all the same, so it is sent.
+
+        Such a row is marked sent without the id (the outbox keeps provider ids unique, so that a delivery receipt
+        names one message): receipts for that id stay with the row that had it first, and the attempt says so. A
+        row left 'sending' instead would be sent again by reconciliation. Returns the rows marked and the clashes.
+        """
+        ours: set[int] = set()
+        clashes: dict[int, str] = {}
+        for row in params:
+            try:
+                with conn.begin_nested():
+                    changed = conn.execute(_MARK_SENT, row).rowcount
+            except IntegrityError:
+                holder = conn.scalar(select(OutboxRow.id).where(OutboxRow.sid == row["new_sid"]))
+                log.error("outbox %s: the gateway gave provider id %s, already outbox %s's; recorded sent without it",
+                          row["oid"], row["new_sid"], holder)
+                clashes[row["oid"]] = (f"sent; provider id {row['new_sid']} already belongs to outbox {holder}, "
+                                       "so it is not stored here (receipts for it stay with that row)")
+                changed = conn.execute(_MARK_SENT, {**row, "new_sid": None}).rowcount
+            if changed:
+                ours.add(row["oid"])
+        return ours, clashes
 
     def _retry_or_fail(self, conn: Connection, item: Claimed, exc: GatewayError) -> str:
         now = self.ctx.clock.now()

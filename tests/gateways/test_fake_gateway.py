@@ -17,7 +17,7 @@ OTHER = "+8613900139000"
 
 @pytest.fixture
 def fake(clock: FakeClock) -> FakeGateway:
-    return FakeGateway(clock=clock)
+    return FakeGateway(clock=clock, run="")
 
 
 def test_records_sms_and_calls_with_sequential_sids(fake: FakeGateway, clock: FakeClock) -> None:

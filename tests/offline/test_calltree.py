@@ -194,7 +194,7 @@ def test_bad_options_give_one_located_line(run: Invoke, tmp_path: Path, args: tu
     result = run("plan", "calltree", *(a.replace("{file}", str(blocker)) for a in args))
     assert result.exit_code == 2, result.output
     [line] = result.output.strip().splitlines()
-    assert f" {where}: error: " in line and message in line, line
+    assert line.startswith(f"{where}: error: ") and message in line, line  # the option leads, not '<input>'
     assert not list(tmp_path.rglob("*.pdf")) and not list((tmp_path / "cwd").iterdir())
 
 
@@ -202,7 +202,7 @@ def test_no_roster_in_the_database_is_refused(run: Invoke, tmp_path: Path) -> No
     empty = tmp_path / "empty.db"
     result = run("--db", f"sqlite:///{empty}", "plan", "calltree")
     assert result.exit_code == 2
-    assert "the database is not set up" in result.output
+    assert "is not set up: run `responder init` first" in result.output
 
 
 def _roster_with_volunteers(tmp_path: Path, extra: int) -> Path:
