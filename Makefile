@@ -3,16 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the project uses: Noto CJK for charts and the printed call tree, espeak-ng for
-# loudspeaker audio, chromium for the duty board's browser tests. Installed only where missing.
-DEBIAN_PACKAGES := fonts-noto-cjk espeak-ng chromium
+# Debian packages the project uses: Noto CJK for charts and the printed call tree, Pango for WeasyPrint
+# (which lays the call tree out as PDF), espeak-ng for loudspeaker audio and lame for its MP3 copy,
+# poppler-utils (pdftoppm) for the tests that look at the printed page, chromium for the duty board's
+# browser tests. Installed only where missing.
+DEBIAN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 espeak-ng lame \
+	poppler-utils chromium
 SYSTEM_STAMP := $(VENV)/.system-deps
 
 .PHONY: demo test lint typecheck unit bench clean system-deps
 
 system-deps: $(SYSTEM_STAMP)
 
-$(SYSTEM_STAMP):
+$(SYSTEM_STAMP): Makefile
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \

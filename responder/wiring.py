@@ -34,6 +34,7 @@ class AppContext:
     plan_file_override: PlanFile | None = None
     """A plan already read (a drill's context shares its caller's): read once, not again."""
     _schema_ok: bool = field(default=False, init=False, repr=False)
+    _plan_checked: bool = field(default=False, init=False, repr=False)
     _rota: tuple[int | None, DutyRota] | None = field(default=None, init=False, repr=False)
 
     @cached_property
@@ -50,6 +51,14 @@ class AppContext:
 
     @property
     def plan(self) -> Plan:
+        """The plan, checked as ``plan check`` checks it (once per process): a command that acts on the plan
+        refuses an invalid one with the same located errors. ``plan_file`` is the plan as read, unchecked."""
+        if not self._plan_checked:
+            if self.plan_file_override is None:  # an override was read, and checked, by the context that made it
+                from responder.app.plan_in_force import load_checked_plan
+
+                load_checked_plan(self)
+            self._plan_checked = True
         return self.plan_file.plan
 
     def resolve(self, relative: str) -> Path:
@@ -84,7 +93,8 @@ class AppContext:
             return
         current = current_revision(self.engine)
         if current is None:
-            raise InputError(Problem("the database is not set up: run `responder init` first",
+            raise InputError(Problem(f"the database {self.engine.url.render_as_string(hide_password=True)} is not set "
+                                     "up: run `responder init` first",
                                      field="RESPONDER_DATABASE_URL"))
         if current != head_revision():
             raise InputError(Problem(f"the database schema is at {current}, this version needs {head_revision()}: "

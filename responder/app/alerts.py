@@ -65,7 +65,7 @@ class Outcome:
     cancelled: int = 0
 
 
-def _check_level(level: int) -> None:
+def check_level(level: int) -> None:
     if level not in (1, 2, 3, 4):
         raise InputError(Problem(f"unknown level {level}: warning levels are 4 (blue), 3 (yellow), 2 (orange), "
                                  "1 (red)", field="--level"))
@@ -109,7 +109,7 @@ def _refuse_over_limit(texts: list[PreviewText]) -> None:
                                  f"{'; '.join(worst.warnings)}. Shorten the reason.", field="--reason"))
 
 
-def _hazard(plan: Plan, hazard: str) -> None:
+def check_hazard(plan: Plan, hazard: str) -> None:
     if plan.hazard(hazard) is None:
         known = ", ".join(h.id for h in plan.hazards)
         raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
@@ -120,8 +120,8 @@ def _draft_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: b
     from responder.storage.people import load_roster
 
     plan = ctx.plan
-    _check_level(level)
-    _hazard(plan, hazard)
+    check_level(level)
+    check_hazard(plan, hazard)
     reason = _check_reason(reason)
     roster = load_roster(session)
     if not roster.people:
@@ -208,7 +208,7 @@ def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: st
     """Upgrade or downgrade an open incident."""
     from responder.storage.db import transaction
 
-    _check_level(level)
+    check_level(level)
     reason = _check_reason(reason)
     ctx.require_schema()
     now = ctx.clock.now()

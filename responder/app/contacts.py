@@ -7,39 +7,29 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from responder.app.ports import Context
-from responder.configfiles.roster_csv import RosterFile, read_roster
+from responder.configfiles.roster_csv import RosterFile, validate_roster_file
 from responder.domain.errors import InputError, Problem
-from responder.domain.plan import Plan
 from responder.domain.roster import Roster
 from responder.storage.db import transaction
 from responder.storage.people import RosterDiff, apply_diff, diff_roster, load_roster, phone_holders
 
 
-def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
-    """Read the file and check each row against the plan's groups and languages."""
-    loaded = read_roster(path, plan.area.country)
-    for person in loaded.roster.people:
-        line = loaded.lines.get(person.id)
-        for m in person.memberships:
-            if m.group not in plan.group_ids:
-                known = ", ".join(sorted(plan.group_ids))
-                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line,
-                                               "groups"))
-        if person.language not in plan.languages:
-            loaded.problems.append(Problem(f"language {person.language!r} is not one of the plan's {plan.languages}",
-                                           str(path), line, "language"))
-    loaded.problems.sort(key=lambda p: p.line or 0)
-    return loaded
-
-
 def import_contacts(ctx: Context, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
     """Upsert everyone in ``path`` (``loaded``: that file as ``validate_roster_file`` already read it). Any bad
     row: nothing is written and every bad row is listed."""
-    loaded = loaded or validate_roster_file(path, ctx.plan)
+    from responder.app.plan_in_force import check_against
+
+    # Checked against the roster this import puts in force, not the one it replaces: a plan naming someone only
+    # the new file has must not stop the import that brings them in.
+    loaded = loaded or validate_roster_file(path, ctx.plan_file.plan)
     loaded.raise_if_bad()
     ctx.require_schema()
     with transaction(ctx.sessions) as session:
-        diff = diff_roster(load_roster(session), loaded.roster)
+        current = load_roster(session)
+        incoming = {p.id for p in loaded.roster.people}
+        merged = Roster(loaded.roster.people + tuple(p for p in current.people if p.id not in incoming))
+        check_against(ctx, merged, str(path), loaded.lines)
+        diff = diff_roster(current, loaded.roster)
         _refuse_phones_held_elsewhere(session, loaded, path)
         if not dry_run:
             apply_diff(session, diff, ctx.clock.now())

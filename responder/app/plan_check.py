@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from responder.app.contacts import validate_roster_file
 from responder.app.ports import Context
+from responder.configfiles.roster_csv import validate_roster_file
 from responder.configfiles.rota_csv import read_rota
 from responder.domain.checks import Sources, check_all
 from responder.domain.errors import InputError, Problem, Severity

@@ -16,6 +16,7 @@ from responder.reports.assemble import HANDLED_REPLIES, Assembly, window
 from responder.reports.model import CapIssued, Reading, ReportData, StationSeries
 from responder.reports.records import IncidentHistory, Overlap
 from responder.storage import history
+from responder.storage.callouts import history as callout_history
 from responder.storage.incidents import audit_events, handled_replies, recipients_of
 from responder.storage.models import IncidentRow
 
@@ -75,7 +76,8 @@ def _history(session: Session, incident: IncidentRow, now: datetime) -> Incident
     return IncidentHistory(incident, plan, roster, audit_events(session, incident.id), recipients,
                            history.messages(session, incident.id), history.escalation_steps(session, incident.id),
                            history.acknowledgements(session, incident.id), replies,
-                           handled_replies(session, incident.id, HANDLED_REPLIES))
+                           handled_replies(session, incident.id, HANDLED_REPLIES),
+                           callout_history(session, incident.id), history.texts(session, incident.id))
 
 
 def write_report(ctx: Context, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,

@@ -84,9 +84,13 @@ def get_incident(ctx: Context, incident_id: int) -> IncidentRow:
 def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
     from responder.app.incident_basis import snapshot_of
 
-    incident = get_incident(ctx, incident_id)
-    plan, _ = snapshot_of(incident)
+    ctx.require_schema()
     with ctx.sessions() as session:
+        incident = session.get(IncidentRow, incident_id)
+        if incident is None:
+            raise NotFound(f"no incident #{incident_id}")
+        # Inside the session: a fresh process has not parsed this snapshot yet, and its columns load on first read.
+        plan, _ = snapshot_of(incident)
         recipients = store.recipients_of(session, incident_id)
         messages = session.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind).where(
             OutboxRow.incident_id == incident_id)).all()

@@ -37,9 +37,8 @@ def _by(name: str | None) -> str:
 
 
 def _print_preview(preview: Preview) -> None:
-    from rich.table import Table
-
     from responder.cli.common import text
+    from responder.cli.tables import Table
 
     plan = app_context().plan
     out = console()
@@ -138,8 +137,9 @@ def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, n
     if (verb == "upgrade") != (level < current.level) and current.status == "open":
         from responder.domain.errors import InputError, Problem
 
-        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} is not an "
-                                 f"{verb} (1 is the most severe)", field="--level"))
+        asked, instead = ("an upgrade", "a downgrade") if verb == "upgrade" else ("a downgrade", "an upgrade")
+        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} would be {instead}, "
+                                 f"not {asked} (1 is the most severe)", field="--level"))
     gateway = _gateway(no_send)
     _confirm(yes, f"{verb.capitalize()} incident #{incident} from level {current.level} to {level}?")
     outcome = change_level(app_context(), incident, level, reason, _by(by))
@@ -187,9 +187,8 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import list_incidents
+    from responder.cli.tables import Table
 
     rows = list_incidents(app_context(), include_ended=not open_only)
     if as_json:
@@ -210,9 +209,8 @@ def status(
     incident: Annotated[int, typer.Argument(help="Incident id.")],
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import incident_status
+    from responder.cli.tables import Table
 
     ctx = app_context()
     st = incident_status(ctx, incident)
@@ -249,9 +247,8 @@ def timeline(
 ) -> None:
     import json
 
-    from rich.table import Table
-
     from responder.app.status import timeline as get_timeline
+    from responder.cli.tables import Table
 
     events = get_timeline(app_context(), incident)
     if as_json:
@@ -302,9 +299,8 @@ def replies(
     everything: Annotated[bool, typer.Option("--all", help="Include confirmations too.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.status import inbound_messages
+    from responder.cli.tables import Table
 
     rows = inbound_messages(app_context(), limit, only_unhandled=not everything)
     if as_json:
@@ -330,9 +326,8 @@ def _proposal_id(text: str) -> int:
 def proposals(as_json: AsJson = False) -> None:
     import json
 
-    from rich.table import Table
-
     from responder.app.proposals import pending_proposals
+    from responder.cli.tables import Table
 
     rows = pending_proposals(app_context())
     if as_json:

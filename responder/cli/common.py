@@ -29,8 +29,24 @@ def app_context() -> AppContext:
         from responder.settings import Settings
         from responder.wiring import AppContext
 
-        State.ctx = AppContext(Settings(**State.overrides))
+        ctx = AppContext(Settings(**State.overrides))
+        _check_language(ctx)
+        State.ctx = ctx
     return State.ctx
+
+
+def _check_language(ctx: AppContext) -> None:
+    """``--lang fr`` was taken and every name fell back silently: refuse a language the plan has no texts in."""
+    language = ctx.settings.display_language
+    if language is None:
+        return
+    from responder.domain.errors import InputError, Problem
+
+    languages = ctx.plan_file.plan.languages
+    if language not in languages:
+        where = "--lang" if "display_language" in State.overrides else "RESPONDER_DISPLAY_LANGUAGE"
+        raise InputError(Problem(f"language {language!r} is not one of the plan's ({', '.join(languages)}, in "
+                                 f"{ctx.settings.plan_file})", field=where))
 
 
 def console(stderr: bool = False) -> Console:
@@ -46,7 +62,8 @@ def print_problems(problems: list[Problem], err: bool = True) -> None:
     out = console(stderr=err)
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
-        out.print(f"[bold]{escape(p.where())}[/bold]: [{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}")
+        where = f"[bold]{escape(p.where())}[/bold]: " if p.where() else ""
+        out.print(f"{where}[{colour}]{p.severity.value}[/{colour}]: {escape(p.message)}")
 
 
 class ResponderGroup(TyperGroup):
@@ -86,11 +103,11 @@ def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """Times are UTC inside and shown in the plan's zone."""
     if when is None:
         return "—"
-    return when.astimezone(app_context().plan.area.zone).strftime(fmt)
+    return when.astimezone(app_context().plan_file.plan.area.zone).strftime(fmt)
 
 
 def text(value: dict[str, str], language: str | None = None) -> str:
     from responder.domain.plan import pick
 
-    plan = app_context().plan
+    plan = app_context().plan_file.plan  # display only: a read-only view works under a plan being fixed
     return pick(value, language or plan.default_language, plan.default_language)

@@ -39,9 +39,8 @@ def list_(
     group: Annotated[str | None, typer.Option("--group", help="Only members of this group.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    from rich.table import Table
-
     from responder.app.contacts import list_contacts
+    from responder.cli.tables import Table
 
     roster = list_contacts(app_context(), group)
     if as_json:

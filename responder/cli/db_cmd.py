@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from responder.cli.common import app_context, console, new_app
+from responder.cli.common import State, app_context, console, new_app
 
 app = new_app("Database schema (Alembic migrations, the same on SQLite and PostgreSQL).")
 
 
 def init(
     no_contacts: Annotated[bool, typer.Option("--no-contacts", help="Do not load the roster file.")] = False,
+    roster: Annotated[Path | None, typer.Option("--roster", help="The roster to load the first time (default: the "
+                                                                 "global --roster, or contacts/roster.csv).")] = None,
 ) -> None:
-    from responder.app.contacts import import_contacts, validate_roster_file
+    from responder.app.contacts import import_contacts
     from responder.app.setup import init_database
+    from responder.configfiles.roster_csv import validate_roster_file
+    from responder.domain.errors import InputError, Problem
     from responder.storage.people import load_roster
 
+    if roster is not None:
+        State.overrides["roster_file"] = roster
     ctx = app_context()
-    load = not no_contacts and ctx.settings.roster_file.exists()
+    load = not no_contacts
+    # Read the plan and the roster before touching the database: bad input writes nothing. A roster file that is not
+    # there is an error too: the officer would otherwise find out at the first alert that nobody was loaded.
+    plan = ctx.plan
     if load:
-        # Read the plan and the roster before touching the database: bad input writes nothing.
-        validate_roster_file(ctx.settings.roster_file, ctx.plan).raise_if_bad()
+        if not ctx.settings.roster_file.exists():
+            raise InputError(Problem("file not found: name the roster with --roster FILE (or RESPONDER_ROSTER_FILE), "
+                                     "or run `responder init --no-contacts` and `responder contacts import FILE` "
+                                     "later", str(ctx.settings.roster_file), field="--roster"))
+        validate_roster_file(ctx.settings.roster_file, plan).raise_if_bad()
     result = init_database(ctx)
     out = console()
     if result.created:

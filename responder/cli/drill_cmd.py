@@ -19,6 +19,9 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="Folder for the drill database and report.")] = Path(
         "drill-output"),
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Play the scenario with another seed (who replies, "
+                                                            "when, who is unreachable); default: the scenario's.")]
+    = None,
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
@@ -30,22 +33,30 @@ def run(
                   transient=False) as progress:
         task = progress.add_task("drill", total=1.0)
 
+        where = ["drill"]
+
         def show(p: object) -> None:
             from responder.drills.runner import DrillProgress
 
             assert isinstance(p, DrillProgress)
             levels = ", ".join(f"{h} L{lvl}" for h, lvl in sorted(p.levels.items())) or "no alert"
-            when = p.now.astimezone(ctx.plan.area.zone).strftime("%m-%d %H:%M")
-            progress.update(task, completed=p.done, description=f"{when} | {levels} | {p.messages} msgs | "
+            where[0] = f"{p.now.astimezone(ctx.plan.area.zone).strftime('%m-%d %H:%M')} | {levels}"
+            progress.update(task, completed=p.done, description=f"{where[0]} | {p.messages} msgs | "
                                                                  f"{p.confirmations} confirmed")
 
-        outcome = run_scenario(ctx, scenario, out, on_progress=show)
+        outcome = run_scenario(ctx, scenario, out, on_progress=show, seed=seed)
+        # The last frame gives the report's totals, as the summary below does (the live count includes the proposals
+        # to the duty officer and the chain's confirmations).
+        progress.update(task, completed=1.0, description=f"{where[0]} | {outcome.result.messages} msgs | "
+                                                         f"{outcome.result.confirmations} confirmed")
     result = outcome.result
     c = console()
     c.print(f"drill '{outcome.name}' done in {outcome.wall_seconds:.1f} s wall for "
             f"{(result.ended - result.started).total_seconds() / 3600:.0f} h simulated: {len(result.incidents)} "
-            f"incident(s), {result.readings} readings, {result.messages} messages, {result.confirmations} "
-            f"confirmations, {result.replies} replies")
+            f"incident(s), {result.readings} readings, {result.messages} messages sent, {result.confirmations} "
+            f"confirmations, {result.replies} replies"
+            + (f" (and {result.other_messages} messages outside the incidents: proposals to the duty officer)"
+               if result.other_messages else ""))
     for note in result.notes:
         c.print(f"  note: {note}")
     c.print(f"drill database: {outcome.database}")

@@ -28,13 +28,18 @@ def now(
             when = parse_local_time(at, ctx.plan.area.zone)
         except ValueError as exc:
             raise InputError(Problem(str(exc), field="--at")) from None
-    duty = on_duty(load_rota(ctx), roster_in_force(ctx), when)
+    duty = on_duty(load_rota(ctx), roster_in_force(ctx), when, ctx.plan.duty.fallback)
     if as_json:
         dump_json({"at": duty.at, "officer": duty.officer.to_dict() if duty.officer else None,
-                   "deputy": duty.deputy.to_dict() if duty.deputy else None,
+                   "deputy": duty.deputy.to_dict() if duty.deputy else None, "stand_in": duty.stand_in,
                    "shift": {"from": duty.shift.start, "to": duty.shift.end} if duty.shift else None})
         return
     out = console()
+    if duty.officer is not None and duty.stand_in:
+        officer = f"{duty.officer.name} ({duty.officer.id}) {duty.officer.phone}"
+        out.print(f"duty officer at {local_time(when)}: [bold]{officer}[/bold], the plan's stand-in (duty.fallback): "
+                  "no shift on the rota names anyone then")
+        return
     if duty.shift is None:
         out.print(f"[red]nobody is on duty at {local_time(when)}[/red] (check the rota)")
         raise typer.Exit(1)

@@ -16,8 +16,7 @@ reading_app = new_app("Readings and reports typed in by duty staff.")
 
 
 def _print_cycle(report: CycleReport) -> None:
-    from rich.table import Table
-
+    from responder.cli.tables import Table
     from responder.domain.types import format_duration
 
     ctx = app_context()
@@ -100,8 +99,7 @@ def quarantine(
     feed: Annotated[str | None, typer.Option("--feed", help="Only this feed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    from rich.table import Table
-
+    from responder.cli.tables import Table
     from responder.storage.readings_repo import quarantined
 
     ctx = app_context()

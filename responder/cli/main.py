@@ -30,6 +30,7 @@ def main(
 def _register() -> None:
     from responder.cli import (
         alert_cmd,
+        broadcast_cmd,
         cap_cmd,
         contacts_cmd,
         db_cmd,
@@ -49,6 +50,8 @@ def _register() -> None:
     app.add_typer(plan_cmd.app, name="plan")
     app.add_typer(contacts_cmd.app, name="contacts")
     app.add_typer(duty_cmd.app, name="duty")
+    alert_cmd.app.command("broadcast", help="The village loudspeaker script (大喇叭) of an open incident: text and "
+                          "audio (WAV, MP3 where lame is installed), made with espeak-ng.")(broadcast_cmd.broadcast)
     alert_cmd.app.command("cap", help="The incident's public warnings as CAP 1.2 messages: files in --out, or "
                                       "one on standard output (--print); --sign to sign them.")(cap_cmd.cap)
     app.add_typer(alert_cmd.app, name="alert")

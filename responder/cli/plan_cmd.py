@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from responder.cli.common import app_context, console, dump_json, new_app, print_problems, text
+from responder.cli.common import app_context, console, dump_json, local_time, new_app, print_problems, text
 
 app = new_app("The emergency plan (config/plan.yaml) with the roster and duty rota.")
 
@@ -36,8 +38,7 @@ def check(
 def show(
     hazard: Annotated[str | None, typer.Option(help="Only this hazard (flood, drought, ...).")] = None,
 ) -> None:
-    from rich.table import Table
-
+    from responder.cli.tables import Table
     from responder.domain.types import LEVELS
 
     ctx = app_context()
@@ -106,3 +107,40 @@ def show(
 
 def _rich_colour(colour: str) -> str:
     return {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}.get(colour, "white")
+
+
+class TreeFormat(StrEnum):
+    pdf = "pdf"
+    html = "html"
+
+
+@app.command("calltree", help="Print the call tree (电话树) for the wall: one A4 page per level, PDF or HTML.")
+def calltree(
+    level: Annotated[int | None, typer.Option("--level", help="Only this warning level (4, 3, 2, 1); default: "
+                                                            "every level, one page each.")] = None,
+    fmt: Annotated[TreeFormat, typer.Option("--format", "-f", help="pdf (to print) or html (self-contained, "
+                                                                  "opens offline).")] = TreeFormat.pdf,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: "
+                                                                 "calltree-HAZARD-LEVEL-LANG.FORMAT here).")] = None,
+    hazard: Annotated[str | None, typer.Option(help="Hazard (default: the plan's first, e.g. flood).")] = None,
+    language: Annotated[str | None, typer.Option("--lang", help="Language of the sheet (default: --lang before "
+                                                               "the command, else the plan's first).")] = None,
+) -> None:
+    """Who phones whom at each level, with numbers, deputies, the duty officer and the reporting chain."""
+    from rich.markup import escape
+
+    from responder.app.calltree import write_call_tree
+
+    ctx = app_context()
+    written = write_call_tree(ctx, fmt.value, out, hazard, level, language or ctx.settings.display_language)
+    tree = written.tree
+    levels = ", ".join(str(t.level) for t in tree.levels)
+    people = sum(t.people for t in tree.levels)
+    console().print(f"wrote {escape(str(written.path))}: {tree.hazard} level(s) {levels}, {written.pages} page(s), "
+                    f"{people} call-outs; printed {local_time(tree.versions.printed_at, '%Y-%m-%d %H:%M %Z')}, "
+                    f"plan version {tree.versions.plan_version} ({tree.versions.plan_digest})")
+    for number, size in written.shrunk.items():
+        console().print(f"level {number} is set in {size:g} pt type to fit its page")
+    for number in written.overflowing:
+        console(stderr=True).print(f"[yellow]warning[/yellow]: level {number} does not fit one page even in the "
+                                   "smallest type; it runs onto a second page")

@@ -17,3 +17,14 @@ def normalise_phone(raw: str, country: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError(f"{raw!r} is not a valid phone number for {country} or in international form")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def dial_form(e164: str, country: str) -> str:
+    """The number as the office dials it: national form for the plan's country, international otherwise."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    home = phonenumbers.region_code_for_number(number) == country
+    form = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, form)

@@ -88,6 +88,20 @@ def check_all(
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
 
 
+def check_plan_in_force(plan: Plan, roster: Roster | None, sources: Sources | None = None) -> list[Problem]:
+    """What every command that acts on the plan checks first: the plan's own problems and its references to people
+    (``roster``: the roster in force; None when there is none yet). The roster's rows and the rota are the files'
+    own business (``contacts import``, ``plan check``): a rota gap next month must not stop tonight's alert; so is
+    a role of a group left empty (a demotion in the roster)."""
+    out = _Collector(sources or Sources())
+    _check_plan(plan, out)
+    _check_templates(plan, out)
+    _check_stations(plan, out)
+    if roster is not None:
+        _check_references(plan, roster, out, coverage=False)
+    return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
+
+
 def _check_plan(plan: Plan, out: _Collector) -> None:
     for kind, ids in (("group", [g.id for g in plan.groups]), ("hazard", [h.id for h in plan.hazards]),
                       ("escalation_chain", [s.id for s in plan.escalation_chain])):
@@ -130,8 +144,11 @@ def _texts(plan: Plan) -> Iterator[tuple[Path, LocalText]]:
         if level in t.callout:
             yield ("templates", "callout", level), t.callout[level]
     for name in type(t).model_fields:
-        if name != "callout":
+        if name not in ("callout", "broadcast"):
             yield ("templates", name), getattr(t, name)
+    if t.broadcast is not None:
+        for part in type(t.broadcast).model_fields:
+            yield ("templates", "broadcast", part), getattr(t.broadcast, part)
 
 
 def _check_templates(plan: Plan, out: _Collector) -> None:
@@ -156,12 +173,28 @@ def _check_templates(plan: Plan, out: _Collector) -> None:
                 out.plan((*path, lang), f"unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}")
             if no_url_prefixes and contains_url(template):
                 out.plan((*path, lang), f"contains a URL, not allowed for {', '.join(no_url_prefixes)} numbers")
+    _check_broadcast(plan, out)
     for lang, marker in plan.sms.drill_marker.items():
         if not marker.strip():
             out.plan(("sms", "drill_marker", lang), "the drill marker must not be empty")
     for lang in plan.languages:
         if lang not in plan.sms.drill_marker:
             out.plan(("sms", "drill_marker"), f"no drill marker in language {lang!r}")
+
+
+def _check_broadcast(plan: Plan, out: _Collector) -> None:
+    """The loudspeaker script needs the advice of every level it may be read at, in every language."""
+    if plan.templates.broadcast is None:
+        out.plan(("templates",), "no broadcast template: `alert broadcast` cannot write the loudspeaker script",
+                 Severity.WARNING)
+        return
+    for hi, hazard in enumerate(plan.hazards):
+        for ci, callout in enumerate(hazard.callout):
+            for lang in plan.languages:
+                if not callout.advice.get(lang, "").strip():
+                    out.plan(("hazards", hi, "callout", ci, "advice"),
+                             f"no advice for residents in {lang!r} at {hazard.id} level {callout.level}: "
+                             "the loudspeaker script would not say what to do")
 
 
 def _check_roster(plan: Plan, roster: Roster, out: _Collector) -> None:
@@ -190,7 +223,11 @@ def _check_roster(plan: Plan, roster: Roster, out: _Collector) -> None:
                      Severity.WARNING)
 
 
-def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
+def _check_references(plan: Plan, roster: Roster, out: _Collector, coverage: bool = True) -> None:
+    """Every person the plan names is in the roster; ``coverage``: every role of a group it names is filled too
+    (the roster's state rather than the plan's: ``plan check`` reports it, a demotion in the roster does not stop
+    an alert or an import)."""
+
     def known(pid: str, path: Path) -> None:
         if roster.get(pid) is None:
             out.plan(path, f"unknown person {pid!r} (not in the roster)")
@@ -199,7 +236,7 @@ def _check_references(plan: Plan, roster: Roster, out: _Collector) -> None:
         for ti, target in enumerate(step.targets):
             if target.person:
                 known(target.person, ("escalation_chain", si, "targets", ti, "person"))
-            elif target.group and target.role and target.group in plan.group_ids \
+            elif coverage and target.group and target.role and target.group in plan.group_ids \
                     and not roster.members(target.group, [target.role]):
                 out.plan(("escalation_chain", si, "targets", ti),
                          f"nobody is {target.role.value} of {target.group!r}")

@@ -22,15 +22,15 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def where(self) -> str:
-        parts = [self.file or "<input>"]
-        if self.line is not None:
-            parts[0] += f":{self.line}"
+        """``file:line field``; a command-line option or a setting alone names just itself (``--level``)."""
+        parts = [f"{self.file}:{self.line}" if self.file and self.line is not None else self.file or ""]
         if self.field:
             parts.append(self.field)
-        return " ".join(parts)
+        return " ".join(p for p in parts if p)
 
     def __str__(self) -> str:
-        return f"{self.where()}: {self.severity.value}: {self.message}"
+        where = self.where()
+        return f"{where + ': ' if where else ''}{self.severity.value}: {self.message}"
 
 
 class ResponderError(Exception):

@@ -32,7 +32,8 @@ TEMPLATE_FIELDS = frozenset(
     {
         "drill", "area", "level", "level_name", "colour", "hazard", "reason", "group", "task",
         "report_to", "code", "time", "names", "count", "person", "incident", "zone", "shelter",
-        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed",
+        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed", "advice",
+        "evacuation",
     }
 )
 """The placeholders a message template may use; anything else is a typo."""
@@ -164,6 +165,8 @@ class LevelCallout(Strict):
     evacuation: bool = False
     inform: list[Slug] = []
     """Escalation-chain steps told at once when this level is declared (e.g. level 2: the deputy)."""
+    advice: LocalText = {}
+    """What the village loudspeaker tells residents to do at this level (群众须知); the broadcast's {advice}."""
 
 
 class HazardDef(Strict):
@@ -239,6 +242,19 @@ class LevelPolicy(Strict):
     repeat_every: Duration = timedelta(minutes=30)
 
 
+class BroadcastTemplates(Strict):
+    """The village loudspeaker script (大喇叭/村村响): read out twice, the second time after ``repeat``."""
+
+    text: LocalText
+    """The announcement; {advice} is the level's advice, {evacuation} the ``zone`` lines where the level evacuates."""
+    zone: LocalText
+    """One line per evacuation zone: {zone} (the stretch) and {shelter}."""
+    repeat: LocalText
+    """Said between the two readings (现在重复一遍)."""
+    spoken_drill: LocalText
+    """The drill marker as spoken: a TTS voice cannot say 【演练】 or [DRILL]."""
+
+
 class Templates(Strict):
     """Message templates per level and language; ``{placeholders}`` come from TEMPLATE_FIELDS."""
 
@@ -259,6 +275,8 @@ class Templates(Strict):
     proposal: LocalText
     stale_feed: LocalText
     feed_recovered: LocalText
+    broadcast: BroadcastTemplates | None = None
+    """Optional so that incidents declared under an older plan still load their snapshot."""
 
 
 class EvacuationZone(Strict):

@@ -60,6 +60,8 @@ class DrillResult:
     started: datetime
     ended: datetime
     notes: list[str] = field(default_factory=list)
+    other_messages: int = 0
+    """Messages that belong to no incident (proposals to the duty officer), apart from ``messages``."""
 
 
 @dataclass(order=True)

@@ -3,7 +3,6 @@ can never text real people by accident."""
 
 from __future__ import annotations
 
-import itertools
 import sys
 import threading
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import TextIO
 from responder.domain.clock import Clock, SystemClock
 from responder.gateways.base import Accepted, OneAtATime, OutgoingCall, OutgoingSms, SentRecord
 from responder.gateways.fake import Kind, SendRecord, SentLog, record_of
+from responder.gateways.ids import IdSequence
 
 
 class ConsoleGateway(OneAtATime):
@@ -19,12 +19,13 @@ class ConsoleGateway(OneAtATime):
 
     name = "console"
 
-    def __init__(self, stream: TextIO | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, clock: Clock | None = None, run: str | None = None) -> None:
         self._stream = stream
         """None means whatever ``sys.stdout`` is at the time of printing (so test capture works)."""
         self.clock: Clock = clock or SystemClock()
         self._log = SentLog()
-        self._seq = itertools.count(1)
+        self.ids = IdSequence("CONSOLE-", run=run)
+        """``CONSOLE-<run>-<n>``: unique across processes (``run`` is random unless given, e.g. by a test)."""
         self._lock = threading.Lock()
 
     @property
@@ -44,7 +45,7 @@ class ConsoleGateway(OneAtATime):
         """Nothing to release; present so that callers can close any gateway."""
 
     def _print(self, kind: Kind, item: OutgoingSms | OutgoingCall) -> Accepted:
-        sid = f"CONSOLE-{next(self._seq)}"
+        sid = self.ids.next()
         record = record_of(kind, item, sid, self.clock.now())
         with self._lock:
             self._write(format_record(record))
@@ -63,7 +64,7 @@ class ConsoleGateway(OneAtATime):
 
 
 def format_record(record: SendRecord) -> str:
-    """``[2027-07-01 01:00:00Z] SMS CONSOLE-1 to +86... from (default) ref 17`` then the indented body."""
+    """``[2027-07-01 01:00:00Z] SMS CONSOLE-3f9a2c1b-1 to +86... from (default) ref 17`` then the indented body."""
     head = (f"[{record.time:%Y-%m-%d %H:%M:%S}Z] {'SMS' if record.kind == 'sms' else 'CALL'} {record.sid} "
             f"to {record.to} from {record.sender or '(default)'}")
     if record.reference:

@@ -4,7 +4,6 @@ permanent failures and crash reconciliation can be exercised without a network."
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from responder.gateways.base import (
     SentRecord,
     each,
 )
+from responder.gateways.ids import IdSequence
 
 Kind: TypeAlias = Literal["sms", "call"]
 ErrorSpec: TypeAlias = GatewayError | Callable[[], GatewayError]
@@ -98,7 +98,8 @@ class FakeGateway:
 
     name = "fake"
 
-    def __init__(self, clock: Clock | None = None, hook: Hook | None = None, batch_limit: int = 0) -> None:
+    def __init__(self, clock: Clock | None = None, hook: Hook | None = None, run: str | None = None,
+                 batch_limit: int = 0) -> None:
         self.clock: Clock = clock or SystemClock()
         self.hook = hook
         self.batch_limit = batch_limit
@@ -111,7 +112,10 @@ class FakeGateway:
         self._attempts: list[SendRecord] = []
         self._next_failures: list[ErrorSpec] = []
         self._number_failures: dict[str, ErrorSpec] = {}
-        self._seq: dict[Kind, itertools.count[int]] = {"sms": itertools.count(1), "call": itertools.count(1)}
+        # SMfake<run><n>: Twilio-like, and unique across processes (``RESPONDER_GATEWAY=fake`` on the command line).
+        first = IdSequence("SMfake", sep="", width=6, run=run)
+        self._seq: dict[Kind, IdSequence] = {"sms": first, "call": IdSequence("CAfake", sep="", width=6, run=first.run)}
+        self.run = first.run
 
     # scripting
     def fail_next(self, n: int = 1, error: ErrorSpec | None = None) -> None:
@@ -193,7 +197,7 @@ class FakeGateway:
             with self._lock:
                 self._attempts.append(record_of(kind, item, "", now, error))
             raise error
-        sid = f"{'SM' if kind == 'sms' else 'CA'}fake{next(self._seq[kind]):06d}"
+        sid = self._seq[kind].next()
         record = record_of(kind, item, sid, now)
         with self._lock:
             self._attempts.append(record)

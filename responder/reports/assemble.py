@@ -13,7 +13,7 @@ from typing import Any
 
 from responder.domain.callout import called_at
 from responder.domain.response_times import CallOut, callouts, group_response
-from responder.reports import figures, gaps
+from responder.reports import figures, gaps, story
 from responder.reports.model import (
     AckInfo,
     CapIssued,
@@ -31,6 +31,7 @@ from responder.reports.model import (
     StepFigures,
 )
 from responder.reports.records import (
+    CalloutRecord,
     IncidentHistory,
     IncidentRecord,
     Message,
@@ -98,7 +99,10 @@ class Assembly:
             level_spans=tuple(b.spans),
             level_styles=tuple(LevelStyle(n, first.level_colour(n), first.level_name(n, lang),
                                           first.level_name(n, "en")) for n in (4, 3, 2, 1)),
-            overall=figures.overall(b.people),
+            overall=figures.overall(b.people, {i.id: i.raised_at for i in self.incidents}),
+            marks=tuple(b.marks),
+            texts=tuple(b.texts),
+            decisions=tuple(b.decisions),
             cap_messages=tuple(cap_messages),
         )
 
@@ -127,6 +131,9 @@ class _Builder:
         self.spans: list[LevelSpan] = []
         self.changes: dict[int, list[LevelChange]] = {}
         self.rows: list[IncidentRecord] = []
+        self.marks: list[story.Mark] = []
+        self.texts: list[story.SentText] = []
+        self.decisions: list[story.DecisionEntry] = []
         self.mentioned: list[str] = []
         """Every string in the evidence of the incidents' audit events, in order (station ids among them)."""
 
@@ -136,10 +143,11 @@ class _Builder:
         self.rows.append(incident)
         changes = figures.level_changes(incident.id, [(e.at, e.kind, e.actor, e.reason, e.evidence or {})
                                                       for e in events])
+        self._story(history)
         self.changes[incident.id] = changes
         for e in events:
             self.mentioned.extend(_strings(e.evidence))
-        people = self._people(incident, recipients, outbox)
+        people = self._people(incident, recipients, outbox, history.callouts)
         self.people.extend(people)
         self._groups(history, view, people)
         self._steps(incident, view, history.steps, outbox)
@@ -175,8 +183,16 @@ class _Builder:
         self.gaps.sort(key=lambda g: (order.get(g.kind, 9), g.incident_id or 0, g.subject))
 
     # -- pieces -----------------------------------------------------------------------------------------------
-    def _people(self, incident: IncidentRecord, recipients: Sequence[RecipientRecord],
-                outbox: Sequence[Message]) -> list[PersonFigures]:
+    def _story(self, history: IncidentHistory) -> None:
+        """The chart's marks, the decision log and the texts people received."""
+        incident = history.incident
+        told = [(e.at, e.kind, e.actor, e.summary, e.reason, e.evidence or {}) for e in history.events]
+        self.marks.extend(story.marks(incident.id, told))
+        self.decisions.extend(story.decisions(incident.id, told))
+        self.texts.extend(story.sent_texts(incident.id, history.texts, REACHED))
+
+    def _people(self, incident: IncidentRecord, recipients: Sequence[RecipientRecord], outbox: Sequence[Message],
+                calls: Mapping[str, Sequence[CalloutRecord]]) -> list[PersonFigures]:
         mine: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for pid, status, _kind, channel, _at in outbox:
             if pid and status != "cancelled":
@@ -185,12 +201,12 @@ class _Builder:
         for r in recipients:
             assignments = [a for a in (r.assignments or []) if isinstance(a, dict)]
             messages = mine.get(r.person_id, [])
+            called = story.called(calls.get(r.person_id, []), assignments, r.called_at, r.called_level)
             out.append(PersonFigures(
-                incident_id=incident.id, person_id=r.person_id, name=r.name,
-                groups=tuple(dict.fromkeys(str(a["group"]) for a in assignments if a.get("group"))),
+                incident_id=incident.id, person_id=r.person_id, name=r.name, groups=called.groups,
                 chain=tuple(dict.fromkeys(str(a["chain"]) for a in assignments if a.get("chain"))),
-                zones=tuple(dict.fromkeys(str(a["zone"]) for a in assignments if a.get("zone"))),
-                called_at=r.called_at, called_level=r.called_level, confirmed_at=r.confirmed_at,
+                zones=called.zones, called_at=called.at, called_level=called.levels[0], called_levels=called.levels,
+                confirmed_at=r.confirmed_at,
                 confirmed_channel=r.confirmed_channel, confirmed_by=r.confirmed_by, messages=len(messages),
                 reached=sum(1 for st, _ in messages if st in REACHED),
                 failed=sum(1 for st, _ in messages if st in FAILED),

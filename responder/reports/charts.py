@@ -2,8 +2,8 @@
 
 matplotlib is imported here only, inside the functions, and only through its object API with the
 Agg canvas (no pyplot, no global backend switch): the CLI stays light and the chart renders the same
-on any machine without a display. Chinese text is drawn only when a CJK font is installed; without
-one, labels fall back to English names or ids, so that no missing-glyph warning is ever raised.
+on any machine without a display. Chinese is drawn in Noto Sans CJK (fonts-noto-cjk); without it the report
+stops with a message naming the package. A label the fonts still cannot draw falls back to English or its id.
 
 A river or reservoir panel shows the readings against the station's warning and guaranteed levels. A
 rain panel shows the rain per reading (bars) and, on its right axis, the rolling window total the plan's
@@ -17,17 +17,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
+from responder.domain.errors import ResponderError
 from responder.reports import rain
 from responder.reports.figures import readings_margin
 from responder.reports.model import RainTotals, ReportData, StationSeries
 
-CJK_FONTS = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
-    "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
-    "AR PL UKai CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Sarasa Gothic SC",
-)
+CJK_FONT = "Noto Sans CJK SC"
+"""The chart's Chinese font: Debian's fonts-noto-cjk, which the Makefile's system-deps target installs."""
+CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf")
 BASE_FONT = "DejaVu Sans"
 LEVEL_RGB = {"blue": "#2f6fd0", "yellow": "#e8c300", "orange": "#f08a24", "red": "#d62728"}
 TOTAL_COLOURS = ("#1b3a5c", "#6b3fa0", "#2e7d32")
@@ -45,13 +45,25 @@ FRAME_IN = 0.9
 TITLE_FROM_TOP_IN = 0.1
 
 
+class MissingFont(ResponderError):
+    """The report cannot draw its Chinese labels: say which font and package, rather than draw empty boxes."""
+
+
 @cache
-def cjk_font() -> str | None:
-    """The first installed font that draws Chinese, or None."""
+def cjk_font() -> str:
+    """Noto Sans CJK SC, registered from its file when matplotlib's font cache was built before the font was
+    installed (the cache is never refreshed by itself: the chart then had no Chinese at all)."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    manager = font_manager.fontManager
+    if CJK_FONT not in {f.name for f in manager.ttflist}:
+        files = [path for path in font_manager.findSystemFonts() if Path(path).name in CJK_FILES]
+        if not files:
+            raise MissingFont(f"the report's chart needs the font {CJK_FONT!r} for its Chinese labels: install the "
+                              "Debian package fonts-noto-cjk (`make system-deps`)")
+        for path in files:
+            manager.addfont(path)
+    return CJK_FONT
 
 
 @cache
@@ -71,8 +83,7 @@ def drawable(text: str, fonts: Iterable[str]) -> bool:
 
 
 def _labeller(data: ReportData) -> tuple[list[str], Callable[..., str]]:
-    font = cjk_font()
-    fonts = [font, BASE_FONT] if font else [BASE_FONT]
+    fonts = [cjk_font(), BASE_FONT]
 
     def label(*candidates: str) -> str:
         """The first candidate the fonts can draw (the last one is an id: always ASCII in practice)."""
@@ -110,6 +121,7 @@ def chart_png(data: ReportData) -> bytes:
         for ax, series in zip(axes[2:], stations, strict=True):
             _bands(ax, data, mdates)
             _station(ax, series, label, mdates)
+        draw_marks(axes, data, label, mdates)
         locator = mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=10)
         last = axes[-1]
         last.xaxis.set_major_locator(locator)
@@ -210,6 +222,21 @@ def _confirmations(ax: Any, data: ReportData, label: Callable[..., str], mdates:
                        "confirmations (cumulative) · dotted: escalation steps run"), fontsize=9, loc="left")
     ax.legend(loc="lower right", fontsize=7, frameon=False)
     ax.grid(alpha=0.3)
+
+
+MARK_STYLE = {"dam_break": ("#7a0000", "-."), "stand_down": ("#1b5e20", "--")}
+
+
+def draw_marks(axes: Any, data: ReportData, label: Callable[..., str], mdates: Any) -> None:
+    """A dam break and the stand-down as lines across every panel, named on the level track."""
+    for mark in data.marks:
+        colour, dash = MARK_STYLE.get(mark.kind, ("#333333", ":"))
+        x = mdates.date2num(mark.at)
+        for ax in axes:
+            ax.axvline(x, color=colour, linestyle=dash, linewidth=1.3, gid=f"mark:{mark.kind}")
+        axes[0].annotate(label(mark.label, mark.kind.replace("_", " ")), (x, 0), xycoords=("data", "axes fraction"),
+                         xytext=(3, 2), textcoords="offset points", fontsize=7, color=colour, ha="left", va="bottom",
+                         annotation_clip=False)
 
 
 def _bands(ax: Any, data: ReportData, mdates: Any) -> None:

@@ -82,10 +82,13 @@ def group_figures(incident_id: int, group: str, name: str, members: Sequence[Per
     )
 
 
-def overall(people: Sequence[PersonFigures]) -> Overall:
+def overall(people: Sequence[PersonFigures], raised: Mapping[int, datetime]) -> Overall:
+    """``first_confirmation``: from the raise to the first confirmation of the incident (the earliest over several
+    incidents), not the quickest answer of anyone: someone called at level 1 and answering at once is not first."""
     called = [p for p in people if p.called_out]
     times = [t for p in called if (t := p.time_to_confirm) is not None]
-    return Overall(len(called), len(times), min(times) if times else None, median(times), percentile(times, 0.9))
+    firsts = [p.confirmed_at - raised[p.incident_id] for p in called if p.confirmed_at is not None]
+    return Overall(len(called), len(times), min(firsts) if firsts else None, median(times), percentile(times, 0.9))
 
 
 def slow_responders(people: Sequence[PersonFigures], changes: Mapping[int, Sequence[LevelChange]],

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from responder.domain.level_history import LevelEvent
+from responder.reports.story import DecisionEntry, Mark, SentText
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class PersonFigures:
     zones: tuple[str, ...]
     called_at: datetime
     called_level: int
+    """The level they were first called at."""
     confirmed_at: datetime | None
     confirmed_channel: str | None
     confirmed_by: str | None
@@ -77,6 +79,8 @@ class PersonFigures:
     failed: int
     """Messages failed or undelivered."""
     channels: tuple[str, ...]
+    called_levels: tuple[int, ...] = ()
+    """Every level they were called (or re-tasked) at, in order; ``called_level`` is the first."""
 
     @property
     def time_to_confirm(self) -> timedelta | None:
@@ -337,6 +341,12 @@ class ReportData:
     level_spans: tuple[LevelSpan, ...]
     level_styles: tuple[LevelStyle, ...]
     overall: Overall
+    marks: tuple[Mark, ...] = ()
+    """A dam break, the stand-down: drawn across the chart."""
+    texts: tuple[SentText, ...] = ()
+    """Every distinct text that reached people."""
+    decisions: tuple[DecisionEntry, ...] = ()
+    """The decision log: the audit trail less the replies."""
     cap_messages: tuple[CapIssued, ...] = ()
     """Empty when the plan has no cap: section."""
 

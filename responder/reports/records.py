@@ -55,6 +55,8 @@ class EventRecord(Protocol):
     @property
     def actor(self) -> str: ...
     @property
+    def summary(self) -> str: ...
+    @property
     def reason(self) -> str | None: ...
     @property
     def evidence(self) -> Mapping[str, Any] | None: ...
@@ -138,12 +140,31 @@ class ReplyRecord(Protocol):
     def outcome(self) -> str: ...
 
 
+class CalloutRecord(Protocol):
+    """One call-out of a person (or a change of it with the level): when, at which level, for what."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+    @property
+    def zones(self) -> tuple[str, ...]: ...
+    @property
+    def tasked(self) -> bool:
+        """Called for a task (a group or a zone), not released nor only told as a rung of the chain."""
+        ...
+
+
 Message = tuple[str | None, str, str, str, datetime]
 """An outbox row of the incident: person, status, kind, channel, when queued."""
 Window = tuple[int, str, datetime, datetime | None]
 """An incident open during the report's: id, code, raised, ended."""
 Called = tuple[int, str, str, datetime, Sequence[Any]]
 """A recipient of an incident: incident, person, name, when called, assignments."""
+TextRow = tuple[str | None, str, str, str, str, str, datetime]
+"""An outbox row's text: person, status, kind, language, channel, body, when queued."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,9 @@ class IncidentHistory:
     confirmations: Sequence[tuple[str, datetime]]
     """(person, when) of every reply that confirmed, a repeated one included: a reply to a later call-out (another
     group, after an upgrade) confirms that call even when it is not the person's first."""
+    callouts: Mapping[str, Sequence[CalloutRecord]]
+    """Per person, their call-outs in order (the recipient row keeps only the latest level's assignments)."""
+    texts: Sequence[TextRow]
 
 
 @dataclass(frozen=True)

@@ -248,17 +248,38 @@ def people(data: ReportData) -> Section:
     rows, marks = [], []
     for p in data.people:
         took = p.time_to_confirm
+        levels = " → ".join(fmt.level(n) for n in p.called_levels or (p.called_level,))
         rows.append((_inc(data, p.incident_id), p.person_id, p.name, _groups_of(p), fmt.when(p.called_at, z),
-                     fmt.level(p.called_level), fmt.when(p.confirmed_at, z), p.confirmed_channel or fmt.NONE,
+                     levels, fmt.when(p.confirmed_at, z), p.confirmed_channel or fmt.NONE,
                      fmt.duration(took, fmt.NONE), str(p.messages), str(p.reached), str(p.failed)))
         marks.append("bad" if p.unreachable else ("" if took is not None or not p.called_out else "warn"))
     return Section("people", "Everyone called 全部人员", table=Table(
-        ("incident", "person", "name", "groups", "called", "level", "confirmed", "channel", "took", "messages",
+        ("incident", "person", "name", "groups", "called", "levels", "confirmed", "channel", "took", "messages",
          "reached", "failed"), tuple(rows), tuple(marks)))
 
 
+def decisions(data: ReportData) -> Section:
+    z = data.zone
+    rows = tuple((fmt.when(d.at, z), _inc(data, d.incident_id), d.actor, d.kind, d.summary, d.reason or fmt.NONE)
+                 for d in data.decisions)
+    return Section("decisions", "Decision log 决策记录", notes=(
+        "Every decision in the audit trail, in order: proposals, declarations, level changes, escalation steps, "
+        "reports, the stand-down (confirmations are counted above). 审计记录中的全部决策。",), table=Table(
+        ("at", "incident", "by", "what", "summary", "reason"), rows))
+
+
+def texts(data: ReportData) -> Section:
+    z = data.zone
+    rows = tuple((fmt.when(t.first_at, z), _inc(data, t.incident_id), t.kind, t.language, t.channel, str(t.people),
+                  t.body) for t in data.texts)
+    return Section("texts", "Texts people received 发出的通知内容", notes=(
+        "Each distinct text that reached someone (sent or delivered), with how many people got it; a voice call "
+        "shows what was read out. 每条不同的通知内容及收到人数。",), table=Table(
+        ("first sent", "incident", "kind", "language", "channel", "people", "text"), rows))
+
+
 def all_sections(data: ReportData) -> list[Section]:
-    return [summary(data), incidents(data), level_history(data), cap_messages(data), groups(data), steps(data),
-            chain(data), unreachable(data), never_answered(data), slow(data), replies(data), acks(data),
-            plan_gaps(data), readings(data), people(data)]
+    return [summary(data), incidents(data), level_history(data), decisions(data), cap_messages(data), groups(data),
+            steps(data), chain(data), unreachable(data), never_answered(data), slow(data), replies(data), acks(data),
+            plan_gaps(data), readings(data), texts(data), people(data)]
 

@@ -43,6 +43,16 @@ def messages(session: Session, incident_id: int) -> list[tuple[str | None, str, 
     return [(person, status, kind, channel, at) for person, status, kind, channel, at in session.execute(query)]
 
 
+def texts(session: Session, incident_id: int) -> list[tuple[str | None, str, str, str, str, str, datetime]]:
+    """Each outbox row of the incident with its text, in order: whom for, status, kind, language, channel, body,
+    when queued."""
+    query = (select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.language, OutboxRow.channel,
+                    OutboxRow.body, OutboxRow.created_at).where(OutboxRow.incident_id == incident_id)
+             .order_by(OutboxRow.id))
+    return [(person, status, kind, language, channel, body, at)
+            for person, status, kind, language, channel, body, at in session.execute(query)]
+
+
 def escalation_steps(session: Session, incident_id: int) -> list[EscalationStepRow]:
     return list(session.scalars(select(EscalationStepRow).where(EscalationStepRow.incident_id == incident_id)
                                 .order_by(EscalationStepRow.due_at, EscalationStepRow.level, EscalationStepRow.round,

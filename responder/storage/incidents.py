@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Insert, Table, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from responder.domain.callout import Contact
@@ -36,6 +36,12 @@ def one_of(column: SQLCoreOperations[str], values: Iterable[str]) -> ColumnEleme
     an expanding IN (what ``in_`` makes of a list) is rendered again on every execution, at a cost above that of a
     small query itself."""
     return column.in_([literal(v) for v in values])
+
+
+def incident_with_snapshot(session: Session, incident_id: int) -> IncidentRow | None:
+    """One incident with its (deferred) plan and roster snapshots loaded, for use after the session closes."""
+    return session.scalar(select(IncidentRow).where(IncidentRow.id == incident_id)
+                          .options(undefer(IncidentRow.plan_snapshot), undefer(IncidentRow.roster_snapshot)))
 
 
 def open_incidents(session: Session, include_drills: bool = True) -> list[IncidentRow]:
@@ -76,6 +82,11 @@ def save_recipients(session: Session, incident_id: int, plans: dict[str, Recipie
             row.called_level = level
     if new_rows:
         insert_many(session, RECIPIENTS, new_rows)
+    from responder.storage.callouts import CALLOUTS, callout_rows
+
+    history = callout_rows(incident_id, {pid: plan.assignments for pid, plan in plans.items()}, level, now)
+    if history:
+        insert_many(session, CALLOUTS, history)
 
 
 COPY_FROM = 200

@@ -103,6 +103,26 @@ class RecipientRow(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class CalloutRow(Base):
+    """Each time a person is called out, or their call-out changes with the level: its level and groups.
+
+    ``recipients`` holds each person's assignments at the latest level only; a downgrade releases groups, so a
+    report that counted from it after one found 24 people called where 63 had been. Written in the same transaction
+    as the level change (``storage.callouts``)."""
+
+    __tablename__ = "callouts"
+    __table_args__ = (Index("ix_callouts_person", "incident_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    person_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    groups: Mapped[list[Any]]
+    """Group ids of the tasks at this level; empty when the level change released the person."""
+    zones: Mapped[list[Any]]
+    """Evacuation zones at this level."""
+    at: Mapped[datetime]
+
+
 class OutboxRow(Base):
     """A message to send. Written in the same transaction as the decision that calls for it."""
 

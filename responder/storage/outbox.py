@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from responder.storage.incidents import PENDING_STATES
@@ -136,21 +137,51 @@ def add_attempt(conn: Connection, outbox_id: int, at: datetime, worker: str, out
                             "error_code": code, "detail": detail})
 
 
-def mark_sent(conn: Connection, sent: Sequence[tuple[Claimed, str, str]], worker: str, now: datetime) -> set[int]:
-    """Record ``(row, sid, status)`` triples as sent, with an attempt each, in a few statements however many there
-    are; returns the ids this worker's claim still held (the others were taken over meanwhile)."""
+def mark_sent(conn: Connection, sent: Sequence[tuple[Claimed, str]], worker: str,
+              now: datetime) -> tuple[set[int], dict[int, int | None]]:
+    """Record ``(row, provider id)`` pairs as sent, in a few statements however many there are.
+
+    Returns the ids this worker's claim still held (the others were taken over meanwhile), and the rows whose
+    provider id another row already has, by id, with that row's id: the gateway accepted them all the same, so they
+    are marked sent without the id (provider ids stay unique in the outbox, so that a delivery receipt names one
+    message). A row left 'sending' instead would be sent again by reconciliation.
+    """
     if not sent:
-        return set()
-    marked = conn.execute(_MARK_SENT, [{"oid": item.id, "worker": worker, "new_attempts": item.attempts + 1,
-                                        "new_sid": sid, "new_sent_at": now} for item, sid, _ in sent])
-    ours = {item.id for item, _, _ in sent}
+        return set(), {}
+    params = [{"oid": item.id, "worker": worker, "new_attempts": item.attempts + 1, "new_sid": sid,
+               "new_sent_at": now} for item, sid in sent]
+    try:
+        with conn.begin_nested():
+            marked = conn.execute(_MARK_SENT, params)
+    except IntegrityError:
+        return _mark_sent_one_by_one(conn, params)
+    ours = {item.id for item, _ in sent}
     if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
         stored = conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours)))
         sids = {oid: stored_sid for oid, stored_sid in stored}
-        ours = {item.id for item, sid, _ in sent if sids.get(item.id) == sid}
-    conn.execute(_ATTEMPT, [{"outbox_id": item.id, "at": now, "worker": worker, "outcome": "sent", "error_code": None,
-                             "detail": status} for item, _, status in sent])
-    return ours
+        ours = {item.id for item, sid in sent if sids.get(item.id) == sid}
+    return ours, {}
+
+
+def _mark_sent_one_by_one(conn: Connection, params: list[dict[str, Any]]) -> tuple[set[int], dict[int, int | None]]:
+    ours: set[int] = set()
+    clashes: dict[int, int | None] = {}
+    for row in params:
+        try:
+            with conn.begin_nested():
+                changed = conn.execute(_MARK_SENT, row).rowcount
+        except IntegrityError:
+            clashes[row["oid"]] = conn.scalar(select(OutboxRow.id).where(OutboxRow.sid == row["new_sid"]))
+            changed = conn.execute(_MARK_SENT, {**row, "new_sid": None}).rowcount
+        if changed:
+            ours.add(row["oid"])
+    return ours, clashes
+
+
+def add_sent_attempts(conn: Connection, sent: Sequence[tuple[int, str]], worker: str, now: datetime) -> None:
+    """An attempt 'sent' for each ``(outbox id, detail)``, in one statement."""
+    conn.execute(_ATTEMPT, [{"outbox_id": oid, "at": now, "worker": worker, "outcome": "sent", "error_code": None,
+                             "detail": detail} for oid, detail in sent])
 
 
 def early_receipts(conn: Connection, sids: Iterable[str]) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.roster import Membership, Person, Roster
@@ -30,6 +30,11 @@ def load_roster(session: Session) -> Roster:
                                     PersonRow.village).where(PersonRow.active).order_by(PersonRow.id))
     return Roster(tuple(Person(pid, name, phone, language, village, tuple(memberships.get(pid, ())))
                         for pid, name, phone, language, village in people))
+
+
+def roster_updated_at(session: Session) -> datetime | None:
+    """When the roster in force last changed (the newest person's update): printed on paper copies."""
+    return session.scalar(select(func.max(PersonRow.updated_at)).where(PersonRow.active))
 
 
 @dataclass

@@ -258,16 +258,28 @@ class Dispatcher:
         return self._retry_or_fail(conn, item, result)
 
     def _record_sent(self, conn: Connection, sent: list[tuple[Claimed, Accepted]], now: datetime) -> list[Claimed]:
-        """Mark the accepted rows sent, in a few statements however many there are; the ones this worker marked."""
+        """Mark the accepted rows sent, in a few statements however many there are; the ones this worker marked.
+
+        A provider id that another row already has is not stored on this one (receipts for it stay with the row
+        that had it first), and its attempt says so: the gateway accepted the message, so it is sent all the same.
+        """
         if not sent:
             return []
-        ours = outbox.mark_sent(conn, [(item, accepted.sid, accepted.status) for item, accepted in sent],
-                                self.worker_id, now)
+        ours, clashes = outbox.mark_sent(conn, [(item, accepted.sid) for item, accepted in sent], self.worker_id, now)
+        details: dict[int, str] = {}
+        for oid, holder in clashes.items():
+            sid = next(accepted.sid for item, accepted in sent if item.id == oid)
+            log.error("outbox %s: the gateway gave provider id %s, already outbox %s's; recorded sent without it",
+                      oid, sid, holder)
+            details[oid] = (f"sent; provider id {sid} already belongs to outbox {holder}, so it is not stored here "
+                            "(receipts for it stay with that row)")
+        outbox.add_sent_attempts(conn, [(item.id, details.get(item.id, accepted.status)) for item, accepted in sent],
+                                 self.worker_id, now)
         early = outbox.early_receipts(conn, [accepted.sid for _, accepted in sent])
         for item, accepted in sent:
             if item.id not in ours:
                 log.warning("outbox %s was reclaimed by another worker while %s sent it", item.id, self.worker_id)
-            elif accepted.sid in early:
+            elif accepted.sid in early and item.id not in clashes:
                 apply_early_receipts(conn, item.id, accepted.sid, now)
         return [item for item, _ in sent if item.id in ours]
 

@@ -9,13 +9,15 @@ from typing import Any, Protocol
 
 
 class RateLimiter(Protocol):
-    def acquire(self, sender: str) -> None:
-        """Block until one more message may go out from ``sender``."""
+    def acquire(self, sender: str) -> float | None:
+        """Block until one more message may go out from ``sender``; the slot it was given (the limiter's clock),
+        None without a limit. Slots are what a limiter controls exactly: the request then still takes the
+        scheduler's and the network's time to reach the provider."""
         ...
 
 
 class Unlimited:
-    def acquire(self, sender: str) -> None:
+    def acquire(self, sender: str) -> float | None:
         return None
 
 
@@ -38,14 +40,16 @@ class IntervalLimiter:
         self._senders: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, sender: str) -> None:
+    def acquire(self, sender: str) -> float | None:
         with self._lock:
             turn = self._senders.setdefault(sender, threading.Lock())
         with turn:
             wait = self._next.get(sender, 0.0) - self._monotonic()
             if wait > 0:
                 self._sleep(wait)
-            self._next[sender] = self._monotonic() + self.interval
+            slot = self._monotonic()
+            self._next[sender] = slot + self.interval
+        return slot
 
 
 class DatabaseLimiter:
@@ -82,7 +86,7 @@ class DatabaseLimiter:
                     pass  # another worker created it first
         self._known.add(sender)
 
-    def acquire(self, sender: str) -> None:
+    def acquire(self, sender: str) -> float | None:
         from sqlalchemy import case, update
 
         from responder.storage.models import RateSlotRow
@@ -98,6 +102,8 @@ class DatabaseLimiter:
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             next_at = conn.execute(update(RateSlotRow).where(RateSlotRow.sender == sender)
                                    .values(next_at=start + self.interval).returning(RateSlotRow.next_at)).scalar_one()
-        wait = next_at - self.interval - self._wall()
+        slot = next_at - self.interval
+        wait = slot - self._wall()
         if wait > 0:
             self._sleep(wait)
+        return float(slot)

@@ -119,7 +119,11 @@ def test_state_conflicts_through_the_cli(cli: Cli, sqlite_ctx: AppContext) -> No
     again = cli("alert", "raise", "-l", "1", "-r", REASON, "--yes", "--no-send")
     assert again.exit_code == 3 and "a flood incident is already open for sanjian: #1" in again.output
     wrong_way = cli("alert", "upgrade", "1", "-l", "3", "-r", "x", "--yes")
-    assert wrong_way.exit_code == 2 and "level 3 is not an upgrade (1 is the most severe)" in wrong_way.output
+    assert wrong_way.exit_code == 2, wrong_way.output
+    assert wrong_way.output.startswith("--level: error: incident #1 is at level 2: level 3 would be a downgrade, "
+                                       "not an upgrade (1 is the most severe)"), "no '<input>', no 'an downgrade'"
+    other_way = cli("alert", "downgrade", "1", "-l", "1", "-r", "x", "--yes")
+    assert other_way.exit_code == 2 and "level 1 would be an upgrade, not a downgrade" in other_way.output
     assert row_counts(sqlite_ctx) == before
 
     ended = cli("alert", "end", "1", "--yes", "--no-send")
@@ -207,6 +211,18 @@ def test_status_per_group_with_the_unreachable_named(cli: Cli, incident: int) ->
         "民兵连 (militia)", "10", "1", "9", "0", "0"]
     assert cells[-1] == raw_roster()["R005"].name
     assert "also told: 县防汛办值班室 (sent)" in table.output
+
+
+def test_status_in_a_process_that_has_not_read_the_snapshot_yet(cli: Cli, incident: int,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The officer's main screen, first thing in a new process: the snapshot's columns load on first read, which
+    crashed with DetachedInstanceError once the session was closed (the tests had it parsed already)."""
+    from responder.app import alerts
+
+    monkeypatch.setattr(alerts, "_SNAPSHOTS", {})
+    result = cli("alert", "status", str(incident))
+    assert result.exit_code == 0, result.output
+    assert "(rescue)" in result.output
 
 
 def test_timeline_in_order_with_who_when_what_why_and_evidence(cli: Cli, incident: int) -> None:

@@ -392,6 +392,28 @@ def test_reconciliation_does_not_mistake_an_earlier_identical_message_for_the_lo
     assert [s.body for s in gateway.sms if s.to == original.to_number] == [original.body] * 2
 
 
+def test_a_provider_id_already_in_the_outbox_never_leaves_a_row_sending(ctx: AppContext) -> None:
+    """A gateway that hands out an id the outbox already holds (the console gateway restarted its count in every
+    process) accepted the message all the same: it is recorded sent, not left 'sending' to be sent again."""
+    first = raise_alert(ctx, "flood", 3, REASON, "tester")
+    Dispatcher(ctx, FakeGateway(clock=ctx.clock, run="same")).drain()
+    with transaction(ctx.sessions) as session:
+        [row] = [r for r in outbox(ctx, first.incident_id) if r.person_id == DUTY_OFFICER]
+        contact = Contact(DUTY_OFFICER, "duty", row.to_number, "zh")
+        store.enqueue(session, first.incident_id, [OutgoingMessage(contact, "status", "第二条")],
+                      ctx.clock.now(), timedelta(minutes=15), sender_key(ctx))
+    again = FakeGateway(clock=ctx.clock, run="same")  # a second process: its ids start again at SMfakesame000001
+    stats = Dispatcher(ctx, again).drain()
+    assert stats.sent == 1 and [s.sid for s in again.sms] == ["SMfakesame000001"]
+    statuses = Counter(r.status for r in outbox(ctx, first.incident_id))
+    assert statuses == {"sent": len(outbox(ctx, first.incident_id))}
+    [late] = [r for r in outbox(ctx, first.incident_id) if r.kind == "status"]
+    holder = next(r for r in outbox(ctx, first.incident_id) if r.sid == "SMfakesame000001")
+    assert late.sid is None and holder.id != late.id
+    [attempt] = attempts(ctx, late.id)
+    assert attempt.outcome == "sent" and f"already belongs to outbox {holder.id}" in (attempt.detail or "")
+
+
 # -- a gateway with a batch request ---------------------------------------------------------------------------------
 def test_a_gateway_with_a_batch_request_is_handed_each_claimed_batch_at_once(sqlite_ctx: AppContext) -> None:
     ctx = same_engine(sqlite_ctx, claim_batch=25)

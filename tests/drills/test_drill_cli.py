@@ -80,6 +80,22 @@ def test_the_bundled_drill_runs_in_reasonable_time_and_says_where_the_report_is(
     assert bundled.markdown.with_suffix(".png").read_bytes().startswith(PNG)
 
 
+def test_the_console_summary_gives_the_reports_totals(bundled: Run) -> None:
+    """They were counted twice two ways (598 vs 594 sent, 96 vs 95 confirmations)."""
+    said = re.search(r"(\d+) messages sent, (\d+) confirmations", bundled.result.output)
+    assert said, bundled.result.output
+    md = bundled.markdown.read_text(encoding="utf-8")
+    confirmed = re.search(r"^\| confirmed 已确认 \| (\d+) \|$", md, re.M)
+    by_status = re.search(r"\| ((?:\w+ \d+(?:, )?)+) \|\n\n## Declared level", md)
+    assert confirmed and by_status, md[:3000]
+    statuses = dict(part.split(" ") for part in by_status.group(1).split(", "))
+    sent = sum(int(n) for status, n in statuses.items() if status in ("sent", "delivered"))
+    assert (int(said.group(1)), int(said.group(2))) == (sent, int(confirmed.group(1)))
+    rows = outbox(bundled.drill)
+    elsewhere = sum(1 for r in rows if r.incident_id is None and r.status in ("sent", "delivered"))
+    assert elsewhere and f"and {elsewhere} messages outside the incidents" in bundled.result.output
+
+
 def test_the_html_report_is_self_contained_with_an_embedded_png(bundled: Run) -> None:
     html = bundled.html.read_text(encoding="utf-8")
     assert not re.search(r"https?://", html), re.findall(r".{30}https?://.{30}", html)[:3]
@@ -138,3 +154,72 @@ def test_the_working_folders_database_is_untouched(bundled: Run) -> None:
             assert session.scalar(select(func.count()).select_from(ReadingRow)) == 0
     finally:
         main.engine.dispose()
+
+
+# -- what the drill report tells: issue 14 --------------------------------------------------------------------------
+def test_the_report_tells_the_levels_each_person_was_called_at(bundled: Run) -> None:
+    """It showed L1 for everyone: each recipient's level was overwritten at every change."""
+    from responder.app.reports import build_report
+
+    [incident] = incidents(bundled.drill)
+    data = build_report(bundled.drill, [incident.id])
+    levels = {p.person_id: p.called_levels for p in data.people if p.called_out}
+    assert levels["O001"] == (4, 3, 2, 1), "the office was called at level 4 and re-tasked at each upgrade"
+    assert {seen[0] for seen in levels.values()} == {4, 3, 2, 1}
+    assert sum(1 for seen in levels.values() if seen == (1,)) < len(levels) / 2
+    md = bundled.markdown.read_text(encoding="utf-8")
+    people = md[md.index("## Everyone called"):]
+    assert "| L4 → L3 → L2 → L1 |" in people
+
+
+def test_the_first_confirmation_counts_from_the_raise(bundled: Run) -> None:
+    """It was the quickest answer of anyone, whenever they were called."""
+    from responder.app.reports import build_report
+    from responder.reports import fmt
+
+    [incident] = incidents(bundled.drill)
+    data = build_report(bundled.drill, [incident.id])
+    first = min(p.confirmed_at for p in data.people if p.called_out and p.confirmed_at is not None)
+    assert data.overall.first_confirmation == first - incident.raised_at
+    quickest = min(t for p in data.people if p.called_out and (t := p.time_to_confirm) is not None)
+    assert quickest < data.overall.first_confirmation, "the scenario has a quicker answer later on"
+    assert f"| first confirmation 首次确认 | {fmt.duration(first - incident.raised_at)} |" in \
+        bundled.markdown.read_text(encoding="utf-8")
+
+
+def test_the_dam_break_and_the_stand_down_are_marked_on_the_chart(bundled: Run) -> None:
+    from matplotlib import dates
+    from matplotlib.figure import Figure
+
+    from responder.app.reports import build_report
+    from responder.reports.charts import draw_marks
+
+    [incident] = incidents(bundled.drill)
+    data = build_report(bundled.drill, [incident.id])
+    scenario = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    reported = next(int(a["at"].removesuffix("h")) for a in scenario["actions"] if a["do"] == "report")
+    assert [(m.kind, m.at) for m in data.marks] == [
+        ("dam_break", scenario_start(BUNDLED) + timedelta(hours=reported)), ("stand_down", incident.ended_at)]
+    axes = Figure().subplots(3, 1, squeeze=False)[:, 0]
+    draw_marks(axes, data, lambda *texts: texts[0], dates)
+    for ax in axes:
+        assert sorted(line.get_gid() for line in ax.get_lines()) == ["mark:dam_break", "mark:stand_down"]
+    assert [t.get_text() for t in axes[0].texts] == ["dam break 溃坝", "stand-down 应急结束"]
+
+
+def test_the_report_shows_the_texts_people_received_and_the_decision_log(bundled: Run) -> None:
+    from responder.app.reports import build_report
+
+    [incident] = incidents(bundled.drill)
+    data = build_report(bundled.drill, [incident.id])
+    rows = [r for r in outbox(bundled.drill) if r.incident_id == incident.id and r.status in ("sent", "delivered")]
+    assert {t.body for t in data.texts} == {r.body for r in rows}
+    assert sum(t.people for t in data.texts if t.kind == "standdown") == sum(1 for r in rows if r.kind == "standdown")
+    kinds = [d.kind for d in data.decisions]
+    assert [k for k in kinds if k in ("raised", "upgraded", "ended")] == ["raised", "upgraded", "upgraded", "upgraded",
+                                                                         "ended"]
+    assert "confirmed" not in kinds and "escalation" in kinds and "proposed" in kinds
+    md = bundled.markdown.read_text(encoding="utf-8")
+    assert "## Decision log 决策记录" in md and "## Texts people received 发出的通知内容" in md
+    standdown = next(t for t in data.texts if t.kind == "standdown" and t.language == "zh")
+    assert " ".join(standdown.body.split()) in md

@@ -279,3 +279,18 @@ def test_an_interrupted_drill_keeps_what_it_did_in_its_database(tmp_path: Path,
         assert outbox(ctx)
     finally:
         ctx.engine.dispose()
+
+
+def test_drill_run_seed_replays_the_scenario_with_another_seed(tmp_path: Path) -> None:
+    """``--seed`` was missing: a scenario's seed could only be varied by editing the file."""
+    from drill_support import cli, global_options
+
+    runs: dict[str, str] = {}
+    with cli(tmp_path / "cwd") as run:
+        for label, extra in (("own", ()), ("eleven", ("--seed", "11")), ("twelve", ("--seed", "12"))):
+            result = run(*global_options(f"sqlite:///{tmp_path / 'main.db'}"), "drill", "run", str(RANDOM),
+                         "--out", str(tmp_path / label), "--quiet", *extra)
+            assert result.exit_code == 0, result.output
+            runs[label] = (tmp_path / label / "random-people.md").read_text(encoding="utf-8")
+    assert runs["own"] == runs["eleven"], "the scenario's own seed is 11"
+    assert runs["twelve"] != runs["eleven"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from responder.cli.main import app
 RESPONDER = Path(sys.executable).with_name("responder")
 """The console script installed next to this interpreter (the package has no ``__main__``)."""
 HEAVY = ["sqlalchemy", "pydantic_settings", "twilio", "matplotlib", "uvicorn", "alembic", "starlette", "httpx"]
+NOT_FOR_STATUS = ["twilio", "matplotlib", "lxml", "uvicorn", "alembic", "starlette", "httpx", "apscheduler", "numpy"]
 
 
 def leaf_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
@@ -74,4 +76,28 @@ def test_help_imports_nothing_heavy() -> None:
         f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_alert_status_imports_nothing_it_does_not_need(sqlite_ctx: Any, tmp_path: Path) -> None:
+    """The officer's main screen, in a process of its own: no vendor SDK, charting, XML, web server or Alembic (an
+    upgrade's business alone: importing it to ask whether the schema is current cost a fifth of the start-up)."""
+    from responder.app.alerts import raise_alert
+
+    incident = raise_alert(sqlite_ctx, "flood", 3, "test", "tester").incident_id
+    sqlite_url = sqlite_ctx.settings.database_url
+    script = (
+        "import json, sys\n"
+        "from responder.cli.main import app\n"
+        "try:\n"
+        f"    app(['--db', {sqlite_url!r}, '--plan', {str(REPO / 'config' / 'plan.yaml')!r}, 'alert', 'status', "
+        f"'{incident}'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({NOT_FOR_STATUS!r}))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False,
+                          cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "(rescue)" in done.stdout
     assert json.loads(done.stdout.splitlines()[-1]) == []

@@ -37,8 +37,20 @@ def test_duty_now_as_json_in_utc(cli: Invoke, workspace: Workspace, db: str) -> 
     assert data["shift"] == {"from": "2027-07-01T00:00:00+00:00", "to": "2027-07-02T00:00:00+00:00"}
 
 
-def test_duty_now_outside_every_shift(cli: Invoke, workspace: Workspace, db: str) -> None:
+def test_duty_now_outside_the_season_is_the_plans_stand_in_as_for_an_alert(cli: Invoke, workspace: Workspace,
+                                                                            db: str) -> None:
+    """``alert raise`` uses the plan's duty.fallback outside the rota; ``duty now`` said nobody was on duty (exit 1)."""
     result = cli(*workspace.options(db), "duty", "now", "--at", "2026-12-01 09:00")
+    assert result.exit_code == 0, result.output
+    assert "duty officer at 2026-12-01 09:00:00 CST: 李甲 (O001) +8617400007919, the plan's stand-in" in result.output
+    data = json.loads(cli(*workspace.options(db), "duty", "now", "--at", "2026-12-01 09:00", "--json").stdout)
+    assert (data["officer"]["id"], data["stand_in"], data["shift"]) == ("O001", True, None)
+
+
+def test_duty_now_outside_every_shift_with_no_stand_in(cli: Invoke, workspace: Workspace, db: str) -> None:
+    workspace.edit("config/plan.yaml", "  fallback: O001", "  fallback:")
+    result = cli(*workspace.options(db), "duty", "now", "--at", "2026-12-01 09:00")
+    assert result.exit_code == 1
     assert "nobody is on duty at 2026-12-01 09:00:00 CST" in result.output
     assert "deputy:" not in result.output
 

@@ -95,6 +95,13 @@ BROKEN = [
            "no template in language 'en'", "templates.confirmed", at="  confirmed:"),
     Broken("unknown-placeholder", PLAN, "Confirmed ({code})", "Confirmed ({cod})", "unknown placeholder(s) {cod}",
            "templates.confirmed.en"),
+    Broken("level-without-advice", PLAN, ', en: "Listen for weather and flood notices and keep away from the river '
+           'banks"}', "}", "no advice for residents in 'en' at flood level 4", "hazards.0.callout.0.advice"),
+    Broken("broadcast-unknown-placeholder", PLAN, "{advice}。{evacuation}", "{advise}。{evacuation}",
+           "unknown placeholder(s) {advise}", "templates.broadcast.text.zh"),
+    Broken("no-broadcast-template", PLAN, re.compile(r"  broadcast: .*\n(?:    .*\n)+"), "",
+           "no broadcast template: `alert broadcast` cannot write the loudspeaker script", "templates",
+           at="templates:\n  callout:\n", severity="warning"),
     Broken("group-without-leader", ROSTER, "survey:leader", "survey:member", "group 'survey' has no leader",
            "groups.6", at="  - id: survey\n", reported=PLAN),
     Broken("group-without-deputy", ROSTER, "survey:deputy", "survey:member", "group 'survey' has no deputy",

@@ -16,22 +16,29 @@ TO = "+8613800138000"
 
 def test_prints_sms_and_calls_with_time_recipient_sender_and_body(clock: FakeClock) -> None:
     out = io.StringIO()
-    gateway = ConsoleGateway(stream=out, clock=clock)
+    gateway = ConsoleGateway(stream=out, clock=clock, run="t")
     first = gateway.send_sms(OutgoingSms(to=TO, body="水位警报\n请回复 1 确认", sender="+15005550006", reference="42"))
     call = gateway.place_call(OutgoingCall(to=TO, text="洪水", language="zh"))
-    assert (first.sid, first.status, call.sid) == ("CONSOLE-1", "sent", "CONSOLE-2")
+    assert (first.sid, first.status, call.sid) == ("CONSOLE-t-1", "sent", "CONSOLE-t-2")
     assert out.getvalue() == (
-        "[2027-07-01 01:00:00Z] SMS CONSOLE-1 to +8613800138000 from +15005550006 ref 42\n"
+        "[2027-07-01 01:00:00Z] SMS CONSOLE-t-1 to +8613800138000 from +15005550006 ref 42\n"
         "    水位警报\n"
         "    请回复 1 确认\n"
-        "[2027-07-01 01:00:00Z] CALL CONSOLE-2 to +8613800138000 from (default)\n"
+        "[2027-07-01 01:00:00Z] CALL CONSOLE-t-2 to +8613800138000 from (default)\n"
         "    洪水\n"
     )
 
 
 def test_defaults_to_the_current_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    ConsoleGateway().send_sms(OutgoingSms(to=TO, body="hello"))
-    assert "SMS CONSOLE-1 to +8613800138000" in capsys.readouterr().out
+    gateway = ConsoleGateway()
+    gateway.send_sms(OutgoingSms(to=TO, body="hello"))
+    assert f"SMS CONSOLE-{gateway.ids.run}-1 to +8613800138000" in capsys.readouterr().out
+
+
+def test_ids_differ_between_gateways_as_between_processes() -> None:
+    """Each process builds its own gateway: ids restarting at CONSOLE-1 clashed in the outbox from the second."""
+    first, second = (ConsoleGateway(stream=io.StringIO()).send_sms(OutgoingSms(to=TO, body="x")).sid for _ in "ab")
+    assert first != second and first.startswith("CONSOLE-") and first.endswith("-1")
 
 
 def test_a_console_that_cannot_show_chinese_gets_escapes_not_a_crash() -> None:

@@ -18,7 +18,7 @@ KEYPRESS = "https://responder.example/twilio/voice/7/gather"
 
 @pytest.fixture
 def fake(clock: FakeClock) -> FakeGateway:
-    return FakeGateway(clock=clock)
+    return FakeGateway(clock=clock, run="")
 
 
 def test_records_sms_and_calls_with_sequential_sids(fake: FakeGateway, clock: FakeClock) -> None:

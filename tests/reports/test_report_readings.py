@@ -121,12 +121,37 @@ def test_report_with_readings(incident_with_stations: tuple[AppContext, int]) ->
     assert with_stations[1] > without[1]  # a panel per station series
 
 
-def test_labels_fall_back_without_a_cjk_font() -> None:
-    assert drawable("Long River 3.5 m → 5 m", ["DejaVu Sans"])
-    if cjk_font() is None:
-        assert not drawable("龙河大桥", ["DejaVu Sans"])
-    else:
-        assert drawable("龙河大桥", [cjk_font() or ""])
+def test_the_chart_draws_chinese_in_noto_sans_cjk_even_under_an_old_font_cache(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib's font cache, built before fonts-noto-cjk was installed, did not list it: no Chinese at all."""
+    from matplotlib import font_manager
+
+    from responder.reports import charts
+
+    stale = [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    charts.cjk_font.cache_clear()
+    try:
+        assert cjk_font() == "Noto Sans CJK SC"
+        assert drawable("龙河大桥 预警级别", [cjk_font()]) and not drawable("龙河大桥", ["DejaVu Sans"])
+    finally:
+        charts.cjk_font.cache_clear()
+
+
+def test_without_the_font_the_report_says_which_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib import font_manager
+
+    from responder.reports import charts
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist",
+                        [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    charts.cjk_font.cache_clear()
+    try:
+        with pytest.raises(charts.MissingFont, match="fonts-noto-cjk"):
+            cjk_font()
+    finally:
+        charts.cjk_font.cache_clear()
 
 
 def test_the_stations_the_evidence_names_come_first(tmp_path: Path) -> None:

@@ -1,6 +1,10 @@
 """One send rate for all workers: three `responder dispatch` processes share a 20 msg/s limit (one slot row per
-sender in PostgreSQL). Measured where the messages arrive, the Twilio stub: no 1-second window holds more than the
-limit (+1 for timing jitter), and together they still reach at least 85 % of it.
+sender in PostgreSQL). The limiter's own claim is exact and checked where it holds: the slots it hands out, whichever
+worker asks, are never closer than 1/rate. Where the messages arrive (the Twilio stub) each one also carries the
+time from its slot to the stub (thread wake-up, the SDK, HTTP), which no limiter in the sender controls: on a busy
+machine a late request lands beside the next one and a 1-second window held 22 at a limit of 20 (+1). So the stub is
+held to what a client can promise: over the run the workers together stay at the limit, give or take the first and
+last requests' own delays (up to DELAY each), and reach at least 85 % of it; the busiest second is printed.
 
 The claim timeout is set far shorter than a worker needs for its batch at this rate (50 rows at a third of 20/s
 take 7.5 s): a live worker keeps its claims fresh, so no other worker takes them over and nothing goes out twice."""
@@ -18,6 +22,8 @@ from responder.testing import TwilioStubServer
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 RATE = 20.0
+DELAY = 0.5
+"""Seconds from a slot to its request reaching the stub, allowed for the first and the last request of the run."""
 
 
 def test_three_workers_together_keep_to_one_send_rate(deployment: Deployment, stub: TwilioStubServer) -> None:
@@ -40,8 +46,46 @@ def test_three_workers_together_keep_to_one_send_rate(deployment: Deployment, st
     arrivals = sorted(m.received_at for m in stub.messages)
     busiest = max_in_window(arrivals)
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    assert busiest <= RATE + 1, f"{busiest} messages in one second"
-    assert achieved >= 0.85 * RATE, f"{achieved:.1f}/s"
+    # n slots span (n - 1) / RATE exactly; the first and last arrivals may each be late by up to DELAY.
+    most = RATE * (len(arrivals) - 1) / (len(arrivals) - 1 - RATE * DELAY)
+    assert 0.85 * RATE <= achieved <= most, f"{achieved:.1f}/s (at most {most:.1f}/s)"
     print(f"\n3 workers, limit {RATE:g}/s, {len(arrivals)} messages: achieved {achieved:.2f}/s "
           f"({achieved / RATE:.2f} of the limit), at most {busiest} in any 1 s window; senders: "
           f"{sorted({r.claimed_by for r in rows})}; duplicates 0")
+
+
+def test_the_shared_slots_are_never_closer_than_one_interval(pg_url: str) -> None:
+    """Three workers (three engines, as three processes have) take slots at once: each slot is at least 1/rate after
+    the one before it, exactly, however the requests interleave. Measured on the slots, not on arrival times."""
+    import itertools
+    import threading
+
+    from responder.storage.db import make_engine
+    from responder.storage.migrate import upgrade
+    from responder.worker.rate_limit import DatabaseLimiter
+
+    setup = make_engine(pg_url)
+    upgrade(setup)
+    setup.dispose()
+    engines = [make_engine(pg_url) for _ in range(3)]
+    limiters = [DatabaseLimiter(engine, RATE * 10) for engine in engines]  # 200/s: a second or so in all
+    slots: list[float] = []
+    lock = threading.Lock()
+
+    def take(limiter: DatabaseLimiter) -> None:
+        for _ in range(60):
+            slot = limiter.acquire("+15005550006")
+            assert slot is not None
+            with lock:
+                slots.append(slot)
+
+    threads = [threading.Thread(target=take, args=(limiter,)) for limiter in limiters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    slots.sort()
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert len(slots) == 180 and min(gaps) >= limiters[0].interval * (1 - 1e-9), min(gaps)
