@@ -217,9 +217,9 @@ def test_status_in_a_process_that_has_not_read_the_snapshot_yet(cli: Cli, incide
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The officer's main screen, first thing in a new process: the snapshot's columns load on first read, which
     crashed with DetachedInstanceError once the session was closed (the tests had it parsed already)."""
-    from responder.app import alerts
+    from responder.app import incident_basis
 
-    monkeypatch.setattr(alerts, "_SNAPSHOTS", {})
+    monkeypatch.setattr(incident_basis, "_SNAPSHOTS", {})
     result = cli("alert", "status", str(incident))
     assert result.exit_code == 0, result.output
     assert "(rescue)" in result.output
