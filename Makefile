@@ -37,6 +37,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check responder tests benchmarks
 	$(BIN)/mypy responder
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest

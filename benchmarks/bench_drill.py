@@ -19,9 +19,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from responder.app.context import AppContext  # noqa: E402
-from responder.app.drill_run import run_scenario  # noqa: E402
+from responder.drills.run import run_scenario  # noqa: E402
 from responder.settings import Settings  # noqa: E402
+from responder.wiring import AppContext  # noqa: E402
 
 GROUPS = ["office", "command", "rescue", "security", "medical", "technical", "survey", "communications", "power",
           "water_supply", "militia", "volunteers"]

@@ -65,9 +65,9 @@ def make_workspace(root: Path, recipients: int) -> tuple[Path, Path]:
 
 def make_context(url: str, plan: Path, roster: Path, **settings: Any) -> Any:
     from responder.app.contacts import import_contacts
-    from responder.app.context import AppContext
     from responder.app.setup import init_database
     from responder.settings import Settings
+    from responder.wiring import AppContext
 
     ctx = AppContext(Settings(_env_file=None, database_url=url, plan_file=plan,  # type: ignore[call-arg]
                               roster_file=roster, gateway="twilio", twilio_account_sid="AC" + "0" * 32,

@@ -90,8 +90,8 @@ def settings_env(root: Path, url: str, stub: Stub, **more: object) -> dict[str, 
 
 
 def context(env: dict[str, str]) -> Any:
-    from responder.app.context import AppContext
     from responder.settings import Settings
+    from responder.wiring import AppContext
 
     values: dict[str, Any] = {k.removeprefix("RESPONDER_").lower(): v for k, v in env.items()
                               if k.startswith("RESPONDER_")}

@@ -56,7 +56,7 @@ class Stub:
 
     def gateway(self) -> Any:
         """The real twilio SDK pointed at this server."""
-        from responder.gateways.twilio_gateway import TwilioGateway
+        from responder.gateways.twilio.gateway import TwilioGateway
 
         return TwilioGateway(self.account_sid, self.auth_token, from_number=FROM, api_base_url=self.url, timeout=10)
 

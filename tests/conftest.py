@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.settings import Settings
 from responder.testing import TwilioStubServer
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

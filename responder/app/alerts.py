@@ -6,25 +6,24 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.duty import duty_officer
 from responder.app.escalation import cancel_steps, plan_steps
+from responder.app.incident_basis import load_open, sender_key, snapshot_columns, snapshot_of
+from responder.app.ports import Context
 from responder.domain.callout import Contact
-from responder.domain.errors import Conflict, InputError, NotFound, Problem
+from responder.domain.errors import Conflict, InputError, Problem
 from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
 from responder.domain.messages import IncidentFacts, assess
 from responder.domain.plan import Plan
-from responder.domain.roster import Person, Roster
+from responder.domain.roster import Roster
 from responder.domain.sms import Segments
 from responder.storage import incidents as store
 from responder.storage.models import IncidentRow
@@ -64,22 +63,6 @@ class Outcome:
     recipients: int
     messages: int
     cancelled: int = 0
-
-
-def sender_key(ctx: AppContext) -> str:
-    s = ctx.settings
-    return s.twilio_messaging_service_sid or s.twilio_from_number or "default"
-
-
-def duty_officer(ctx: AppContext, roster: Roster, plan: Plan) -> Person | None:
-    """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
-    from responder.app.duty import load_rota, on_duty
-
-    try:
-        rota = load_rota(ctx)
-    except InputError:
-        rota = None
-    return on_duty(rota, roster, ctx.clock.now(), plan.duty.fallback).officer
 
 
 def check_level(level: int) -> None:
@@ -132,7 +115,7 @@ def check_hazard(plan: Plan, hazard: str) -> None:
         raise InputError(Problem(f"unknown hazard {hazard!r} (the plan knows: {known})", field="--hazard"))
 
 
-def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool,
+def _draft_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: bool,
                  session: Session) -> tuple[Plan, Roster, IncidentFacts, Decision, list[PreviewText]]:
     from responder.storage.people import load_roster
 
@@ -152,7 +135,7 @@ def _draft_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill
     return plan, roster, facts, decision, texts
 
 
-def preview_raise(ctx: AppContext, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
+def preview_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: bool = False) -> Preview:
     ctx.require_schema()
     is_drill = is_drill or ctx.settings.drill_mode
     with ctx.sessions() as session:
@@ -164,7 +147,7 @@ CODE_ATTEMPTS = 5
 """Incidents raised at the same moment may draw the same reply code; the database refuses all but one."""
 
 
-def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
+def raise_alert(ctx: Context, hazard: str, level: int, reason: str, by: str, is_drill: bool = False,
                 evidence: dict[str, Any] | None = None) -> Outcome:
     """Declare a warning level: incident, snapshots, recipients, outbox and audit in one transaction."""
     ctx.require_schema()
@@ -186,7 +169,7 @@ def raise_alert(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
     raise AssertionError("unreachable")
 
 
-def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, is_drill: bool,
+def _raise_once(ctx: Context, hazard: str, level: int, reason: str, by: str, is_drill: bool,
                 evidence: dict[str, Any] | None, now: datetime) -> Outcome:
     from responder.storage.db import transaction
 
@@ -216,66 +199,11 @@ def _raise_once(ctx: AppContext, hazard: str, level: int, reason: str, by: str, 
     return Outcome(incident.id, incident.code, level, "open", len(decision.recipients), queued)
 
 
-def _deadline(ctx: AppContext) -> timedelta:
+def _deadline(ctx: Context) -> timedelta:
     return timedelta(seconds=ctx.settings.send_deadline_seconds)
 
 
-def load_open(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow:
-    query = select(IncidentRow).where(IncidentRow.id == incident_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    incident = session.scalar(query)
-    if incident is None:
-        raise NotFound(f"no incident #{incident_id}")
-    if incident.status != "open":
-        raise Conflict(f"incident #{incident_id} ({incident.code}) has already ended "
-                       f"({incident.ended_at.isoformat() if incident.ended_at else ''})")
-    return incident
-
-
-_SNAPSHOTS: dict[str, tuple[Plan, Roster]] = {}
-
-
-def _digest(plan_snapshot: Any, roster_snapshot: Any) -> str:
-    return hashlib.sha256(json.dumps([plan_snapshot, roster_snapshot], sort_keys=True,
-                                     ensure_ascii=False).encode()).hexdigest()
-
-
-def snapshot_columns(plan_snapshot: dict[str, Any], roster_snapshot: list[Any]) -> dict[str, Any]:
-    """The incident's snapshot columns, with the digest that lets readers skip parsing them."""
-    return {"plan_snapshot": plan_snapshot, "roster_snapshot": roster_snapshot,
-            "snapshot_digest": _digest(plan_snapshot, roster_snapshot)}
-
-
-class HasSnapshots(Protocol):
-    """An incident row, or anything that can read its snapshot columns when asked (a Core-only caller)."""
-
-    @property
-    def snapshot_digest(self) -> str | None: ...
-    @property
-    def plan_snapshot(self) -> dict[str, Any]: ...
-    @property
-    def roster_snapshot(self) -> list[Any]: ...
-
-
-def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
-    """The plan and roster the incident was declared under: later edits do not change it.
-
-    The same snapshot is read on every reply and escalation step, and with thousands of people
-    parsing it costs milliseconds: each distinct one is loaded and validated once per process,
-    found again by the digest stored beside it (computed here for rows written before the digest).
-    """
-    key = incident.snapshot_digest or _digest(incident.plan_snapshot, incident.roster_snapshot)
-    found = _SNAPSHOTS.get(key)
-    if found is None:
-        if len(_SNAPSHOTS) > 64:
-            _SNAPSHOTS.clear()
-        found = _SNAPSHOTS[key] = (Plan.model_validate(incident.plan_snapshot),
-                                   Roster.from_list(incident.roster_snapshot))
-    return found
-
-
-def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by: str,
+def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: str,
                  evidence: dict[str, Any] | None = None) -> Outcome:
     """Upgrade or downgrade an open incident."""
     from responder.storage.db import transaction
@@ -306,7 +234,7 @@ def change_level(ctx: AppContext, incident_id: int, level: int, reason: str, by:
     return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
 
 
-def end_alert(ctx: AppContext, incident_id: int, reason: str, by: str) -> Outcome:
+def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
     """Stand-down (应急结束): cancel what was not sent, tell everyone who was told anything."""
     from responder.storage.db import transaction
 
@@ -329,12 +257,3 @@ def end_alert(ctx: AppContext, incident_id: int, reason: str, by: str) -> Outcom
                     {"level": incident.level, "cancelled": cancelled, "steps_cancelled": steps})
         incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
     return Outcome(incident.id, incident.code, incident.level, "ended", len(rows), queued, cancelled)
-
-
-def group_counts(rows: list[Any]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for row in rows:
-        for a in row.assignments:
-            if a.get("group"):
-                counts[a["group"]] += 1
-    return counts

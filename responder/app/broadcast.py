@@ -8,7 +8,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.broadcast import BroadcastScript, broadcast_script
 from responder.domain.errors import Conflict, NotFound
 from responder.domain.messages import IncidentFacts
@@ -27,14 +27,14 @@ class BroadcastFiles:
     seconds: float
 
 
-def write_broadcast(ctx: AppContext, incident_id: int, out_dir: Path, language: str | None = None) -> BroadcastFiles:
+def write_broadcast(ctx: Context, incident_id: int, out_dir: Path, language: str | None = None) -> BroadcastFiles:
     """Script from the incident's plan snapshot (its level, reason and drill mark), spoken by espeak-ng.
 
     Everything that can refuse (no such incident, ended, no template, no espeak-ng, a folder that
     cannot be written) refuses before any file is written; the files appear whole or not at all.
     """
-    from responder.app.alerts import snapshot_of
     from responder.app.calltree import choose_language
+    from responder.app.incident_basis import snapshot_of
     from responder.app.outfiles import prepare_folder, temporary_beside, write_whole
     from responder.speech.espeak import encode_mp3, espeak_path, speak
     from responder.storage.incidents import incident_with_snapshot

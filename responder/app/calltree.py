@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.calltree import CallTree, Versions, call_tree
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
@@ -51,11 +51,11 @@ def tree_levels(plan: Plan, hazard: str | None, level: int | None) -> tuple[str,
     return hazard, [level]
 
 
-def build_call_tree(ctx: AppContext, hazard: str | None = None, level: int | None = None,
+def build_call_tree(ctx: Context, hazard: str | None = None, level: int | None = None,
                     language: str | None = None) -> CallTree:
     """The tree as a call-out now would run it: the roster in force, today's duty officer, the plan's chain."""
-    from responder.app.alerts import duty_officer
     from responder.app.contacts import roster_in_force
+    from responder.app.duty import duty_officer
     from responder.configfiles.phones import dial_form
     from responder.storage.people import roster_updated_at
 
@@ -76,7 +76,7 @@ def build_call_tree(ctx: AppContext, hazard: str | None = None, level: int | Non
                      lambda phone: dial_form(phone, plan.area.country))
 
 
-def _shifts(ctx: AppContext, now: datetime) -> tuple[Shift | None, list[Shift]]:
+def _shifts(ctx: Context, now: datetime) -> tuple[Shift | None, list[Shift]]:
     """The shift on now and the next ones; a broken rota prints none (plan check names its problems)."""
     try:
         rota: DutyRota = ctx.rota()
@@ -103,7 +103,7 @@ def default_name(tree: CallTree, fmt: str) -> Path:
     return Path(f"calltree-{tree.hazard}-{levels}-{tree.language}.{fmt}")
 
 
-def write_call_tree(ctx: AppContext, fmt: str, out: Path | None = None, hazard: str | None = None,
+def write_call_tree(ctx: Context, fmt: str, out: Path | None = None, hazard: str | None = None,
                     level: int | None = None, language: str | None = None) -> WrittenTree:
     """Build the tree, render it (PDF: one A4 page per level) and write it whole to ``out``."""
     from responder.app.outfiles import prepare_folder, write_whole

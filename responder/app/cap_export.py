@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from responder.app.alerts import snapshot_of
-from responder.app.context import AppContext
+from responder.app.incident_basis import snapshot_of
+from responder.app.ports import Context
 from responder.domain.cap import build_messages, parse_identifier
 from responder.domain.cap_config import MAX_EXPIRES
 from responder.domain.cap_model import Alert
@@ -33,7 +33,7 @@ class InvalidMessage(ResponderError):
     """A message failed the schema or the specification's rules: nothing was written or served."""
 
 
-def incident_messages(ctx: AppContext, incident_id: int) -> IncidentMessages:
+def incident_messages(ctx: Context, incident_id: int) -> IncidentMessages:
     ctx.require_schema()
     found = _messages(ctx, incident_id)
     if found is None:
@@ -43,7 +43,7 @@ def incident_messages(ctx: AppContext, incident_id: int) -> IncidentMessages:
     return found
 
 
-def _messages(ctx: AppContext, incident_id: int) -> IncidentMessages | str | None:
+def _messages(ctx: Context, incident_id: int) -> IncidentMessages | str | None:
     """The incident's messages; a reason when its plan has no CAP section; None when there is no such incident."""
     with ctx.sessions() as session:
         loaded = incident_history(session, incident_id)
@@ -58,7 +58,7 @@ def _messages(ctx: AppContext, incident_id: int) -> IncidentMessages | str | Non
                             tuple(build_messages(plan, incident)))
 
 
-def issued(ctx: AppContext, incident_ids: Sequence[int]) -> list[tuple[int, Alert]]:
+def issued(ctx: Context, incident_ids: Sequence[int]) -> list[tuple[int, Alert]]:
     """(incident id, message) of every message the incidents published; none for those without a cap: section."""
     out: list[tuple[int, Alert]] = []
     for incident_id in incident_ids:
@@ -68,12 +68,12 @@ def issued(ctx: AppContext, incident_ids: Sequence[int]) -> list[tuple[int, Aler
     return out
 
 
-def public_drills(ctx: AppContext) -> bool:
+def public_drills(ctx: Context) -> bool:
     cap = ctx.plan.cap
     return cap is not None and cap.public_drills
 
 
-def current_messages(ctx: AppContext) -> list[Alert]:
+def current_messages(ctx: Context) -> list[Alert]:
     """The latest message of each incident that has not expired: what the feed lists now."""
     now = ctx.clock.now()
     with ctx.sessions() as session:
@@ -89,7 +89,7 @@ def current_messages(ctx: AppContext) -> list[Alert]:
     return out
 
 
-def published_message(ctx: AppContext, identifier: str) -> Alert | None:
+def published_message(ctx: Context, identifier: str) -> Alert | None:
     """The message with this identifier, if the feed may show it (any message of an incident, current or not)."""
     named = parse_identifier(identifier)
     if named is None:
@@ -100,7 +100,7 @@ def published_message(ctx: AppContext, identifier: str) -> Alert | None:
     return next((m for m in found.messages if m.identifier == identifier), None)
 
 
-def checked_xml(messages: Sequence[Alert], sign: bool, ctx: AppContext) -> list[bytes]:
+def checked_xml(messages: Sequence[Alert], sign: bool, ctx: Context) -> list[bytes]:
     """Each message's XML (signed if asked), every one checked against the schema and the rules first."""
     from responder.cap.schema import problems
     from responder.cap.signing import signed_xml, signing_key

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Row, Table, bindparam, exists, func, insert, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
 from responder.app.escalation import cancel_reminders, pending_reminders
+from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
@@ -94,7 +94,7 @@ class _SnapshotSource:
 
 
 def _plan_of(conn: Connection, candidate: Candidate) -> Plan:
-    from responder.app.alerts import snapshot_of
+    from responder.app.incident_basis import snapshot_of
 
     source = _SnapshotSource(conn, candidate.incident_id, candidate.snapshot_digest)
     return snapshot_of(source)[0]
@@ -108,10 +108,10 @@ def _contact(candidate: Candidate) -> Contact:
     return Contact(candidate.person_id, candidate.name, candidate.phone, candidate.language)
 
 
-def _confirm(ctx: AppContext, conn: Connection, candidate: Candidate, channel: str, by: str,
+def _confirm(ctx: Context, conn: Connection, candidate: Candidate, channel: str, by: str,
              reply: bool) -> ConfirmResult:
     """Record a confirmation once; later ones only acknowledge escalation reports sent since."""
-    from responder.app.alerts import sender_key
+    from responder.app.incident_basis import sender_key
 
     now = ctx.clock.now()
     incident_id, person_id, name = candidate.incident_id, candidate.person_id, candidate.name
@@ -140,9 +140,9 @@ def _confirm(ctx: AppContext, conn: Connection, candidate: Candidate, channel: s
     return ConfirmResult("duplicate", incident_id, person_id)
 
 
-def acknowledge(ctx: AppContext, incident_id: int, person_id: str, by: str, channel: str = "phone") -> ConfirmResult:
+def acknowledge(ctx: Context, incident_id: int, person_id: str, by: str, channel: str = "phone") -> ConfirmResult:
     """`alert ack`: the duty officer logs a confirmation taken by phone."""
-    from responder.app.alerts import load_open
+    from responder.app.incident_basis import load_open
 
     ctx.require_schema()
     with transaction(ctx.sessions) as session:
@@ -163,7 +163,7 @@ class InboundResult:
     person_id: str | None = None
 
 
-def handle_inbound(ctx: AppContext, from_number: str, to_number: str, body: str, sid: str | None) -> InboundResult:
+def handle_inbound(ctx: Context, from_number: str, to_number: str, body: str, sid: str | None) -> InboundResult:
     """An SMS reply. Stored whatever it says; a repeated webhook (same MessageSid) changes nothing.
 
     The message is stored last, with its outcome (one INSERT rather than an INSERT and an UPDATE): a repeated
@@ -182,9 +182,9 @@ def handle_inbound(ctx: AppContext, from_number: str, to_number: str, body: str,
         return InboundResult("repeat")  # the same MessageSid again: already handled
 
 
-def _act_on_reply(ctx: AppContext, conn: Connection, row: dict[str, Any], body: str, now: datetime) -> InboundResult:
+def _act_on_reply(ctx: Context, conn: Connection, row: dict[str, Any], body: str, now: datetime) -> InboundResult:
     """Confirm, note or ask which incident; sets the stored message's ``person_id`` and ``incident_id``."""
-    from responder.app.alerts import sender_key
+    from responder.app.incident_basis import sender_key
 
     reply = parse_reply(body)
     from_number = row["from_number"]
@@ -218,7 +218,7 @@ def _act_on_reply(ctx: AppContext, conn: Connection, row: dict[str, Any], body: 
     return InboundResult(result.outcome, candidate.incident_id, candidate.person_id)
 
 
-def _ask_which(ctx: AppContext, conn: Connection, candidates: list[Candidate], now: datetime, sender: str) -> None:
+def _ask_which(ctx: Context, conn: Connection, candidates: list[Candidate], now: datetime, sender: str) -> None:
     """Several incidents are open: ask for the code rather than guess."""
     first = candidates[0]
     codes = ", ".join(f"{c.code} ({c.hazard} L{c.level})" for c in candidates)
@@ -229,7 +229,7 @@ def _ask_which(ctx: AppContext, conn: Connection, candidates: list[Candidate], n
                   timedelta(seconds=ctx.settings.send_deadline_seconds), sender)
 
 
-def handle_keypress(ctx: AppContext, outbox_id: int, digits: str) -> ConfirmResult | None:
+def handle_keypress(ctx: Context, outbox_id: int, digits: str) -> ConfirmResult | None:
     """Voice: the person pressed a key during our call. '1' confirms."""
     if digits.strip() != "1":
         return None
@@ -245,7 +245,7 @@ def handle_keypress(ctx: AppContext, outbox_id: int, digits: str) -> ConfirmResu
         return _confirm(ctx, conn, candidate, "voice", candidate.name, reply=False)
 
 
-def record_delivery(ctx: AppContext, sid: str, status: str, error_code: str | None) -> str:
+def record_delivery(ctx: Context, sid: str, status: str, error_code: str | None) -> str:
     """A provider status callback, kept whatever happens; applied to its message now or, if the sender
     has not yet recorded the sid, right after it does. Never moves a message backwards."""
     now = ctx.clock.now()

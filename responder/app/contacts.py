@@ -6,33 +6,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
-from responder.configfiles.roster_csv import RosterFile, read_roster
+from responder.app.ports import Context
+from responder.configfiles.roster_csv import RosterFile, validate_roster_file
 from responder.domain.errors import InputError, Problem
-from responder.domain.plan import Plan
 from responder.domain.roster import Roster
 from responder.storage.db import transaction
 from responder.storage.people import RosterDiff, apply_diff, diff_roster, load_roster, phone_holders
 
 
-def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
-    """Read the file and check each row against the plan's groups and languages."""
-    loaded = read_roster(path, plan.area.country)
-    for person in loaded.roster.people:
-        line = loaded.lines.get(person.id)
-        for m in person.memberships:
-            if m.group not in plan.group_ids:
-                known = ", ".join(sorted(plan.group_ids))
-                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line,
-                                               "groups"))
-        if person.language not in plan.languages:
-            loaded.problems.append(Problem(f"language {person.language!r} is not one of the plan's {plan.languages}",
-                                           str(path), line, "language"))
-    loaded.problems.sort(key=lambda p: p.line or 0)
-    return loaded
-
-
-def import_contacts(ctx: AppContext, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
+def import_contacts(ctx: Context, path: Path, dry_run: bool = False, loaded: RosterFile | None = None) -> RosterDiff:
     """Upsert everyone in ``path`` (``loaded``: that file as ``validate_roster_file`` already read it). Any bad
     row: nothing is written and every bad row is listed."""
     from responder.app.plan_in_force import check_against
@@ -70,7 +52,7 @@ def _refuse_phones_held_elsewhere(session: Session, loaded: RosterFile, path: Pa
         raise InputError(problems)
 
 
-def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:
+def list_contacts(ctx: Context, group: str | None = None) -> Roster:
     ctx.require_schema()
     if group is not None and group not in ctx.plan.group_ids:
         raise InputError(Problem(f"unknown group {group!r} (known: {', '.join(sorted(ctx.plan.group_ids))})",
@@ -82,7 +64,7 @@ def list_contacts(ctx: AppContext, group: str | None = None) -> Roster:
     return Roster(tuple(roster.members(group)))
 
 
-def roster_in_force(ctx: AppContext) -> Roster:
+def roster_in_force(ctx: Context) -> Roster:
     ctx.require_schema()
     with ctx.sessions() as session:
         roster = load_roster(session)

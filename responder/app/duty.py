@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
+from responder.domain.errors import InputError
+from responder.domain.plan import Plan
 from responder.domain.roster import DutyRota, Person, Roster, Shift
 
 
@@ -19,7 +21,7 @@ class OnDuty:
     """No shift on the rota names anyone who is in the roster: the officer is the plan's stand-in (duty.fallback)."""
 
 
-def load_rota(ctx: AppContext) -> DutyRota:
+def load_rota(ctx: Context) -> DutyRota:
     return ctx.rota()
 
 
@@ -34,3 +36,12 @@ def on_duty(rota: DutyRota | None, roster: Roster, when: datetime, stand_in: str
     if shift is None:
         return OnDuty(when, None, None, None)
     return OnDuty(when, shift, officer, roster.get(shift.deputy) if shift.deputy else None)
+
+
+def duty_officer(ctx: Context, roster: Roster, plan: Plan) -> Person | None:
+    """The rota's duty officer now, else the plan's stand-in; a broken rota must not stop an alert."""
+    try:
+        rota: DutyRota | None = load_rota(ctx)
+    except InputError:
+        rota = None
+    return on_duty(rota, roster, ctx.clock.now(), plan.duty.fallback).officer

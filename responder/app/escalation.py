@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Integer, Row, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.callout import Contact, chain_contacts, group_heads
 from responder.domain.escalation import Pending, names_list, previous_chain_step, schedule, targets
 from responder.domain.incidents import Assignment, OutgoingMessage
@@ -102,9 +102,10 @@ class StepOutcome:
     detail: str
 
 
-def run_step(ctx: AppContext, step_id: int, actor: str = "scheduler", force: bool = False) -> StepOutcome | None:
+def run_step(ctx: Context, step_id: int, actor: str = "scheduler", force: bool = False) -> StepOutcome | None:
     """Execute one step if it is still pending and due (or ``force``); None if someone else did it."""
-    from responder.app.alerts import duty_officer, sender_key, snapshot_of
+    from responder.app.duty import duty_officer
+    from responder.app.incident_basis import sender_key, snapshot_of
 
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
@@ -234,7 +235,7 @@ def _rung_answered(session: Session, plan: Plan, roster: Roster, incident: Incid
     return ack is not None
 
 
-def run_due(ctx: AppContext, actor: str = "scheduler", limit: int = 500) -> list[StepOutcome]:
+def run_due(ctx: Context, actor: str = "scheduler", limit: int = 500) -> list[StepOutcome]:
     """Run every step due now, oldest first: the safety net behind the scheduler's timed jobs."""
     with reading(ctx.engine) as conn:  # no Session: nothing here is an ORM object
         ids = list(conn.scalars(_DUE, {"now": ctx.clock.now(), "limit": limit}))
@@ -247,9 +248,9 @@ def next_step(session: Session, incident_id: int) -> EscalationStepRow | None:
         .order_by(EscalationStepRow.due_at, EscalationStepRow.id).limit(1))
 
 
-def escalate_now(ctx: AppContext, incident_id: int, by: str) -> StepOutcome | None:
+def escalate_now(ctx: Context, incident_id: int, by: str) -> StepOutcome | None:
     """`alert escalate`: run the next pending step now, whatever its time."""
-    from responder.app.alerts import load_open
+    from responder.app.incident_basis import load_open
 
     with ctx.sessions() as session:
         load_open(session, incident_id, for_update=False)
@@ -259,7 +260,7 @@ def escalate_now(ctx: AppContext, incident_id: int, by: str) -> StepOutcome | No
     return run_step(ctx, step.id, actor=by, force=True)
 
 
-def pending_steps(ctx: AppContext) -> list[tuple[int, datetime]]:
+def pending_steps(ctx: Context) -> list[tuple[int, datetime]]:
     with ctx.sessions() as session:
         return [(i, d) for i, d in session.execute(select(EscalationStepRow.id, EscalationStepRow.due_at).where(
             EscalationStepRow.status == "pending"))]

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from responder.app.alerts import duty_officer, sender_key, snapshot_of
-from responder.app.context import AppContext
+from responder.app.duty import duty_officer
+from responder.app.incident_basis import sender_key, snapshot_of
+from responder.app.ports import Context
 from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, render
@@ -39,7 +40,7 @@ def any_unreported(conn: Connection) -> bool:
     return bool(conn.scalar(_ANY_UNREPORTED))
 
 
-def report_failures(ctx: AppContext) -> int:
+def report_failures(ctx: Context) -> int:
     """Summarise unreported permanent failures per incident; returns how many summaries were queued."""
     with reading(ctx.engine) as conn:
         if not any_unreported(conn):
@@ -67,7 +68,7 @@ def report_failures(ctx: AppContext) -> int:
     return queued
 
 
-def _summarise(ctx: AppContext, session: object, incident: IncidentRow, rows: list[OutboxRow]) -> int:
+def _summarise(ctx: Context, session: object, incident: IncidentRow, rows: list[OutboxRow]) -> int:
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)

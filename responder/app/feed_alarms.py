@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.derived import StationSnapshot
 from responder.domain.incidents import OutgoingMessage
@@ -25,7 +25,7 @@ NAMED = 5
 """Stations named in one message; the rest are counted."""
 
 
-def stale_alarms(ctx: AppContext, snapshots: Mapping[str, StationSnapshot]) -> list[str]:
+def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list[str]:
     """Update the alarm state and tell the duty officer what the policy lets through; lines for `feeds check`."""
     plan = ctx.plan
     now = ctx.clock.now()
@@ -48,15 +48,15 @@ def stale_alarms(ctx: AppContext, snapshots: Mapping[str, StationSnapshot]) -> l
     return _lines(result, officer)
 
 
-def _officer(ctx: AppContext, session: Session) -> Person | None:
-    from responder.app.alerts import duty_officer
+def _officer(ctx: Context, session: Session) -> Person | None:
+    from responder.app.duty import duty_officer
     from responder.storage.people import load_roster
 
     return duty_officer(ctx, load_roster(session), ctx.plan)
 
 
-def _tell(ctx: AppContext, session: Session, officer: Person, message: FeedMessage) -> None:
-    from responder.app.alerts import sender_key
+def _tell(ctx: Context, session: Session, officer: Person, message: FeedMessage) -> None:
+    from responder.app.incident_basis import sender_key
 
     plan = ctx.plan
     lang = officer.language if officer.language in plan.languages else plan.default_language

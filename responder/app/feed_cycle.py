@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from responder.app import feed_alarms, proposals
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.domain.derived import StationSnapshot
 from responder.domain.errors import InputError, Problem
 from responder.domain.readings import RawReading, Reading, Rejected, Series, validate
@@ -51,14 +51,14 @@ class CycleReport:
     alarms: list[str] = field(default_factory=list)
 
 
-def store_batch(ctx: AppContext, session: Session, readings: list[Reading], rejected: list[Rejected]) -> FeedCheck:
+def store_batch(ctx: Context, session: Session, readings: list[Reading], rejected: list[Rejected]) -> FeedCheck:
     now = ctx.clock.now()
     result = repo.store_readings(session, readings, now)
     repo.quarantine(session, rejected, now)
     return FeedCheck("", True, None, result.inserted, result.duplicates, result.conflicts, len(rejected))
 
 
-def run_cycle(ctx: AppContext, feed_ids: list[str] | None = None, client: Any = None) -> CycleReport:
+def run_cycle(ctx: Context, feed_ids: list[str] | None = None, client: Any = None) -> CycleReport:
     """One cycle: every (or the named) feed read and stored, then the rules; a failing feed stops nothing."""
     from responder.feeds.base import read_feed
 
@@ -88,7 +88,7 @@ def run_cycle(ctx: AppContext, feed_ids: list[str] | None = None, client: Any = 
     return report
 
 
-def ingest_and_evaluate(ctx: AppContext, series: list[Series], rejected: list[Rejected]) -> int:
+def ingest_and_evaluate(ctx: Context, series: list[Series], rejected: list[Rejected]) -> int:
     """Readings already in hand and already checked by ``validate_series`` (a drill's gauges): stored, then a cycle."""
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
@@ -108,7 +108,7 @@ def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
     return {hazard: level for hazard, level in rows}
 
 
-def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
+def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     """The plan's rules on the stored readings; decisions go through the same proposal use case."""
     import gc
 
@@ -143,7 +143,7 @@ def evaluate_rules(ctx: AppContext, report: CycleReport) -> CycleReport:
     return report
 
 
-def add_reading(ctx: AppContext, station_id: str, value: float, when: datetime | None, by: str,
+def add_reading(ctx: Context, station_id: str, value: float, when: datetime | None, by: str,
                 quantity: str | None = None) -> CycleReport:
     """`reading add`: duty staff type in what they see; validated like any feed row, then a cycle."""
     plan = ctx.plan
@@ -165,7 +165,7 @@ def add_reading(ctx: AppContext, station_id: str, value: float, when: datetime |
     return evaluate_rules(ctx, CycleReport(now))
 
 
-def manual_report(ctx: AppContext, kind: str, station: str | None, value: float | None, by: str,
+def manual_report(ctx: Context, kind: str, station: str | None, value: float | None, by: str,
                   place: str = "", note: str = "") -> CycleReport:
     """A dam break upstream (value 1, 0 clears) or people short of drinking water (value = how many)."""
     kinds = {"dam_break": "dam_break", "no_drinking_water": "drinking_water", "drinking_water": "drinking_water"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from responder.app.contacts import validate_roster_file
-from responder.app.context import AppContext
+from responder.app.ports import Context
+from responder.configfiles.roster_csv import validate_roster_file
 from responder.configfiles.rota_csv import read_rota
 from responder.domain.checks import Sources, check_all
 from responder.domain.errors import InputError, Problem, Severity
@@ -28,7 +28,7 @@ class CheckReport:
         return [p for p in self.problems if p.severity == Severity.WARNING]
 
 
-def check_plan(ctx: AppContext) -> CheckReport:
+def check_plan(ctx: Context) -> CheckReport:
     report = CheckReport()
     try:
         plan_file = ctx.plan_file
@@ -58,5 +58,5 @@ def check_plan(ctx: AppContext) -> CheckReport:
     return report
 
 
-def plan_file_name(ctx: AppContext) -> str:
+def plan_file_name(ctx: Context) -> str:
     return str(ctx.settings.plan_file)

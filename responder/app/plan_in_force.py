@@ -14,18 +14,18 @@ from responder.domain.checks import Sources, check_plan_in_force
 from responder.domain.errors import InputError, Problem, Severity
 
 if TYPE_CHECKING:
-    from responder.app.context import AppContext
+    from responder.app.ports import Context
     from responder.domain.roster import Roster
 
 DATABASE_ROSTER = "the roster in the database"
 
 
-def load_checked_plan(ctx: AppContext) -> list[Problem]:
+def load_checked_plan(ctx: Context) -> list[Problem]:
     """Read the plan and check it against the roster in force; raise InputError on any error, return warnings."""
     return check_against(ctx, *roster_to_check(ctx))
 
 
-def check_against(ctx: AppContext, roster: Roster | None, roster_source: str,
+def check_against(ctx: Context, roster: Roster | None, roster_source: str,
                   roster_lines: dict[str, int] | None = None) -> list[Problem]:
     """The plan's checks with ``roster`` as the people its references must name (``contacts import`` checks the
     roster it is about to put in force); raise InputError on any error, return the warnings."""
@@ -38,7 +38,7 @@ def check_against(ctx: AppContext, roster: Roster | None, roster_source: str,
     return problems
 
 
-def roster_to_check(ctx: AppContext) -> tuple[Roster | None, str, dict[str, int]]:
+def roster_to_check(ctx: Context) -> tuple[Roster | None, str, dict[str, int]]:
     """The people the plan's references must name: the database's once it has any, else the roster file that
     ``init`` would load; None before either exists (nothing to check references against)."""
     stored = _stored_roster(ctx)
@@ -47,36 +47,25 @@ def roster_to_check(ctx: AppContext) -> tuple[Roster | None, str, dict[str, int]
     path = ctx.settings.roster_file
     if not path.exists():
         return None, str(path), {}
-    from responder.app.contacts import validate_roster_file
+    from responder.configfiles.roster_csv import validate_roster_file
 
     loaded = validate_roster_file(path, ctx.plan_file.plan)
     return loaded.roster, str(path), loaded.lines
 
 
-def _stored_roster(ctx: AppContext) -> Roster | None:
+def _stored_roster(ctx: Context) -> Roster | None:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session
 
-    from responder.storage.db import reading
+    from responder.storage.db import reading, sqlite_path
     from responder.storage.people import load_roster
 
-    url = ctx.settings.database_url
-    if ctx.engine_override is None and url.startswith("sqlite") and not _sqlite_file_exists(url):
-        return None  # never create a database file just to look for people in it
     try:
+        path = sqlite_path(ctx.engine)
+        if path is not None and not path.exists():
+            return None  # never create a database file just to look for people in it
         with reading(ctx.engine) as conn:
             roster = load_roster(Session(bind=conn))
     except (DBAPIError, InputError):  # not set up yet, or not reachable: the command itself will say so
         return None
     return roster if roster.people else None
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if database in (None, "", ":memory:"):
-        return True
-    from pathlib import Path
-
-    return Path(database).exists()

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from responder.app import alerts
-from responder.app.context import AppContext
+from responder.app.duty import duty_officer
+from responder.app.incident_basis import sender_key
+from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
@@ -60,7 +62,7 @@ def evidence_text(evidence: dict[str, Any]) -> str:
     return ", ".join(parts) or str(evidence.get("summary", "rule reached"))
 
 
-def submit(ctx: AppContext, hazard: str, level: int | None, rule_id: str, mode: str, evidence: dict[str, Any],
+def submit(ctx: Context, hazard: str, level: int | None, rule_id: str, mode: str, evidence: dict[str, Any],
            is_drill: bool = False) -> ProposalOutcome | None:
     """What a rule reached this cycle. None when it changes nothing (already at that level)."""
     is_drill = is_drill or ctx.settings.drill_mode
@@ -92,12 +94,12 @@ def submit(ctx: AppContext, hazard: str, level: int | None, rule_id: str, mode: 
     return ProposalOutcome(pid, "pending", action, level, current.id if current else None, True)
 
 
-def _tell_duty_officer(ctx: AppContext, session: Any, proposal: ProposalRow, current: IncidentRow | None) -> None:
+def _tell_duty_officer(ctx: Context, session: Any, proposal: ProposalRow, current: IncidentRow | None) -> None:
     from responder.storage.people import load_roster
 
     plan = ctx.plan
     roster = load_roster(session)
-    officer = alerts.duty_officer(ctx, roster, plan)
+    officer = duty_officer(ctx, roster, plan)
     if officer is None:
         return
     level = proposal.level or (current.level if current else 4)
@@ -105,10 +107,10 @@ def _tell_duty_officer(ctx: AppContext, session: Any, proposal: ProposalRow, cur
     text = render(plan, "proposal", officer.language, facts, when=ctx.clock.now(),
                   extras={"evidence": evidence_text(proposal.evidence), "proposal": f"P{proposal.id}"})
     store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), "proposal", text)], ctx.clock.now(),
-                  timedelta(seconds=ctx.settings.send_deadline_seconds), alerts.sender_key(ctx))
+                  timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 
-def decide(ctx: AppContext, proposal_id: int, by: str, confirm: bool, reason: str | None = None) -> ProposalOutcome:
+def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str | None = None) -> ProposalOutcome:
     """Confirm (run the use case) or reject (with a reason) a pending proposal."""
     now = ctx.clock.now()
     with ctx.sessions() as session:
@@ -151,7 +153,7 @@ def decide(ctx: AppContext, proposal_id: int, by: str, confirm: bool, reason: st
         return ProposalOutcome(proposal_id, status, row.action, row.level, incident_id, False)
 
 
-def pending_proposals(ctx: AppContext) -> list[ProposalRow]:
+def pending_proposals(ctx: Context) -> list[ProposalRow]:
     ctx.require_schema()
     with ctx.sessions() as session:
         return list(session.scalars(select(ProposalRow).where(ProposalRow.status == "pending")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.storage import migrate
 
 
@@ -23,7 +23,7 @@ class InitResult:
         return self.before != self.after
 
 
-def init_database(ctx: AppContext) -> InitResult:
+def init_database(ctx: Context) -> InitResult:
     """Create or upgrade the schema; running it twice changes nothing the second time."""
     before, after = migrate.upgrade(ctx.engine)
     return InitResult(ctx.engine.url.render_as_string(hide_password=True), before, after)

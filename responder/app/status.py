@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from responder.app.context import AppContext
 from responder.app.escalation import next_step
+from responder.app.ports import Context
 from responder.domain.errors import NotFound
 from responder.domain.plan import Plan, pick
 from responder.storage import incidents as store
@@ -63,7 +63,7 @@ class IncidentStatus:
         }
 
 
-def list_incidents(ctx: AppContext, include_ended: bool = True, limit: int = 50) -> list[IncidentRow]:
+def list_incidents(ctx: Context, include_ended: bool = True, limit: int = 50) -> list[IncidentRow]:
     ctx.require_schema()
     with ctx.sessions() as session:
         query = select(IncidentRow).order_by(IncidentRow.id.desc()).limit(limit)
@@ -72,7 +72,7 @@ def list_incidents(ctx: AppContext, include_ended: bool = True, limit: int = 50)
         return list(session.scalars(query))
 
 
-def get_incident(ctx: AppContext, incident_id: int) -> IncidentRow:
+def get_incident(ctx: Context, incident_id: int) -> IncidentRow:
     ctx.require_schema()
     with ctx.sessions() as session:
         incident = session.get(IncidentRow, incident_id)
@@ -81,8 +81,8 @@ def get_incident(ctx: AppContext, incident_id: int) -> IncidentRow:
     return incident
 
 
-def incident_status(ctx: AppContext, incident_id: int) -> IncidentStatus:
-    from responder.app.alerts import snapshot_of
+def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
+    from responder.app.incident_basis import snapshot_of
 
     ctx.require_schema()
     with ctx.sessions() as session:
@@ -129,7 +129,7 @@ def incident_status(ctx: AppContext, incident_id: int) -> IncidentStatus:
     return IncidentStatus(incident, ordered, people, other, dict(totals), upcoming)
 
 
-def timeline(ctx: AppContext, incident_id: int) -> list[dict[str, Any]]:
+def timeline(ctx: Context, incident_id: int) -> list[dict[str, Any]]:
     get_incident(ctx, incident_id)
     with ctx.sessions() as session:
         return [
@@ -142,7 +142,7 @@ def timeline(ctx: AppContext, incident_id: int) -> list[dict[str, Any]]:
 HANDLED = ("confirmed", "acknowledged", "duplicate", "repeat")
 
 
-def inbound_messages(ctx: AppContext, limit: int = 50, only_unhandled: bool = True) -> list[dict[str, Any]]:
+def inbound_messages(ctx: Context, limit: int = 50, only_unhandled: bool = True) -> list[dict[str, Any]]:
     from responder.storage.models import InboundMessageRow
 
     ctx.require_schema()

@@ -26,8 +26,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 def _by(name: str | None) -> str:
     if name:
         return name
-    from responder.app.alerts import duty_officer
     from responder.app.contacts import roster_in_force
+    from responder.app.duty import duty_officer
 
     ctx = app_context()
     officer = duty_officer(ctx, roster_in_force(ctx), ctx.plan)

@@ -14,8 +14,8 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from responder.app.context import AppContext
     from responder.domain.errors import Problem
+    from responder.wiring import AppContext
 
 
 class State:
@@ -26,8 +26,8 @@ class State:
 def app_context() -> AppContext:
     """The process's AppContext, built on first use from settings and the global options."""
     if State.ctx is None:
-        from responder.app.context import AppContext
         from responder.settings import Settings
+        from responder.wiring import AppContext
 
         ctx = AppContext(Settings(**State.overrides))
         _check_language(ctx)

@@ -17,8 +17,9 @@ def init(
     roster: Annotated[Path | None, typer.Option("--roster", help="The roster to load the first time (default: the "
                                                                  "global --roster, or contacts/roster.csv).")] = None,
 ) -> None:
-    from responder.app.contacts import import_contacts, validate_roster_file
+    from responder.app.contacts import import_contacts
     from responder.app.setup import init_database
+    from responder.configfiles.roster_csv import validate_roster_file
     from responder.domain.errors import InputError, Problem
     from responder.storage.people import load_roster
 

@@ -25,7 +25,7 @@ def run(
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from responder.app.drill_run import run_scenario
+    from responder.drills.run import run_scenario
 
     ctx = app_context()
     out_console = console(stderr=True)
@@ -36,7 +36,7 @@ def run(
         where = ["drill"]
 
         def show(p: object) -> None:
-            from responder.app.drills import DrillProgress
+            from responder.drills.runner import DrillProgress
 
             assert isinstance(p, DrillProgress)
             levels = ", ".join(f"{h} L{lvl}" for h, lvl in sorted(p.levels.items())) or "no alert"

@@ -32,7 +32,7 @@ def report(
     steps used, unreachable and never-answering people, slow responders, plan gaps."""
     from rich.markup import escape
 
-    from responder.reports.data import build_report
+    from responder.app.reports import build_report
     from responder.reports.write import default_basename, write_files
 
     ctx = app_context()

@@ -9,6 +9,7 @@ from responder.configfiles.csv_rows import csv_rows
 from responder.configfiles.located_yaml import read_text
 from responder.configfiles.phones import normalise_phone
 from responder.domain.errors import InputError, Problem
+from responder.domain.plan import Plan
 from responder.domain.roster import Membership, Person, Roster
 from responder.domain.types import Role
 
@@ -93,3 +94,20 @@ def read_roster(path: Path, country: str) -> RosterFile:
         people.append(Person(v["id"], v["name"], phone, v["language"], v["village"], memberships))
     result.roster = Roster(tuple(people))
     return result
+
+
+def validate_roster_file(path: Path, plan: Plan) -> RosterFile:
+    """Read the file and check each row against the plan's groups and languages."""
+    loaded = read_roster(path, plan.area.country)
+    for person in loaded.roster.people:
+        line = loaded.lines.get(person.id)
+        for m in person.memberships:
+            if m.group not in plan.group_ids:
+                known = ", ".join(sorted(plan.group_ids))
+                loaded.problems.append(Problem(f"unknown group {m.group!r} (known: {known})", str(path), line,
+                                               "groups"))
+        if person.language not in plan.languages:
+            loaded.problems.append(Problem(f"language {person.language!r} is not one of the plan's {plan.languages}",
+                                           str(path), line, "language"))
+    loaded.problems.sort(key=lambda p: p.line or 0)
+    return loaded

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from responder.domain.plan import LocalText, Plan, contains_url, pick, template_fields
@@ -42,13 +42,6 @@ class Rendered:
     language: str
     segments: Segments
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Extras:
-    """Values for the less common placeholders ({names}, {count}, {zone}, ...)."""
-
-    values: Mapping[str, str] = field(default_factory=dict)
 
 
 def template_for(plan: Plan, kind: str, level: int) -> LocalText:

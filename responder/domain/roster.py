@@ -67,20 +67,12 @@ class Roster:
     def by_id(self) -> dict[str, Person]:
         return {p.id: p for p in self.people}
 
-    @cached_property
-    def by_phone(self) -> dict[str, Person]:
-        return {p.phone: p for p in self.people}
-
     def get(self, person_id: str) -> Person | None:
         return self.by_id.get(person_id)
 
     def members(self, group: str, roles: Iterable[Role] | None = None) -> list[Person]:
         wanted = set(roles) if roles is not None else set(Role)
         return [p for p in self.people if (r := p.role_in(group)) is not None and r in wanted]
-
-    def first_with_role(self, group: str, role: Role) -> Person | None:
-        found = self.members(group, [role])
-        return found[0] if found else None
 
     def to_list(self) -> list[dict[str, object]]:
         return [p.to_dict() for p in self.people]

@@ -1,7 +1,9 @@
-"""The gateway interface the dispatcher and escalation use. Nothing vendor-specific leaks past it."""
+"""The gateway interface the dispatcher uses. Nothing vendor-specific leaks past it, either way: a call carries
+its text, language and keypress URL, and each vendor's adapter builds its own markup (TwiML for Twilio)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,9 +23,15 @@ class OutgoingSms:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingCall:
+    """A voice call that reads ``text`` to the person in ``language`` and takes a keypress ("press 1 to confirm")."""
+
     to: str
-    twiml: str
-    """TwiML read to the person (Say + Gather 'press 1 to confirm')."""
+    text: str
+    language: str
+    """Our language code (zh, en...): the adapter turns it into its provider's voice."""
+    keypress_url: str | None = None
+    """Where the provider posts the key pressed (our web hook); None when no public URL is configured, and then the
+    message is only read."""
     sender: str | None = None
     status_callback: str | None = None
     reference: str | None = None
@@ -66,9 +74,17 @@ class PermanentError(GatewayError):
 
 class Gateway(Protocol):
     name: str
+    batch_limit: int
+    """The most SMS one :meth:`send_batch` request takes (Alibaba Cloud's SendSms: 1,000 numbers); 0 if the provider
+    has none, and the dispatcher hands SMS over one at a time."""
 
     def send_sms(self, message: OutgoingSms) -> Accepted:
         """Hand one SMS to the provider; raises RetryableError or PermanentError."""
+        ...
+
+    def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+        """Hand up to ``batch_limit`` SMS to the provider in one request: what became of each, in order. Raises
+        RetryableError or PermanentError when the request as a whole fails. Only asked when ``batch_limit`` > 0."""
         ...
 
     def place_call(self, call: OutgoingCall) -> Accepted:
@@ -78,3 +94,28 @@ class Gateway(Protocol):
     def sent_since(self, to: str, since: datetime) -> list[SentRecord] | None:
         """Messages to ``to`` created since ``since``, or None if the gateway cannot tell."""
         ...
+
+
+class _SendsSms(Protocol):
+    def send_sms(self, message: OutgoingSms) -> Accepted: ...
+
+
+def each(send: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+    """``messages`` handed over one request each: what became of each, in order."""
+    outcomes: list[Accepted | GatewayError] = []
+    for message in messages:
+        try:
+            outcomes.append(send.send_sms(message))
+        except GatewayError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+class OneAtATime:
+    """For a provider whose API takes one SMS per request: ``batch_limit`` 0 tells the dispatcher so, and
+    ``send_batch`` (for any other caller) sends each message in a request of its own."""
+
+    batch_limit = 0
+
+    def send_batch(self: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+        return each(self, messages)

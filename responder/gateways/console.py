@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import TextIO
 
 from responder.domain.clock import Clock, SystemClock
-from responder.gateways.base import Accepted, OutgoingCall, OutgoingSms, SentRecord
+from responder.gateways.base import Accepted, OneAtATime, OutgoingCall, OutgoingSms, SentRecord
 from responder.gateways.fake import Kind, SendRecord, SentLog, record_of
 from responder.gateways.ids import IdSequence
 
 
-class ConsoleGateway:
+class ConsoleGateway(OneAtATime):
     """Prints each SMS and call as plain text and remembers them, so ``sent_since`` still works."""
 
     name = "console"

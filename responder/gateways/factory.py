@@ -6,9 +6,8 @@ from __future__ import annotations
 from responder.domain.clock import Clock
 from responder.domain.errors import InputError, Problem
 from responder.gateways.base import Gateway
+from responder.gateways.callbacks import STATUS_PATH, public
 from responder.settings import Settings
-
-STATUS_CALLBACK_PATH = "/twilio/status"
 
 
 def env_name(field: str) -> str:
@@ -29,7 +28,7 @@ def make_gateway(settings: Settings, clock: Clock | None = None) -> Gateway:
 
 
 def status_callback_url(settings: Settings) -> str | None:
-    return settings.public_url.rstrip("/") + STATUS_CALLBACK_PATH if settings.public_url else None
+    return public(settings.public_url, STATUS_PATH)
 
 
 def _twilio(settings: Settings) -> Gateway:
@@ -41,7 +40,7 @@ def _twilio(settings: Settings) -> Gateway:
                                 field=env_name("twilio_from_number")))
     if problems or settings.twilio_account_sid is None or settings.twilio_auth_token is None:
         raise InputError(problems)
-    from responder.gateways.twilio_gateway import TwilioGateway
+    from responder.gateways.twilio.gateway import TwilioGateway
 
     return TwilioGateway(
         account_sid=settings.twilio_account_sid,

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeAlias
 
 from responder.domain.clock import Clock, SystemClock
-from responder.gateways.base import Accepted, GatewayError, OutgoingCall, OutgoingSms, RetryableError, SentRecord
+from responder.gateways.base import (
+    Accepted,
+    GatewayError,
+    OutgoingCall,
+    OutgoingSms,
+    RetryableError,
+    SentRecord,
+    each,
+)
 from responder.gateways.ids import IdSequence
 
 Kind: TypeAlias = Literal["sms", "call"]
@@ -28,12 +36,16 @@ class SendRecord:
     sid: str
     to: str
     body: str
-    """The SMS text, or the TwiML of a call."""
+    """The SMS text, or the text a call reads."""
     sender: str | None
     time: datetime
     reference: str | None = None
     status_callback: str | None = None
     error: GatewayError | None = None
+    language: str | None = None
+    """A call's language."""
+    keypress_url: str | None = None
+    """Where a call's keypress goes."""
 
     def as_sent(self) -> SentRecord:
         return SentRecord(sid=self.sid, to=self.to, body=self.body, created_at=self.time, status="sent")
@@ -41,9 +53,12 @@ class SendRecord:
 
 def record_of(kind: Kind, item: OutgoingSms | OutgoingCall, sid: str, time: datetime,
               error: GatewayError | None = None) -> SendRecord:
-    body = item.body if isinstance(item, OutgoingSms) else item.twiml
-    return SendRecord(kind=kind, sid=sid, to=item.to, body=body, sender=item.sender, time=time,
-                      reference=item.reference, status_callback=item.status_callback, error=error)
+    if isinstance(item, OutgoingSms):
+        return SendRecord(kind=kind, sid=sid, to=item.to, body=item.body, sender=item.sender, time=time,
+                          reference=item.reference, status_callback=item.status_callback, error=error)
+    return SendRecord(kind=kind, sid=sid, to=item.to, body=item.text, sender=item.sender, time=time,
+                      reference=item.reference, status_callback=item.status_callback, error=error,
+                      language=item.language, keypress_url=item.keypress_url)
 
 
 class SentLog:
@@ -74,14 +89,22 @@ def _raise(spec: ErrorSpec) -> GatewayError:
 
 
 class FakeGateway:
-    """Scriptable stand-in for Twilio: ``fail_next`` for transient trouble, ``fail_numbers`` for numbers
-    that never work, ``hook`` to observe or interfere with each send (it may raise)."""
+    """Scriptable stand-in for a provider: ``fail_next`` for transient trouble, ``fail_numbers`` for numbers
+    that never work, ``hook`` to observe or interfere with each send (it may raise).
+
+    ``batch_limit`` > 0 plays a provider with a batch request (:meth:`send_batch`, as Alibaba Cloud's SendSms): the
+    dispatcher then hands SMS over that many at a time. A drill's fake gateway does, and sends thousands of
+    messages in a few batches; by default it takes one SMS per request, as Twilio does."""
 
     name = "fake"
 
-    def __init__(self, clock: Clock | None = None, hook: Hook | None = None, run: str | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, hook: Hook | None = None, run: str | None = None,
+                 batch_limit: int = 0) -> None:
         self.clock: Clock = clock or SystemClock()
         self.hook = hook
+        self.batch_limit = batch_limit
+        self.batches: list[int] = []
+        """The size of each batch request, in order."""
         self.reports_sent = True
         """Set False to play a provider that cannot list what it sent (``sent_since`` returns None)."""
         self._lock = threading.Lock()
@@ -141,6 +164,13 @@ class FakeGateway:
     # Gateway protocol
     def send_sms(self, message: OutgoingSms) -> Accepted:
         return self._send("sms", message)
+
+    def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+        if not 0 < len(messages) <= self.batch_limit:
+            raise ValueError(f"a batch of {len(messages)} SMS: this gateway takes 1 to {self.batch_limit} at once")
+        with self._lock:
+            self.batches.append(len(messages))
+        return each(self, messages)
 
     def place_call(self, call: OutgoingCall) -> Accepted:
         return self._send("call", call)

@@ -1,4 +1,4 @@
-"""The after-action report as plain data: what :func:`responder.reports.data.build_report` extracts.
+"""The after-action report as plain data: what :mod:`responder.reports.assemble` makes of the stored records.
 
 Every time is aware UTC here; renderers show it in the plan's zone (``ReportData.timezone``).
 Durations are ``timedelta``; ``None`` means "never" (nobody confirmed, the headcount was not reached).
@@ -216,6 +216,18 @@ class Gap:
     incident_id: int | None
     subject: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A station reading as the chart shows it."""
+
+    station_id: str
+    quantity: str
+    at: datetime
+    """Aware UTC."""
+    value: float
+    unit: str
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What happened, as the report tells it besides the figures: the moments marked on the chart (a dam break, the
 stand-down), the texts people received, and the decision log. Plain data, drawn from the audit trail and the
-outbox by :mod:`responder.reports.data`."""
+outbox (:mod:`responder.reports.records`) by :mod:`responder.reports.assemble`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
-
-from responder.storage.callouts import Callout
-from responder.storage.models import OutboxRow
+from responder.reports.records import CalloutRecord, TextRow
 
 MARK_KINDS = {"dam_break": "dam break 溃坝", "stand_down": "stand-down 应急结束"}
 NOT_DECISIONS = ("confirmed", "escalation_acknowledged")
@@ -56,12 +53,6 @@ class DecisionEntry:
     reason: str | None
 
 
-TEXTS = (select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind, OutboxRow.language, OutboxRow.channel,
-                OutboxRow.body, OutboxRow.created_at).where(OutboxRow.incident_id == bindparam("incident"))
-         .order_by(OutboxRow.id))
-"""The rows ``sent_texts`` reads, for one incident."""
-
-
 @dataclass(frozen=True)
 class Called:
     groups: tuple[str, ...]
@@ -70,7 +61,7 @@ class Called:
     levels: tuple[int, ...]
 
 
-def called(history: Iterable[Callout], assignments: Iterable[Mapping[str, Any]], called_at: datetime,
+def called(history: Iterable[CalloutRecord], assignments: Iterable[Mapping[str, Any]], called_at: datetime,
            called_level: int) -> Called:
     """A recipient's call-outs counted from their history: the recipient row keeps only the latest level's
     assignments (``assignments``, the fallback), so the groups a downgrade released and the levels anyone was
@@ -112,7 +103,7 @@ def decisions(incident_id: int, events: Iterable[AuditEvent]) -> list[DecisionEn
             for at, kind, actor, summary, reason, _evidence in events if kind not in NOT_DECISIONS]
 
 
-def sent_texts(incident_id: int, rows: Iterable[tuple[str | None, str, str, str, str, str, datetime]],
+def sent_texts(incident_id: int, rows: Iterable[TextRow],
                reached: Iterable[str]) -> list[SentText]:
     """Distinct texts of the messages that reached someone: rows of (person, status, kind, language, channel, body,
     created at), in the order they were first sent."""

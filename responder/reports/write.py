@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from responder.app.context import AppContext
-from responder.reports.data import build_report
 from responder.reports.model import ReportData
 
 FORMATS = ("html", "md")
@@ -41,11 +39,3 @@ def write_files(data: ReportData, out_dir: Path, basename: str,
 
 def default_basename(incident_ids: Sequence[int]) -> str:
     return "report-incident-" + "-".join(str(i) for i in sorted(set(incident_ids)))
-
-
-def write_report(ctx: AppContext, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,
-                 title: str | None = None, language: str | None = None) -> tuple[Path, Path]:
-    """Build the report of ``incident_ids`` and write it as HTML and Markdown; returns (html, md)."""
-    data = build_report(ctx, incident_ids, title=title, language=language)
-    written = write_files(data, out_dir, basename or default_basename(incident_ids))
-    return written["html"], written["md"]

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from responder.app.cap_export import checked_xml, current_messages, published_message
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.cap.atom import ATOM_MEDIA_TYPE, CAP_MEDIA_TYPE, FeedEntry, FeedHead, feed_xml
 from responder.cap.signing import signing_key
 from responder.domain.cap_model import cap_time
@@ -49,7 +49,7 @@ async def _run(fn: Callable[..., T], *args: object) -> T | Response:
         return Response("database unavailable\n", status_code=503, media_type="text/plain")
 
 
-def cap_routes(ctx: AppContext) -> list[Route]:
+def cap_routes(ctx: Context) -> list[Route]:
     """The routes, to add to the app of ``responder serve``."""
     sign = signing_key(ctx.settings) is not None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 class Runtime:
     """The process's context, set by the scheduler runner (job stores hold references, not objects)."""
 
-    ctx: AppContext | None = None
+    ctx: Context | None = None
     after_sweep: Callable[[], object] | None = None
 
 
-def _ctx() -> AppContext:
+def _ctx() -> Context:
     if Runtime.ctx is None:
         raise RuntimeError("scheduler jobs need responder serve's context")
     return Runtime.ctx

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.storage.db import transaction
 from responder.storage.models import LeaseRow
 
@@ -24,7 +24,7 @@ class LeaseState:
     expires_at: datetime | None
 
 
-def try_acquire(ctx: AppContext, name: str, holder: str, ttl: timedelta) -> LeaseState:
+def try_acquire(ctx: Context, name: str, holder: str, ttl: timedelta) -> LeaseState:
     """Take or renew the lease; returns who holds it afterwards."""
     now = ctx.clock.now()
     try:
@@ -48,14 +48,14 @@ def try_acquire(ctx: AppContext, name: str, holder: str, ttl: timedelta) -> Leas
         return LeaseState(False, None, None)  # the database is busy: try again at the next renewal
 
 
-def release(ctx: AppContext, name: str, holder: str) -> None:
+def release(ctx: Context, name: str, holder: str) -> None:
     with transaction(ctx.sessions) as session:
         row = session.get(LeaseRow, name)
         if row is not None and row.holder == holder:
             session.delete(row)
 
 
-def current(ctx: AppContext, name: str) -> LeaseState:
+def current(ctx: Context, name: str) -> LeaseState:
     with ctx.sessions() as session:
         row = session.get(LeaseRow, name)
     if row is None or row.expires_at <= ctx.clock.now():

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, timedelta
 from typing import Any
 
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.worker import jobs
 from responder.worker.lease import LeaseState, release, try_acquire
 
@@ -20,7 +20,7 @@ JOB_TABLE = "apscheduler_jobs"
 class SchedulerRunner:
     """Holds or waits for the scheduler lease; starts APScheduler when it gets it, stops when it loses it."""
 
-    def __init__(self, ctx: AppContext, holder: str, ttl: float = 30.0, renew_every: float = 5.0,
+    def __init__(self, ctx: Context, holder: str, ttl: float = 30.0, renew_every: float = 5.0,
                  sweep_every: float = 10.0) -> None:
         self.ctx = ctx
         self.holder = holder

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from responder.app.context import AppContext
+from responder.app.ports import Context
 from responder.gateways.base import Gateway
-from responder.storage.models import OutboxRow
+from responder.storage import outbox
+from responder.storage.db import reading
 from responder.worker.dispatcher import Dispatcher, default_worker_id
 from responder.worker.scheduler import SchedulerRunner
 
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 class DispatcherLoop:
     """Keeps draining the outbox; each message is marked as soon as it is sent, so stopping loses nothing."""
 
-    def __init__(self, ctx: AppContext, gateway: Gateway, worker_id: str, poll: float = 0.5) -> None:
+    def __init__(self, ctx: Context, gateway: Gateway, worker_id: str, poll: float = 0.5) -> None:
         self.ctx, self.gateway, self.worker_id, self.poll = ctx, gateway, worker_id, poll
         self.stop_event = threading.Event()
         self.last_pass: datetime | None = None
@@ -35,13 +34,10 @@ class DispatcherLoop:
         self._thread.start()
 
     def _loop(self) -> None:
-        from responder.gateways.twiml import voice_twiml_for
-
-        twiml = voice_twiml_for(self.ctx)
         while not self.stop_event.is_set():
             try:
                 dispatcher = Dispatcher(self.ctx, self.gateway, worker_id=self.worker_id,
-                                        concurrency=self.ctx.settings.send_concurrency, voice_twiml=twiml)
+                                        concurrency=self.ctx.settings.send_concurrency)
                 stats = dispatcher.drain(stop=self.stop_event)
                 self.sent += stats.sent
                 self.failed += stats.failed
@@ -62,20 +58,17 @@ class DispatcherLoop:
         return self._thread is not None and self._thread.is_alive()
 
 
-def queue_health(ctx: AppContext) -> dict[str, Any]:
-    with ctx.sessions() as session:
-        depth, oldest = session.execute(select(func.count(), func.min(OutboxRow.created_at)).where(
-            OutboxRow.status.in_(("pending", "sending")))).one()
+def queue_health(ctx: Context) -> dict[str, Any]:
+    with reading(ctx.engine) as conn:
+        depth, oldest = outbox.queue_depth(conn)
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
         oldest = oldest.replace(tzinfo=UTC)
     age = (ctx.clock.now() - oldest).total_seconds() if oldest else 0.0
     return {"queue_depth": int(depth), "oldest_unsent_age_seconds": round(age, 1)}
 
 
 class Service:
-    def __init__(self, ctx: AppContext, gateway: Gateway, scheduler: bool = True, dispatcher: bool = True,
+    def __init__(self, ctx: Context, gateway: Gateway, scheduler: bool = True, dispatcher: bool = True,
                  lease_ttl: float = 30.0, renew_every: float = 5.0, sweep_every: float | None = None,
                  poll: float | None = None) -> None:
         self.ctx = ctx

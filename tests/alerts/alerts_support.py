@@ -29,7 +29,6 @@ from sample_plan import (  # noqa: F401 - the alert tests import these from here
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock, SystemClock
 from responder.storage.models import (
     AuditEventRow,
@@ -39,6 +38,7 @@ from responder.storage.models import (
     RecipientRow,
     SendAttemptRow,
 )
+from responder.wiring import AppContext
 
 REASON = "龙河水位超警戒线0.5米"
 """A reading in Chinese, as the duty officer would type it."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from responder.app.context import AppContext
-from responder.gateways.twilio_gateway import TwilioGateway
+from responder.gateways.twilio.gateway import TwilioGateway
 from responder.settings import Settings
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 from responder.worker.rate_limit import Unlimited
 

@@ -25,10 +25,10 @@ from alerts_support import (
 from sqlalchemy.exc import DBAPIError
 
 from responder.app.alerts import change_level, raise_alert
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.gateways.base import PermanentError, RetryableError
 from responder.gateways.fake import FakeGateway
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 FAKE = {"RESPONDER_GATEWAY": "fake"}
@@ -217,9 +217,9 @@ def test_status_in_a_process_that_has_not_read_the_snapshot_yet(cli: Cli, incide
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The officer's main screen, first thing in a new process: the snapshot's columns load on first read, which
     crashed with DetachedInstanceError once the session was closed (the tests had it parsed already)."""
-    from responder.app import alerts
+    from responder.app import incident_basis
 
-    monkeypatch.setattr(alerts, "_SNAPSHOTS", {})
+    monkeypatch.setattr(incident_basis, "_SNAPSHOTS", {})
     result = cli("alert", "status", str(incident))
     assert result.exit_code == 0, result.output
     assert "(rescue)" in result.output

@@ -22,12 +22,12 @@ from sqlalchemy import select
 
 from responder.app.alerts import change_level, end_alert, raise_alert
 from responder.app.contacts import import_contacts
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.domain.errors import Conflict, InputError, NotFound
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 UPGRADE_REASON = "上游水库溃坝"

@@ -8,10 +8,10 @@ import pytest
 from alerts_support import PLAN, REASON, outbox
 
 from responder.app.alerts import preview_raise, raise_alert
-from responder.app.context import AppContext
 from responder.configfiles.plan_file import read_plan
 from responder.domain.messages import IncidentFacts, Task, render
 from responder.gateways.fake import FakeGateway
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 KINDS = ["upgrade", "downgrade", "released", "standdown", "evacuation", "confirmed", "failure_summary",

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from responder.app.alerts import preview_raise, raise_alert
-from responder.app.context import AppContext
 from responder.domain.errors import Conflict, InputError
 from responder.storage.models import EscalationStepRow, IncidentRow, RecipientRow
+from responder.wiring import AppContext
 
 
 # -- preview ---------------------------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from responder.app.alerts import Outcome, end_alert, raise_alert
-from responder.app.context import AppContext
 from responder.domain.errors import Conflict
 from responder.storage.db import transaction
 from responder.storage.models import IncidentRow
+from responder.wiring import AppContext
 
 
 def at_once(ctx: AppContext, calls: list[Callable[[AppContext], Outcome]]) -> list[Outcome | BaseException]:

@@ -20,11 +20,11 @@ from process_support import FROM
 
 from responder.app.alerts import raise_alert
 from responder.app.contacts import import_contacts
-from responder.app.context import AppContext
 from responder.app.setup import init_database
-from responder.gateways.twilio_gateway import TwilioGateway
+from responder.gateways.twilio.gateway import TwilioGateway
 from responder.settings import Settings
 from responder.testing import Respond, TwilioStubServer
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 from responder.worker.rate_limit import Unlimited
 

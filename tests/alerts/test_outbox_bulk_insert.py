@@ -9,12 +9,12 @@ import pytest
 from alerts_support import row_counts
 from sqlalchemy import select
 
-from responder.app.context import AppContext
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
 from responder.storage import incidents as store
 from responder.storage.db import transaction
 from responder.storage.models import IncidentRow, OutboxRow, RecipientRow
+from responder.wiring import AppContext
 
 MANY = store.COPY_FROM + 50
 

@@ -7,23 +7,25 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
 from alerts_support import DUTY_OFFICER, REASON, outbox, raw_roster, same_engine, sibling
 from sqlalchemy import select
 
-from responder.app.alerts import raise_alert, sender_key
+from responder.app.alerts import raise_alert
 from responder.app.confirm import handle_inbound, record_delivery
-from responder.app.context import AppContext
+from responder.app.incident_basis import sender_key
 from responder.domain.callout import Contact
 from responder.domain.clock import FakeClock
 from responder.domain.incidents import OutgoingMessage
-from responder.gateways.base import Accepted, OutgoingSms, PermanentError, RetryableError
+from responder.gateways.base import Accepted, GatewayError, OutgoingSms, PermanentError, RetryableError
 from responder.gateways.fake import FakeGateway
 from responder.storage import incidents as store
 from responder.storage.db import transaction
 from responder.storage.models import AuditEventRow, DeliveryReceiptRow, OutboxRow, SendAttemptRow
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Claimed, Dispatcher
 
 
@@ -70,13 +72,13 @@ def test_sends_every_pending_row_once_and_records_each_attempt(ctx: AppContext) 
     assert again.processed == 0 and len(gateway.sms) == 63
 
 
-@pytest.mark.parametrize("record_every", [1, 50])
+@pytest.mark.parametrize("batch_limit", [0, 50])
 def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: AppContext,
-                                                                    record_every: int) -> None:
+                                                                    batch_limit: int) -> None:
     raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
-    gateway = FakeGateway(clock=sqlite_ctx.clock)
+    gateway = FakeGateway(clock=sqlite_ctx.clock, batch_limit=batch_limit)
     gateway.fail_numbers({phone(sqlite_ctx, "R002"): PermanentError("invalid number", code="21211")})
-    dispatcher = Dispatcher(sqlite_ctx, gateway, concurrency=1, record_every=record_every)
+    dispatcher = Dispatcher(sqlite_ctx, gateway, concurrency=1)
     told: list[tuple[int, str | None, str, str]] = []
 
     def on_sent(items: list[Claimed], at: datetime) -> None:
@@ -92,10 +94,10 @@ def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: 
     assert len(told) == len(rows) - 1 and [r.person_id for r in rows if r.status == "failed"] == ["R002"]
 
 
-@pytest.mark.parametrize("record_every", [1, 50])
+@pytest.mark.parametrize("batch_limit", [0, 50])
 def test_a_reminder_for_someone_who_confirmed_meanwhile_is_cancelled_when_claimed(sqlite_ctx: AppContext,
-                                                                                 record_every: int) -> None:
-    """Also when a simulated gateway claims, sends and records a batch in one transaction (``record_every`` > 1)."""
+                                                                                 batch_limit: int) -> None:
+    """Also when a gateway with a batch request is handed a claimed batch at once (``batch_limit`` > 0)."""
     clock = fake_clock(sqlite_ctx)
     raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
     gateway = FakeGateway(clock=clock)
@@ -110,7 +112,8 @@ def test_a_reminder_for_someone_who_confirmed_meanwhile_is_cancelled_when_claime
                       timedelta(minutes=15), sender_key(sqlite_ctx))
     before = len(gateway.sms)
 
-    stats = Dispatcher(sqlite_ctx, gateway, concurrency=1, record_every=record_every).drain()
+    gateway.batch_limit = batch_limit
+    stats = Dispatcher(sqlite_ctx, gateway, concurrency=1).drain()
     resend = row_of(sqlite_ctx, "R002", kind="resend")
     assert (resend.status, resend.error_message) == ("cancelled", "the person confirmed before it went out")
     assert [a.outcome for a in attempts(sqlite_ctx, resend.id)] == ["cancelled"]
@@ -409,3 +412,68 @@ def test_a_provider_id_already_in_the_outbox_never_leaves_a_row_sending(ctx: App
     assert late.sid is None and holder.id != late.id
     [attempt] = attempts(ctx, late.id)
     assert attempt.outcome == "sent" and f"already belongs to outbox {holder.id}" in (attempt.detail or "")
+
+
+# -- a gateway with a batch request ---------------------------------------------------------------------------------
+def test_a_gateway_with_a_batch_request_is_handed_each_claimed_batch_at_once(sqlite_ctx: AppContext) -> None:
+    ctx = same_engine(sqlite_ctx, claim_batch=25)
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+    gateway = FakeGateway(clock=ctx.clock, batch_limit=10)
+    gateway.fail_numbers({phone(ctx, "R002"): PermanentError("invalid number", code="21211")})
+    stats = Dispatcher(ctx, gateway).drain()
+    # claims of 25, 25 and 13 call-outs, each handed over 10 at a time; then the failure summary (2 SMS)
+    assert gateway.batches == [10, 10, 5, 10, 10, 5, 10, 3, 2]
+    assert (stats.sent, stats.failed) == (62 + 2, 1)
+    rows = outbox(ctx, raised.incident_id)
+    assert Counter(r.status for r in rows) == Counter({"sent": 62 + 2, "failed": 1})
+    assert {s.reference for s in gateway.sms} == {str(r.id) for r in rows if r.status == "sent"}
+    assert Counter(a.outcome for a in attempts(ctx)) == Counter({"sent": 64, "failed": 1})
+
+
+def test_a_batch_request_that_fails_as_a_whole_is_each_message_s_failure(sqlite_ctx: AppContext) -> None:
+    raise_alert(sqlite_ctx, "flood", 4, REASON, "tester")
+
+    class Refusing(FakeGateway):
+        def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+            raise RetryableError("HTTP 503", code="20503")
+
+    gateway = Refusing(clock=sqlite_ctx.clock, batch_limit=50)
+    stats = Dispatcher(sqlite_ctx, gateway).drain()
+    rows = outbox(sqlite_ctx)
+    assert rows and stats.retried == len(rows) and gateway.sms == []
+    assert {(r.status, r.attempts, r.error_code) for r in rows} == {("pending", 1, "20503")}
+
+
+def test_a_worker_that_dies_after_a_batch_request_is_reconciled_without_resending(ctx: AppContext) -> None:
+    """Claim, send, record: a crash between the batch request and its record leaves the rows 'sending', and
+    reconciliation finds each in the gateway's listing."""
+    ctx = same_engine(ctx, claim_timeout_seconds=120)
+    clock = fake_clock(ctx)
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+
+    class DiesAfterItsFirstBatch(FakeGateway):
+        died = False
+
+        def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+            outcomes = super().send_batch(messages)
+            if not self.died:
+                self.died = True
+                raise SystemExit("killed after the provider took the batch")
+            return outcomes
+
+    gateway = DiesAfterItsFirstBatch(clock=clock, batch_limit=50)
+    with pytest.raises(SystemExit):
+        Dispatcher(ctx, gateway, worker_id="dead-worker").drain()
+    stuck = [r for r in outbox(ctx) if r.status == "sending"]
+    assert len(stuck) == ctx.settings.claim_batch == len(gateway.sms)
+    taken = {s.reference: s.sid for s in gateway.sms}
+
+    clock.advance(timedelta(seconds=121))
+    stats = Dispatcher(ctx, gateway, worker_id="fresh").drain()
+    assert stats.reconciled == len(stuck) and stats.sent == 63 - len(stuck)
+    by_id = {r.id: r for r in outbox(ctx)}
+    for row in stuck:
+        assert (by_id[row.id].status, by_id[row.id].sid) == ("sent", taken[str(row.id)])
+        assert [a.outcome for a in attempts(ctx, row.id)] == ["reconciled-sent"]
+    per_person = Counter(s.to for s in gateway.sms)
+    assert len(per_person) == 63 and set(per_person.values()) == {1}, "each person got exactly one SMS"

@@ -14,10 +14,10 @@ from alerts_support import REASON, same_engine
 from process_support import FROM
 
 from responder.app.alerts import raise_alert
-from responder.app.context import AppContext
-from responder.gateways.base import Accepted, OutgoingCall, OutgoingSms, SentRecord
-from responder.gateways.twilio_gateway import TwilioGateway
+from responder.gateways.base import Accepted, OneAtATime, OutgoingCall, OutgoingSms, SentRecord
+from responder.gateways.twilio.gateway import TwilioGateway
 from responder.testing import TwilioStubServer
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher, limiter_for
 from responder.worker.rate_limit import IntervalLimiter, Unlimited
 
@@ -75,7 +75,7 @@ def stub() -> Iterator[TwilioStubServer]:
     assert server.internal_errors == []
 
 
-class Handoffs:
+class Handoffs(OneAtATime):
     """Wraps the real TwilioGateway to note when each message is handed to it (after the limiter let it go)."""
 
     def __init__(self, gateway: TwilioGateway) -> None:

@@ -17,12 +17,12 @@ import yaml
 from lxml import etree
 
 from responder.app.alerts import change_level, end_alert, raise_alert
-from responder.app.context import AppContext
 from responder.configfiles.plan_file import PlanFile
 from responder.domain.cap import CapIncident
 from responder.domain.clock import FakeClock
 from responder.domain.level_history import LevelEvent
 from responder.domain.plan import Plan
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CAP = (REPO.parent / "shared" / "data" / "cap").resolve()

@@ -11,8 +11,8 @@ from cap_support import Incidents, declare
 from cli_support import invoke
 from typer.testing import CliRunner, Result
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock, SystemClock
+from responder.wiring import AppContext
 
 
 @pytest.fixture

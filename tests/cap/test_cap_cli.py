@@ -11,9 +11,9 @@ from cap_support import Incidents, make_key, plan_data, schema_errors
 from typer.testing import Result
 
 from responder.app.cap_export import incident_messages
-from responder.app.context import AppContext
 from responder.cap.signing import verify
 from responder.cap.xml_reader import parse
+from responder.wiring import AppContext
 
 Cli = Callable[..., Result]
 

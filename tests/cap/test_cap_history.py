@@ -9,12 +9,12 @@ from datetime import timedelta
 from cap_support import declare, sample_plan
 
 from responder.app.cap_export import incident_messages
-from responder.app.context import AppContext
 from responder.cap.xml_writer import to_xml
 from responder.domain.cap import CapIncident, build_messages
 from responder.domain.clock import FakeClock
 from responder.domain.level_history import LevelEvent
 from responder.domain.plan import Plan
+from responder.wiring import AppContext
 
 
 def test_stored_history_gives_the_same_bytes_as_the_core(ctx: AppContext, clock: FakeClock) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from cap_support import Incidents
 
 from responder.app.cap_export import incident_messages
-from responder.app.context import AppContext
-from responder.reports.data import build_report
+from responder.app.reports import build_report
 from responder.reports.markdown import render_markdown
+from responder.wiring import AppContext
 
 
 def test_the_report_lists_the_cap_messages_issued(sqlite_ctx: AppContext, incidents: Incidents) -> None:

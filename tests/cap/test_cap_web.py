@@ -16,12 +16,12 @@ from cap_support import Incidents, make_key, sample_plan, schema_errors, with_pl
 from lxml import etree
 
 from responder.app.cap_export import incident_messages
-from responder.app.context import AppContext
 from responder.cap.signing import verify
 from responder.cap.xml_reader import parse
 from responder.domain.clock import FakeClock
 from responder.domain.errors import InputError
 from responder.web import create_app
+from responder.wiring import AppContext
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

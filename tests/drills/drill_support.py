@@ -20,11 +20,11 @@ from cli_support import invoke as run_cli
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from responder.app.context import AppContext
-from responder.app.drill_run import DrillOutcome, run_scenario
 from responder.domain.clock import FakeClock
+from responder.drills.run import DrillOutcome, run_scenario
 from responder.settings import Settings
 from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN = REPO / "config" / "plan.yaml"

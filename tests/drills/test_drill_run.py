@@ -33,7 +33,8 @@ from drill_support import (
 )
 from sqlalchemy import select
 
-from responder.reports import ReportData, build_report
+from responder.app.reports import build_report
+from responder.reports import ReportData
 from responder.storage.models import EscalationStepRow, InboundMessageRow, RecipientRow
 
 SILENT = DATA / "rescue-silent.yaml"
@@ -256,7 +257,7 @@ def test_stale_feed_alarms_of_a_drill_are_marked_too(voice: Played) -> None:
 def test_an_interrupted_drill_keeps_what_it_did_in_its_database(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The drill works on an in-memory copy: Ctrl-C half-way must still leave the database file behind."""
-    from responder.app.drills import DrillRunner
+    from responder.drills.runner import DrillRunner
 
     handle = DrillRunner._handle
     seen: list[str] = []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from drill_support import PLAN, ROSTER, cli, global_options
 
-from responder.app.contacts import validate_roster_file
 from responder.configfiles.plan_file import read_plan
+from responder.configfiles.roster_csv import validate_roster_file
 from responder.configfiles.scenario_file import read_scenario
 from responder.domain.errors import InputError
 from responder.domain.plan import Plan

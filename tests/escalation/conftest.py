@@ -17,10 +17,10 @@ for folder in (HERE.parent / "web", HERE.parent / "alerts"):
 from alerts_support import Cli, cli_runner  # noqa: E402
 from web_hooks_support import AsgiClient, SignedClient, twilio_context  # noqa: E402
 
-from responder.app.context import AppContext  # noqa: E402
 from responder.domain.clock import FakeClock  # noqa: E402
 from responder.gateways.fake import FakeGateway  # noqa: E402
 from responder.web import create_app  # noqa: E402
+from responder.wiring import AppContext  # noqa: E402
 
 
 @pytest.fixture

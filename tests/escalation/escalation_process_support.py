@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from process_support import LoggedProcess, fast_escalation, process_env
 
-from responder.app.context import AppContext
 from responder.settings import Settings
 from responder.testing import TwilioStubServer
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")

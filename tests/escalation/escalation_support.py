@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from responder.app.context import AppContext
 from responder.storage.models import (
     AcknowledgementRow,
     AuditEventRow,
@@ -21,6 +20,7 @@ from responder.storage.models import (
     OutboxRow,
     RecipientRow,
 )
+from responder.wiring import AppContext
 
 REASON = "龙河水位超警戒线0.5米"
 OFFICER = "李乙 (O002)"

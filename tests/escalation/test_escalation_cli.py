@@ -25,11 +25,11 @@ from web_hooks_support import dispatch
 
 from responder.app.alerts import Outcome, end_alert, raise_alert
 from responder.app.confirm import handle_inbound
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
+from responder.wiring import AppContext
 
 PERSON = "O003"
 UNREACHABLE = "R005"

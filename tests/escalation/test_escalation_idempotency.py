@@ -29,10 +29,10 @@ from web_hooks_support import dispatch
 
 from responder.app.alerts import change_level, end_alert, raise_alert
 from responder.app.confirm import handle_inbound, handle_keypress
-from responder.app.context import AppContext
 from responder.app.escalation import StepOutcome, escalate_now, run_due, run_step
 from responder.domain.clock import FakeClock
 from responder.gateways.fake import FakeGateway
+from responder.wiring import AppContext
 from responder.worker import jobs
 
 PERSON = "O003"

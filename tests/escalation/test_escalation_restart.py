@@ -20,10 +20,10 @@ from process_support import wait_for
 from sqlalchemy import select
 
 from responder.app.contacts import import_contacts
-from responder.app.context import AppContext
 from responder.app.setup import init_database
 from responder.storage.models import LeaseRow
 from responder.testing import TwilioStubServer
+from responder.wiring import AppContext
 
 pytestmark = pytest.mark.slow
 

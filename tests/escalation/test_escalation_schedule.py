@@ -11,11 +11,11 @@ from escalation_support import OFFICER, REASON, T0, duration, expected_schedule,
 from pydantic import ValidationError
 
 from responder.app.alerts import change_level, end_alert, raise_alert
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.domain.escalation import Pending, first_due, previous_chain_step, schedule, targets
 from responder.domain.plan import LevelPolicy, Plan
+from responder.wiring import AppContext
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from alerts_support import sibling
 
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
+from responder.wiring import AppContext
 from responder.worker.lease import LeaseState, current, release, try_acquire
 from responder.worker.scheduler import LEASE, SchedulerRunner
 

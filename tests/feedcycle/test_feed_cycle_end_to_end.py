@@ -11,13 +11,13 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from responder.app.context import AppContext
 from responder.app.feed_cycle import add_reading, manual_report, run_cycle
 from responder.app.proposals import decide, pending_proposals
 from responder.cli.main import app
 from responder.domain.clock import FakeClock
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow, ProposalRow
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 REPO = Path(__file__).resolve().parents[2]

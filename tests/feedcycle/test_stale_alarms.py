@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from responder.app.context import AppContext
 from responder.app.feed_alarms import stale_alarms
 from responder.app.feed_cycle import CycleReport, evaluate_rules
 from responder.domain.clock import FakeClock
@@ -21,6 +20,7 @@ from responder.domain.stations import CANONICAL_UNIT, Station
 from responder.storage import readings_repo as repo
 from responder.storage.db import transaction
 from responder.storage.models import AuditEventRow, OutboxRow
+from responder.wiring import AppContext
 
 ALARMS = ("stale_feed", "feed_recovered")
 VALUES = {"rain_mm": 0.0, "stage_m": 3.0, "storage_pct": 60.0}

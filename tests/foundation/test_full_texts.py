@@ -8,9 +8,9 @@ import pytest
 from foundation_support import Invoke, Workspace
 
 from responder.app.alerts import preview_raise
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.settings import Settings
+from responder.wiring import AppContext
 
 
 def cells_by_row(output: str) -> list[list[str]]:

@@ -18,14 +18,14 @@ def test_prints_sms_and_calls_with_time_recipient_sender_and_body(clock: FakeClo
     out = io.StringIO()
     gateway = ConsoleGateway(stream=out, clock=clock, run="t")
     first = gateway.send_sms(OutgoingSms(to=TO, body="水位警报\n请回复 1 确认", sender="+15005550006", reference="42"))
-    call = gateway.place_call(OutgoingCall(to=TO, twiml="<Response><Say>洪水</Say></Response>"))
+    call = gateway.place_call(OutgoingCall(to=TO, text="洪水", language="zh"))
     assert (first.sid, first.status, call.sid) == ("CONSOLE-t-1", "sent", "CONSOLE-t-2")
     assert out.getvalue() == (
         "[2027-07-01 01:00:00Z] SMS CONSOLE-t-1 to +8613800138000 from +15005550006 ref 42\n"
         "    水位警报\n"
         "    请回复 1 确认\n"
         "[2027-07-01 01:00:00Z] CALL CONSOLE-t-2 to +8613800138000 from (default)\n"
-        "    <Response><Say>洪水</Say></Response>\n"
+        "    洪水\n"
     )
 
 

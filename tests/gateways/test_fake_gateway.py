@@ -13,6 +13,7 @@ from responder.gateways.fake import FakeGateway
 
 TO = "+8613800138000"
 OTHER = "+8613900139000"
+KEYPRESS = "https://responder.example/twilio/voice/7/gather"
 
 
 @pytest.fixture
@@ -22,14 +23,15 @@ def fake(clock: FakeClock) -> FakeGateway:
 
 def test_records_sms_and_calls_with_sequential_sids(fake: FakeGateway, clock: FakeClock) -> None:
     first = fake.send_sms(OutgoingSms(to=TO, body="水位警报", sender="+15005550006", reference="7"))
-    call = fake.place_call(OutgoingCall(to=TO, twiml="<Response/>"))
+    call = fake.place_call(OutgoingCall(to=TO, text="请按1确认", language="zh", keypress_url=KEYPRESS))
     second = fake.send_sms(OutgoingSms(to=OTHER, body="b"))
     assert (first.sid, second.sid, call.sid) == ("SMfake000001", "SMfake000002", "CAfake000001")
     [sms1, sms2] = fake.sms
     assert (sms1.to, sms1.body, sms1.sender, sms1.reference, sms1.time) == (TO, "水位警报", "+15005550006", "7",
                                                                            clock.now())
     assert sms2.to == OTHER
-    assert [(c.sid, c.body) for c in fake.calls] == [("CAfake000001", "<Response/>")]
+    assert [(c.sid, c.body, c.language, c.keypress_url) for c in fake.calls] == [
+        ("CAfake000001", "请按1确认", "zh", KEYPRESS)]
     assert [r.sid for r in fake.records] == ["SMfake000001", "CAfake000001", "SMfake000002"]
 
 
@@ -49,7 +51,7 @@ def test_fail_next_raises_a_fresh_copy_of_a_given_error(fake: FakeGateway) -> No
     raised: list[GatewayError] = []
     for _ in range(2):
         with pytest.raises(PermanentError) as caught:
-            fake.place_call(OutgoingCall(to=TO, twiml="<Response/>"))
+            fake.place_call(OutgoingCall(to=TO, text="请按1确认", language="zh", keypress_url=KEYPRESS))
         raised.append(caught.value)
     assert raised[0] is not raised[1] and raised[0] is not template
     assert [e.code for e in raised] == ["21211", "21211"]
@@ -77,7 +79,7 @@ def test_hook_sees_every_send_and_may_fail_it(fake: FakeGateway) -> None:
     fake.hook = hook
     fake.send_sms(OutgoingSms(to=TO, body="x"))
     with pytest.raises(RetryableError):
-        fake.place_call(OutgoingCall(to=OTHER, twiml="<Response/>"))
+        fake.place_call(OutgoingCall(to=OTHER, text="请按1确认", language="zh"))
     assert seen == [TO, OTHER]
     assert fake.calls == []
 
@@ -87,7 +89,7 @@ def test_sent_since_uses_the_injected_clock(fake: FakeGateway, clock: FakeClock)
     since = clock.advance(timedelta(minutes=1))
     new = fake.send_sms(OutgoingSms(to=TO, body="new"))
     fake.send_sms(OutgoingSms(to=OTHER, body="other"))
-    fake.place_call(OutgoingCall(to=TO, twiml="<Response/>"))
+    fake.place_call(OutgoingCall(to=TO, text="请按1确认", language="zh", keypress_url=KEYPRESS))
     records = fake.sent_since(TO, since)
     assert records is not None
     assert [(r.sid, r.body, r.created_at) for r in records] == [(new.sid, "new", since)]
@@ -129,3 +131,15 @@ def test_concurrent_sends_get_unique_sids_and_all_are_recorded(fake: FakeGateway
     sids = [r.sid for r in fake.sms]
     assert len(sids) == len(set(sids)) == 8 * 200 - 50
     assert len(fake.attempts) == 8 * 200
+
+
+def test_a_batch_request_answers_for_each_message_in_order(clock: FakeClock) -> None:
+    fake = FakeGateway(clock=clock, batch_limit=3)
+    fake.fail_numbers({OTHER: PermanentError("invalid number", code="21211")})
+    outcomes = fake.send_batch([OutgoingSms(to=TO, body="a"), OutgoingSms(to=OTHER, body="b"),
+                                OutgoingSms(to=TO, body="c")])
+    assert [type(o).__name__ for o in outcomes] == ["Accepted", "PermanentError", "Accepted"]
+    assert [s.body for s in fake.sms] == ["a", "c"] and fake.batches == [3]
+    with pytest.raises(ValueError, match="1 to 3"):
+        fake.send_batch([OutgoingSms(to=TO, body="x")] * 4)
+    assert FakeGateway(clock=clock).batch_limit == 0, "by default one SMS per request, as Twilio takes them"

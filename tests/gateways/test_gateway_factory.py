@@ -10,7 +10,7 @@ from responder.domain.errors import InputError
 from responder.gateways.console import ConsoleGateway
 from responder.gateways.factory import make_gateway
 from responder.gateways.fake import FakeGateway
-from responder.gateways.twilio_gateway import TwilioGateway
+from responder.gateways.twilio.gateway import TwilioGateway
 from responder.settings import Settings
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,13 +23,15 @@ from responder.gateways.base import (
     PermanentError,
     RetryableError,
 )
-from responder.gateways.twilio_gateway import TwilioGateway, classify
+from responder.gateways.twilio.gateway import TwilioGateway, classify
+from responder.gateways.twilio.twiml import call_twiml
 from responder.testing import Respond, TwilioStubServer
 
 TO = "+8613800138000"
 OTHER = "+8613900139000"
 CALLBACK = "https://responder.example/twilio/status"
-TWIML = "<Response><Say language=\"zh-CN\">洪水警报，请按1确认</Say></Response>"
+SPOKEN = "洪水警报，请按1确认"
+KEYPRESS = "https://responder.example/twilio/voice/7/gather"
 
 
 @pytest.fixture
@@ -138,17 +141,22 @@ def test_wrong_auth_token_is_permanent(stub: TwilioStubServer) -> None:
 
 
 def test_place_call_sends_twiml_from_the_gateway_number(gateway: TwilioGateway, stub: TwilioStubServer) -> None:
-    accepted = gateway.place_call(OutgoingCall(to=TO, twiml=TWIML))
+    """The call carries text, language and keypress URL; the adapter reads them out as TwiML of its own making."""
+    accepted = gateway.place_call(OutgoingCall(to=TO, text=SPOKEN, language="zh", keypress_url=KEYPRESS))
     assert accepted.sid.startswith("CA") and accepted.status == "queued"
     [call] = stub.calls
-    assert (call.sid, call.to, call.from_, call.twiml, call.status_callback) == (accepted.sid, TO, FROM, TWIML,
-                                                                                  CALLBACK)
+    assert (call.sid, call.to, call.from_, call.status_callback) == (accepted.sid, TO, FROM, CALLBACK)
+    assert call.twiml == call_twiml(SPOKEN, "zh", KEYPRESS)
+    assert call.twiml is not None
+    gathers = ET.fromstring(call.twiml.encode()).findall("Gather")
+    assert gathers and all(g.get("action") == KEYPRESS for g in gathers)
+    assert [(g[0].text, g[0].get("language")) for g in gathers] == [(SPOKEN, "cmn-CN")] * len(gathers)
 
 
 def test_place_call_needs_a_number_not_a_messaging_service(stub: TwilioStubServer) -> None:
     with make_gateway(stub, from_number=None, messaging_service_sid="MG" + "1" * 32) as gateway:
         with pytest.raises(PermanentError, match="caller number"):
-            gateway.place_call(OutgoingCall(to=TO, twiml=TWIML))
+            gateway.place_call(OutgoingCall(to=TO, text=SPOKEN, language="zh", keypress_url=KEYPRESS))
         gateway.send_sms(sms())  # SMS still go through the messaging service
     assert stub.calls == [] and len(stub.messages) == 1
 
@@ -156,10 +164,10 @@ def test_place_call_needs_a_number_not_a_messaging_service(stub: TwilioStubServe
 def test_call_errors_are_mapped_too(gateway: TwilioGateway, stub: TwilioStubServer) -> None:
     stub.script(Respond(status=429))
     with pytest.raises(RetryableError):
-        gateway.place_call(OutgoingCall(to=TO, twiml=TWIML))
+        gateway.place_call(OutgoingCall(to=TO, text=SPOKEN, language="zh", keypress_url=KEYPRESS))
     stub.fail_number(TO, code=21211)
     with pytest.raises(PermanentError):
-        gateway.place_call(OutgoingCall(to=TO, twiml=TWIML))
+        gateway.place_call(OutgoingCall(to=TO, text=SPOKEN, language="zh", keypress_url=KEYPRESS))
 
 
 def test_sent_since_lists_messages_to_that_number_after_the_time(gateway: TwilioGateway, stub: TwilioStubServer,

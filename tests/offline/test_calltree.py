@@ -20,9 +20,9 @@ from pypdf import PdfReader
 from sample_plan import PLAN, ROSTER, callout_entry, evacuation_people, expected_people, raw_plan
 
 from responder.app.calltree import build_call_tree
-from responder.app.context import AppContext
 from responder.domain.clock import FakeClock
 from responder.settings import Settings
+from responder.wiring import AppContext
 
 LEVELS = (4, 3, 2, 1)
 BAND = {4: (0x1F, 0x5F, 0xBF), 3: (0xF2, 0xC2, 0x00), 2: (0xE8, 0x73, 0x0C), 1: (0xC8, 0x1E, 0x1E)}

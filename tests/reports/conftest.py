@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from report_scenario import SEASON_START, PlayedFlood, new_context, play_flood_drill
 
+from responder.app.reports import build_report
 from responder.domain.clock import FakeClock
-from responder.reports import build_report
 
 
 @pytest.fixture(scope="session")

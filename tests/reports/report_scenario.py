@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from responder.app.alerts import end_alert, raise_alert
 from responder.app.confirm import handle_inbound
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.gateways.base import PermanentError
 from responder.gateways.fake import FakeGateway
 from responder.reports import ReportData
 from responder.storage.models import RecipientRow
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 REPO = Path(__file__).resolve().parents[2]

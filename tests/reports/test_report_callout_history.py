@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from responder.app.alerts import change_level, raise_alert
-from responder.app.context import AppContext
-from responder.reports.data import build_report
+from responder.app.reports import build_report
 from responder.storage.callouts import history
 from responder.storage.models import RecipientRow
+from responder.wiring import AppContext
 
 REASON = "龙河水位超警戒线"
 

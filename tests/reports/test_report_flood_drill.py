@@ -26,8 +26,8 @@ from report_scenario import (
     roster_names,
 )
 
+from responder.app.reports import build_report
 from responder.domain.clock import FakeClock
-from responder.reports import build_report
 
 
 @pytest.fixture

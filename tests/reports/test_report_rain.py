@@ -17,15 +17,16 @@ from typing import Any
 import pytest
 from report_scenario import REPO, decoded_size, plan_yaml
 
-from responder.app.context import AppContext
+from responder.app.reports import build_report, stored_readings
 from responder.configfiles.plan_file import read_plan
 from responder.domain.clock import FakeClock
 from responder.domain.derived import window_total
-from responder.reports import ReportData, build_report, load_readings, render_markdown
+from responder.reports import ReportData, render_markdown
 from responder.reports.charts import chart_png
 from responder.reports.figures import readings_margin
 from responder.reports.rain import first_reaching, rain_thresholds, rolling_totals, threshold_label, window_label
 from responder.reports.snapshot import SnapshotView
+from responder.wiring import AppContext
 
 T0 = datetime(2027, 7, 10, 0, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -146,7 +147,7 @@ class DrillReport:
 
 @pytest.fixture(scope="module")
 def drill_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillReport]:
-    from responder.app.drill_run import run_scenario
+    from responder.drills.run import run_scenario
     from responder.settings import Settings
 
     folder = tmp_path_factory.mktemp("rain-drill")
@@ -167,7 +168,7 @@ def test_the_drills_rain_panels_show_the_24h_total_against_the_plans_lines(drill
     assert all(s.rain_totals == () for s in data.stations if not s.is_rain)
     margin = readings_margin(data.start, data.end)
     with drill_report.ctx.sessions() as session:
-        every = load_readings(session, sorted(rain), data.start - margin - 24 * H, data.end + margin)
+        every = stored_readings(session, sorted(rain), data.start - margin - 24 * H, data.end + margin)
     peaks = {}
     for sid, series in rain.items():
         (day,) = series.rain_totals

@@ -1,4 +1,4 @@
-"""Readings for the chart: the reflective loader on tables made here, and the report with stations."""
+"""Readings for the chart: what the feeds stored, and the report with stations."""
 
 from __future__ import annotations
 
@@ -8,60 +8,22 @@ from pathlib import Path
 
 import pytest
 from report_scenario import SEASON_START, decoded_size, new_context
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, create_engine, select, update
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from responder.app.context import AppContext
+from responder.app.reports import build_report, stored_readings
 from responder.domain.clock import FakeClock
-from responder.reports import Reading, build_report, load_readings, render_markdown
+from responder.reports import Reading, render_markdown
 from responder.reports.charts import chart_png, cjk_font, drawable
 from responder.reports.figures import readings_margin
 from responder.storage.models import IncidentRow
+from responder.wiring import AppContext
 
 T0 = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 
 
-def readings_table(metadata: MetaData, time_type: DateTime | String | None = None) -> Table:
-    return Table("readings", metadata, Column("id", Integer, primary_key=True), Column("station_id", String(40)),
-                 Column("observed_at", time_type or DateTime()), Column("quantity", String(20)),
-                 Column("value", Float), Column("unit", String(10)))
-
-
-def test_loader_reads_a_readings_table(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
-    table = readings_table(MetaData())
-    table.metadata.create_all(engine)
-    rows = [("a", T0 + timedelta(minutes=m), "water_level", 3.0 + m / 100, "m") for m in range(-120, 121, 30)]
-    rows += [("b", T0, "rain", 4.5, "mm"), ("c", T0, "rain", 9.9, "mm")]
-    with engine.begin() as conn:  # stored as SQLite stores it: naive UTC
-        conn.execute(table.insert(), [dict(station_id=s, observed_at=t.replace(tzinfo=None), quantity=q, value=v,
-                                           unit=u) for s, t, q, v, u in rows])
-    with Session(engine) as session:
-        found = load_readings(session, ["a", "b"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    engine.dispose()
-    assert [(r.station_id, r.at) for r in found] == (
-        [("a", T0 + timedelta(minutes=m)) for m in range(-60, 61, 30)] + [("b", T0)])
-    assert all(r.at.tzinfo is not None for r in found)
-    assert found[-1] == Reading("b", "rain", T0, 4.5, "mm")
-
-
-def test_loader_parses_text_times_with_offsets(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
-    table = readings_table(MetaData(), String(40))
-    table.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), [
-            dict(station_id="a", observed_at="2027-07-01T09:00:00+08:00", quantity="stage", value=4.2, unit="m"),
-            dict(station_id="a", observed_at="2027-07-01T12:00:00+08:00", quantity="stage", value=4.8, unit="m"),
-            dict(station_id="a", observed_at="not a time", quantity="stage", value=1.0, unit="m"),
-        ])
-    with Session(engine) as session:
-        found = load_readings(session, ["a"], T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
-    engine.dispose()
-    assert found == [Reading("a", "stage", T0, 4.2, "m")]
-
-
 def test_loader_reads_the_feeds_table(tmp_path: Path) -> None:
+    """The readings the feeds stored, of the stations asked for, in the window (both ends included)."""
     from responder.storage.feed_models import ReadingRow
     from responder.storage.models import Base
 
@@ -72,44 +34,18 @@ def test_loader_reads_the_feeds_table(tmp_path: Path) -> None:
                                     source="csv:test", received_at=T0)
                          for s, q, m, v, u in [("longhe", "stage_m", -30, 4.1, "m"), ("longhe", "stage_m", 0, 4.4, "m"),
                                                ("longhe", "stage_m", 90, 5.0, "m"), ("rain", "rain_mm", 0, 3.5, "mm"),
-                                               ("other", "rain_mm", 0, 1.0, "mm")]])
+                                               ("rain", "rain_mm", 60, 2.0, "mm"), ("other", "rain_mm", 0, 1.0, "mm")]])
     with Session(engine) as session:
-        found = load_readings(session, ["longhe", "rain"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+        found = stored_readings(session, ["longhe", "rain"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     engine.dispose()
     assert found == [Reading("longhe", "stage_m", T0 - timedelta(minutes=30), 4.1, "m"),
-                     Reading("longhe", "stage_m", T0, 4.4, "m"), Reading("rain", "rain_mm", T0, 3.5, "mm")]
+                     Reading("longhe", "stage_m", T0, 4.4, "m"), Reading("rain", "rain_mm", T0, 3.5, "mm"),
+                     Reading("rain", "rain_mm", T0 + timedelta(hours=1), 2.0, "mm")]
 
 
-def test_loader_reads_epoch_seconds(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
-    table = Table("readings", MetaData(), Column("station", String(40)), Column("time", Integer),
-                  Column("value", Float))
-    table.create(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), [dict(station="a", time=int((T0 + timedelta(hours=h)).timestamp()), value=h)
-                                      for h in range(-3, 4)])
-    with Session(engine) as session:
-        found = load_readings(session, ["a"], T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    engine.dispose()
-    assert found == [Reading("a", "", T0 + timedelta(hours=h), float(h), "") for h in (-1, 0, 1)]
-
-
-def test_loader_gives_nothing_without_a_usable_table(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
-    with Session(engine) as session:
-        assert load_readings(session, ["a"], T0, T0 + timedelta(hours=1)) == []
-    Table("readings", MetaData(), Column("id", Integer, primary_key=True), Column("station_id", String(40)),
-          Column("observed_at", DateTime())).create(engine)  # no value column
-    with Session(engine) as session:
-        assert load_readings(session, ["a"], T0, T0 + timedelta(hours=1)) == []
-        assert load_readings(session, [], T0, T0 + timedelta(hours=1)) == []
-    engine.dispose()
-
-
-def test_loader_on_the_project_database(sqlite_ctx: AppContext) -> None:
-    """Whatever the feeds code has made of the readings table (or not yet), asking never fails."""
+def test_loader_asked_for_no_station_reads_nothing(sqlite_ctx: AppContext) -> None:
     with sqlite_ctx.sessions() as session:
-        assert isinstance(load_readings(session, ["longhe"], T0, T0 + timedelta(hours=1)), list)
+        assert stored_readings(session, [], T0, T0 + timedelta(hours=1)) == []
 
 
 STATIONS = [
@@ -221,7 +157,7 @@ def test_without_the_font_the_report_says_which_package_to_install(monkeypatch: 
 def test_the_stations_the_evidence_names_come_first(tmp_path: Path) -> None:
     """A plan may have hundreds of gauges: the chart reads a few, the one that triggered the alert first."""
     from responder.app.alerts import raise_alert
-    from responder.reports.data import MAX_STATIONS
+    from responder.reports.stations import MAX_STATIONS
 
     clock = FakeClock(SEASON_START)
     ctx = new_context(tmp_path, clock)

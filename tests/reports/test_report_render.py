@@ -10,8 +10,9 @@ from pathlib import Path
 
 from report_scenario import PNG_SIGNATURE, SEASON_START, PlayedFlood, decoded_size, new_context
 
+from responder.app.reports import build_report, write_report
 from responder.domain.clock import FakeClock
-from responder.reports import build_report, render_html, render_markdown, write_report
+from responder.reports import render_html, render_markdown
 from responder.reports.charts import chart_png
 from responder.reports.sections import all_sections
 

@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from report_scenario import DEPUTY_ANSWERS, SEASON_START, TwoIncidents, new_context, play_two_incidents
 
-from responder.app.context import AppContext
+from responder.app.reports import build_report
 from responder.domain.clock import FakeClock
-from responder.reports import ReportData, build_report
+from responder.reports import ReportData
+from responder.wiring import AppContext
 
 
 @dataclass

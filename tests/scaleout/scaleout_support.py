@@ -23,10 +23,10 @@ from process_support import PUBLIC_URL, LoggedProcess, process_env, wait_for
 from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
-from responder.app.context import AppContext
 from responder.settings import Settings
 from responder.storage.models import OutboxRow
 from responder.testing import StubMessage, TwilioStubServer
+from responder.wiring import AppContext
 
 REPO = Path(__file__).resolve().parents[2]
 RESPONDER = Path(sys.executable).with_name("responder")

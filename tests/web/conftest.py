@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from web_hooks_support import AsgiClient, SignedClient, twilio_context
 
-from responder.app.context import AppContext
 from responder.web import create_app
+from responder.wiring import AppContext
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from web_hooks_support import (
 )
 
 from responder.app.alerts import Outcome, end_alert, raise_alert
-from responder.app.context import AppContext
 from responder.app.escalation import run_due
 from responder.domain.clock import FakeClock
 from responder.gateways.fake import FakeGateway
+from responder.gateways.twilio.twiml import call_twiml
 from responder.storage.models import (
     AcknowledgementRow,
     AuditEventRow,
@@ -30,6 +30,7 @@ from responder.storage.models import (
     OutboxRow,
     RecipientRow,
 )
+from responder.wiring import AppContext
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"
@@ -230,7 +231,9 @@ def parse(response_text: str) -> ET.Element:
 def test_calls_read_the_message_and_gather_a_keypress(web_ctx: AppContext, twilio: SignedClient,
                                                       calls: Calls) -> None:
     [placed] = [c for c in calls.gateway.calls if c.reference == str(calls.mine.id)]
-    root = parse(placed.body)
+    assert (placed.body, placed.language, placed.keypress_url) == (calls.mine.body, "zh", PUBLIC_URL + calls.gather())
+    inline = call_twiml(placed.body, placed.language or "", placed.keypress_url)  # what Twilio's adapter places
+    root = parse(inline)
     gathers = root.findall("Gather")
     assert gathers and all(g.get("action") == PUBLIC_URL + calls.gather() for g in gathers)
     say = gathers[0].find("Say")
@@ -239,7 +242,7 @@ def test_calls_read_the_message_and_gather_a_keypress(web_ctx: AppContext, twili
     fetch = {"CallSid": calls.mine.sid or "", "CallStatus": "in-progress"}
     served = twilio.post(f"/twilio/voice/{calls.mine.id}", fetch)
     assert served.status_code == 200 and served.headers["content-type"].startswith("text/xml")
-    assert served.text == placed.body  # the same document, inline or fetched
+    assert served.text == inline  # the same document, inline or fetched
 
 
 def test_pressing_1_confirms_by_voice(web_ctx: AppContext, twilio: SignedClient, calls: Calls,

@@ -22,10 +22,10 @@ from web_hooks_support import (
 )
 
 from responder.app.alerts import raise_alert
-from responder.app.context import AppContext
 from responder.gateways.fake import FakeGateway
 from responder.storage.models import OutboxRow
 from responder.web import create_app
+from responder.wiring import AppContext
 
 STATUS = "/twilio/status"
 INBOUND = "/twilio/inbound"
@@ -86,7 +86,7 @@ def test_callbacks_for_unknown_messages_and_statuses_are_ignored(web_ctx: AppCon
                                                                  sent: list[OutboxRow],
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     before = snapshot(web_ctx, "outbox")
-    with caplog.at_level(logging.INFO, logger="responder.web.app"):
+    with caplog.at_level(logging.INFO, logger="responder.web"):
         assert twilio.post(STATUS, receipt("SM" + "f" * 32, "delivered")).status_code == 204
         assert twilio.post(STATUS, receipt(sent[0].sid or "", "receiving")).status_code == 204
     assert snapshot(web_ctx, "outbox") == before
@@ -101,7 +101,7 @@ def test_a_forged_signature_is_refused_logged_and_changes_nothing(web_ctx: AppCo
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     before = snapshot(web_ctx, "outbox", "inbound_messages", "recipients", "audit_events")
     forger = SignedClient(twilio.client, token="not-the-token")
-    with caplog.at_level(logging.WARNING, logger="responder.web.app"):
+    with caplog.at_level(logging.WARNING, logger="responder.web"):
         assert forger.post(STATUS, receipt(sent[0].sid or "", "failed")).status_code == 403
         response = forger.post(INBOUND, {"From": sent[0].to_number, "To": "+8617400000001", "Body": "1",
                                          "MessageSid": "SM" + "1" * 32})
@@ -215,7 +215,7 @@ def test_malformed_forms_get_400_and_change_nothing(web_ctx: AppContext, twilio:
                                                     path: str, params: dict[str, str]) -> None:
     tables = ("outbox", "inbound_messages", "recipients", "audit_events", "acknowledgements")
     before = snapshot(web_ctx, *tables)
-    with caplog.at_level(logging.WARNING, logger="responder.web.app"):
+    with caplog.at_level(logging.WARNING, logger="responder.web"):
         response = twilio.post(path, params)
     assert response.status_code == 400, response.text
     assert snapshot(web_ctx, *tables) == before
@@ -333,7 +333,7 @@ def test_a_database_failure_is_503_not_500(tmp_path: Any, caplog: pytest.LogCapt
                         gateway="twilio", twilio_auth_token=TOKEN, public_url=PUBLIC_URL)
     ctx = AppContext(settings, clock=FakeClock())
     try:
-        with AsgiClient(create_app(ctx)) as client, caplog.at_level(logging.ERROR, logger="responder.web.app"):
+        with AsgiClient(create_app(ctx)) as client, caplog.at_level(logging.ERROR, logger="responder.web"):
             signed = SignedClient(client)
             assert signed.post(INBOUND, GOOD_INBOUND).status_code == 503
             assert signed.post(STATUS, receipt(SID, "delivered")).status_code == 503
@@ -344,6 +344,6 @@ def test_a_database_failure_is_503_not_500(tmp_path: Any, caplog: pytest.LogCapt
 
 def test_control_characters_in_the_path_do_not_reach_the_log(twilio: SignedClient,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="responder.web.app"):
+    with caplog.at_level(logging.WARNING, logger="responder.web"):
         assert twilio.client.post("/twilio/voice/1%0AFAKE%20LINE/gather", data={"Digits": "1"}).status_code == 403
     assert "\n" not in caplog.records[-1].getMessage()

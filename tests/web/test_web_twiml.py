@@ -1,4 +1,5 @@
-"""The TwiML read to people on voice call-outs, built with the Twilio SDK."""
+"""The TwiML read to people on voice call-outs, built with the Twilio SDK; and what the dispatcher hands a gateway
+for a call: the row's text and language, and the keypress URL under the public URL."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 from web_hooks_support import PUBLIC_URL, twilio_context
 
-from responder.app.context import AppContext
-from responder.gateways.twiml import call_twiml, confirmed_twiml, say_language, voice_twiml_for
+from responder.gateways.fake import FakeGateway
+from responder.gateways.twilio.twiml import call_twiml, confirmed_twiml, say_language
 from responder.storage.db import transaction
 from responder.storage.models import OutboxRow
+from responder.wiring import AppContext
+from responder.worker.dispatcher import Dispatcher
 
 GATHER = PUBLIC_URL + "/twilio/voice/7/gather"
 
@@ -68,29 +71,33 @@ def test_confirmed(language: str, text: str, say_language_: str) -> None:
     assert parse(confirmed_twiml("zh", "已确认收到（E2），谢谢。"))[0].text == "已确认收到（E2），谢谢。"
 
 
-def _voice_row(ctx: AppContext, language: str) -> int:
+def _voice_row(ctx: AppContext, language: str, body: str) -> int:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         row = OutboxRow(incident_id=None, person_id="O003", channel="voice", to_number="+8617400023757",
-                        body="text", language=language, kind="voice", created_at=now, due_at=now, deadline_at=now)
+                        body=body, language=language, kind="voice", created_at=now, due_at=now, deadline_at=now)
         session.add(row)
         session.flush()
         return row.id
 
 
-def test_voice_twiml_for_the_dispatcher_uses_the_rows_language_and_the_public_url(sqlite_ctx: AppContext) -> None:
+def test_a_call_carries_the_rows_text_and_language_and_the_keypress_url_under_the_public_url(
+        sqlite_ctx: AppContext) -> None:
     ctx = twilio_context(sqlite_ctx)
-    zh, en = _voice_row(ctx, "zh"), _voice_row(ctx, "en")
-    build = voice_twiml_for(ctx)
+    zh, en = _voice_row(ctx, "zh", "洪涝预警，请按1确认。"), _voice_row(ctx, "en", "Press 1.")
+    gateway = FakeGateway(clock=ctx.clock)
+    Dispatcher(ctx, gateway, concurrency=1).drain()
+    calls = {c.reference: c for c in gateway.calls}
+    assert (calls[str(zh)].body, calls[str(zh)].language, calls[str(zh)].keypress_url) == (
+        "洪涝预警，请按1确认。", "zh", f"{PUBLIC_URL}/twilio/voice/{zh}/gather")
+    assert (calls[str(en)].body, calls[str(en)].language) == ("Press 1.", "en")
 
-    root = parse(build(zh, "洪涝预警，请按1确认。", "+8617400023757"))
-    assert root[0].get("action") == f"{PUBLIC_URL}/twilio/voice/{zh}/gather"
-    assert root[0][0].get("language") == "cmn-CN" and root[0][0].text == "洪涝预警，请按1确认。"
-    assert parse(build(en, "Press 1.", "+8617400023757"))[0][0].get("language") == "en-US"
 
-
-def test_voice_twiml_for_without_a_public_url(sqlite_ctx: AppContext) -> None:
+def test_without_a_public_url_a_call_has_nowhere_to_send_its_keypress(sqlite_ctx: AppContext) -> None:
     ctx = twilio_context(sqlite_ctx, public_url=None)
-    row = _voice_row(ctx, "zh")
-    root = parse(voice_twiml_for(ctx)(row, "请按1确认。", "+8617400023757"))
-    assert [e.tag for e in root] == ["Say", "Say"]
+    row = _voice_row(ctx, "zh", "请按1确认。")
+    gateway = FakeGateway(clock=ctx.clock)
+    Dispatcher(ctx, gateway, concurrency=1).drain()
+    [call] = gateway.calls
+    assert (call.reference, call.keypress_url) == (str(row), None)
+    assert [e.tag for e in parse(call_twiml(call.body, call.language or "", call.keypress_url))] == ["Say", "Say"]

@@ -14,11 +14,10 @@ from sqlalchemy import func, select
 from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
-from responder.app.context import AppContext
 from responder.gateways.fake import FakeGateway
-from responder.gateways.twiml import voice_twiml_for
 from responder.settings import Settings
 from responder.storage.models import Base
+from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
 """responder/app/escalation.py and confirm.py still call ``Result.tuples()``, deprecated in SQLAlchemy 2.1 (the
@@ -109,8 +108,8 @@ class SignedClient:
 
 
 def dispatch(ctx: AppContext, gateway: FakeGateway) -> None:
-    """Send everything due now through the fake gateway, voice calls with the real TwiML."""
-    Dispatcher(ctx, gateway, concurrency=1, voice_twiml=voice_twiml_for(ctx)).drain()
+    """Send everything due now through the fake gateway (calls with their text, language and keypress URL)."""
+    Dispatcher(ctx, gateway, concurrency=1).drain()
 
 
 def table_counts(ctx: AppContext) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`drill run`: a scenario file in, a drill database and an after-action report out."""
+"""``drill run``: a scenario file in, a drill database and an after-action report out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from responder.app.context import AppContext
-from responder.app.drills import DrillProgress, DrillResult, DrillRunner, drill_database
+from responder.app.ports import Context
 from responder.domain.clock import FakeClock
+from responder.drills.runner import DrillProgress, DrillResult, DrillRunner
+from responder.wiring import AppContext
 
 if TYPE_CHECKING:
     from responder.reports.model import ReportData
@@ -27,7 +28,7 @@ class DrillOutcome:
     wall_seconds: float
 
 
-def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
+def drill_context(ctx: Context, url: str, clock: FakeClock) -> AppContext:
     """The same plan and roster files, its own database (worked on in memory, saved to ``url`` at the end),
     the fake gateway and a virtual clock."""
     settings = ctx.settings.model_copy(update={"database_url": url, "gateway": "fake",
@@ -38,14 +39,15 @@ def drill_context(ctx: AppContext, url: str, clock: FakeClock) -> AppContext:
     return AppContext(settings, clock=clock, engine_override=scratch_engine(), plan_file_override=ctx.plan_file)
 
 
-def run_scenario(ctx: AppContext, path: Path, out_dir: Path,
+def run_scenario(ctx: Context, path: Path, out_dir: Path,
                  on_progress: Callable[[DrillProgress], None] | None = None, seed: int | None = None) -> DrillOutcome:
     """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures."""
-    from responder.app.contacts import import_contacts, validate_roster_file
+    from responder.app.contacts import import_contacts
     from responder.app.feed_cycle import ingest_and_evaluate
+    from responder.app.reports import build_report
     from responder.app.setup import init_database
+    from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
-    from responder.reports.data import build_report
     from responder.reports.write import write_files
     from responder.storage.db import save_copy
 
@@ -89,8 +91,14 @@ def _as_the_report_counts(result: DrillResult, data: ReportData) -> None:
     """The console summary gives the report's totals: the incidents' messages that went out (not the proposals to
     the duty officer, which belong to no incident: counted apart) and the people called out who confirmed (not a
     rung of the chain told of them). Counted twice two ways, they disagreed (598 vs 594, 96 vs 95)."""
-    from responder.reports.data import REACHED
+    from responder.reports.assemble import REACHED
 
     sent = sum(n for incident in data.incidents for status, n in incident.messages_by_status if status in REACHED)
     result.other_messages = result.messages - sent
     result.messages, result.confirmations = sent, data.overall.confirmed
+
+
+def drill_database(out_dir: Path, name: str) -> Path:
+    """Each drill run gets its own SQLite file: drill records never mix with real incidents."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir / f"{name}.db"

@@ -17,12 +17,14 @@ from twilio.rest import Client
 from responder.gateways.base import (
     Accepted,
     GatewayError,
+    OneAtATime,
     OutgoingCall,
     OutgoingSms,
     PermanentError,
     RetryableError,
     SentRecord,
 )
+from responder.gateways.twilio.twiml import call_twiml
 
 try:  # twilio >= 9.10 raises this for RFC 9457 error bodies
     from twilio.base.exceptions import TwilioServiceException
@@ -89,9 +91,11 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
-class TwilioGateway:
-    """SMS and voice through Twilio. ``api_base_url`` points the SDK elsewhere (the local stub server,
-    staging); ``timeout`` bounds every HTTP request so that a hung provider becomes a RetryableError."""
+class TwilioGateway(OneAtATime):
+    """SMS and voice through Twilio, one message per request (its Messages API has no batch send).
+
+    ``api_base_url`` points the SDK elsewhere (the local stub server, staging); ``timeout`` bounds every HTTP
+    request so that a hung provider becomes a RetryableError."""
 
     name = "twilio"
 
@@ -135,7 +139,8 @@ class TwilioGateway:
         caller = call.sender or self.from_number
         if not caller or caller.startswith("MG"):
             raise PermanentError("no caller number: voice calls need a from number, not a messaging service")
-        created = self._call(self.client.calls.create, to=call.to, from_=caller, twiml=call.twiml,
+        created = self._call(self.client.calls.create, to=call.to, from_=caller,
+                             twiml=call_twiml(call.text, call.language, call.keypress_url),
                              **self._callback(call.status_callback))
         return Accepted(sid=str(created.sid), status=str(created.status or "queued"))
 

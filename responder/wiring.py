@@ -1,4 +1,9 @@
-"""What every use case needs: settings, the database, a clock, and the plan in force."""
+"""The composition root: one process's settings, database, clock and plan, built once and handed to every part.
+
+:class:`AppContext` satisfies the use cases' port (:class:`responder.app.ports.Context`); the CLI builds one from
+the settings, tests and drills build theirs with a fake clock or a database of their own. Nothing below the CLI,
+the web app and the drills imports this module: they are given a context.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ from responder.storage.db import make_engine, session_factory
 
 @dataclass
 class AppContext:
-    """The wiring of one process. Tests and drills build their own with a fake clock."""
+    """The wiring of one process (a :class:`~responder.app.ports.Context`). Tests and drills build their own with a
+    fake clock."""
 
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)

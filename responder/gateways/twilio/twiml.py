@@ -1,23 +1,17 @@
 """TwiML for voice call-outs, built with the Twilio SDK: read the message in the person's language and gather
-"press 1 to confirm". The dispatcher places calls with this TwiML inline; the web app serves the same documents
-for providers that fetch a URL, and answers the keypress webhook with ``confirmed_twiml``."""
+"press 1 to confirm". The Twilio gateway places calls with this TwiML inline; the web hooks serve the same document
+to a call that fetches its URL, and answer the keypress with ``confirmed_twiml``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
-
-from responder.app.context import AppContext
-from responder.storage.models import OutboxRow
 
 SAY_LANGUAGES = {"zh": "cmn-CN", "en": "en-US"}
 """Our language codes to the language attribute of <Say>; other codes are passed through as they are."""
 CONFIRMED_TEXT = {"zh": "已确认，谢谢。", "en": "Confirmed, thank you."}
-GATHER_PATH = "/twilio/voice/{outbox_id}/gather"
 GATHER_TIMEOUT_SECONDS = 8
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 """Characters XML 1.0 cannot carry at all: drop them rather than emit a document Twilio refuses."""
@@ -73,21 +67,3 @@ def hangup_twiml() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response.to_xml())
-
-
-def gather_url(public_url: str | None, outbox_id: int) -> str | None:
-    if not public_url:
-        return None
-    return public_url.rstrip("/") + GATHER_PATH.format(outbox_id=outbox_id)
-
-
-def voice_twiml_for(ctx: AppContext) -> Callable[[int, str, str], str]:
-    """For ``Dispatcher(voice_twiml=...)``: ``(outbox_id, body, to) -> TwiML`` in the outbox row's language,
-    with the keypress sent to ``settings.public_url`` + ``/twilio/voice/{outbox_id}/gather``."""
-
-    def build(outbox_id: int, body: str, to: str) -> str:
-        with ctx.sessions() as session:
-            language = session.scalar(select(OutboxRow.language).where(OutboxRow.id == outbox_id))
-        return call_twiml(body, language or "", gather_url(ctx.settings.public_url, outbox_id))
-
-    return build
