@@ -52,6 +52,15 @@ def template_for(plan: Plan, kind: str, level: int) -> LocalText:
     return value
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A message's text and the field values it was filled with: a provider that sends approved templates only
+    (Alibaba Cloud) fills its template parameters from these, in the adapter."""
+
+    text: str
+    fields: dict[str, str]
+
+
 def render(
     plan: Plan,
     kind: str | LocalText,
@@ -66,6 +75,19 @@ def render(
     ``kind`` names a template of ``plan.templates``, or is a template itself in several languages (the public
     CAP warning's headline, description and instruction), filled the same way.
     """
+    return compose(plan, kind, language, facts, tasks, extras, when).text
+
+
+def compose(
+    plan: Plan,
+    kind: str | LocalText,
+    language: str,
+    facts: IncidentFacts,
+    tasks: Sequence[Task] = (),
+    extras: Mapping[str, str] | None = None,
+    when: datetime | None = None,
+) -> Composed:
+    """:func:`render`, with the values of the fields it filled."""
     texts = template_for(plan, kind, facts.level) if isinstance(kind, str) else kind
     lang = language if language in plan.languages else plan.default_language
     level = plan.level(facts.level)
@@ -101,7 +123,7 @@ def render(
     text = template.format_map(values).strip()
     if facts.is_drill and "drill" not in template_fields(template):
         text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}
-    return text
+    return Composed(text, dict(values))
 
 
 def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:

@@ -1,0 +1,214 @@
+"""Which provider reaches which number, and how: the plan's ``messaging`` section.
+
+A route picks, by the number's prefix, one gateway for SMS and one for voice, and says how the people it reaches
+confirm: by replying to the SMS (``reply``), by pressing 1 in a voice call placed right after the SMS
+(``voice_after_sms``), or by a voice call instead of the SMS (``voice_instead``). A domestic provider sends only
+approved templates: its gateway maps each message kind to the provider's template code, the template body as
+registered (``${name}`` placeholders) and the value of each parameter (our fields: ``{level_name}``...).
+Credentials are never here: they come from the deployment's settings.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
+
+
+class Strict(BaseModel):
+    """``plan.py`` imports this module, so it declares its own strict base (as ``cap_config`` does)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Provider = Literal["alibaba", "twilio", "console", "fake"]
+RobotProvider = Literal["wecom", "dingtalk"]
+Confirm = Literal["reply", "voice_after_sms", "voice_instead"]
+
+TEMPLATE_PROVIDERS = frozenset({"alibaba"})
+"""Providers that send approved templates only (a template code and its parameters), never free text."""
+FORBIDDEN_IN_BODY = ("【", "】")
+"""Alibaba Cloud adds the signature in 【】 itself and refuses a template body that has either bracket."""
+DRILL_MARKER = "演练："
+"""The drill marker for routes whose provider forbids 【】: a template parameter ``${drill}``, valued like this in a
+drill and empty otherwise (the signature's 【】 stays the provider's)."""
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+PROVIDER_LIMITS: dict[str, dict[str, int]] = {
+    "alibaba": {"param_max": 35, "body_max": 500, "batch": 100, "per_number_per_day": 40},
+}
+"""Alibaba Cloud SMS: a variable is at most 35 characters (isv.PARAM_LENGTH_LIMIT); a message with its signature at
+most 500; SendBatchSms takes 100 numbers (each with its own parameters); a number gets at most 40 of one
+signature a day (isv.BUSINESS_LIMIT_CONTROL; the console may set it lower)."""
+
+
+def placeholders(body: str) -> list[str]:
+    """The ``${name}`` parameters of a provider's template body, in order."""
+    return _PLACEHOLDER.findall(body)
+
+
+class ProviderTemplate(Strict):
+    """One approved template: its code at the provider, its body as registered, and how to fill each parameter."""
+
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+    body: Annotated[str, Field(min_length=1, max_length=500)]
+    """The template text as registered with the provider, ``${name}`` for each parameter (no signature)."""
+    params: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = {}
+    """Parameter name -> its value, written with our template fields (``"{level_name}"``)."""
+
+    @model_validator(mode="after")
+    def _params_match_body(self) -> ProviderTemplate:
+        used = set(placeholders(self.body))
+        if missing := sorted(used - set(self.params)):
+            raise ValueError(f"the body uses ${{{missing[0]}}} but params gives it no value")
+        if extra := sorted(set(self.params) - used):
+            raise ValueError(f"params has {extra[0]!r}, which the body does not use")
+        return self
+
+    def fill(self, fields: dict[str, str]) -> dict[str, str]:
+        """The parameter values for one message: each param's format filled with the message's fields."""
+        return {name: string.Formatter().vformat(value, (), _Blank(fields)).strip()
+                for name, value in self.params.items()}
+
+    def text(self, values: dict[str, str]) -> str:
+        """What the person reads: the registered body with the values in (the provider adds the signature)."""
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), self.body)
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class GatewayConfig(Strict):
+    """A provider account the plan sends through. Its credentials are the settings' (``RESPONDER_ALIBABA_*``...)."""
+
+    provider: Provider
+    sign_name: Annotated[str, Field(min_length=2, max_length=12)] | None = None
+    """The approved signature (签名), without 【】: the provider puts it in front of every message."""
+    caller: str | None = None
+    """The caller number shown on voice calls (a number bought from the provider)."""
+    templates: dict[Slug, ProviderTemplate] = {}
+    """SMS templates by message kind (callout, resend, upgrade, standdown...)."""
+    voice_templates: dict[Slug, ProviderTemplate] = {}
+    """Text-to-speech templates by message kind (callout, voice...)."""
+    confirmed_voice: str | None = None
+    """The TTS template played when the person presses 1 (IvrCall's MenuKeyMap)."""
+    per_number_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """At most this many SMS to one number a day through this gateway (default: the provider's)."""
+    drill_marker: str = DRILL_MARKER
+
+    @model_validator(mode="after")
+    def _templated(self) -> GatewayConfig:
+        if self.provider in TEMPLATE_PROVIDERS and not self.sign_name:
+            raise ValueError(f"a {self.provider} gateway needs sign_name (the approved signature)")
+        return self
+
+    @property
+    def templated(self) -> bool:
+        return self.provider in TEMPLATE_PROVIDERS
+
+    def limit(self, name: str) -> int | None:
+        if name == "per_number_per_day" and self.per_number_per_day is not None:
+            return self.per_number_per_day
+        return PROVIDER_LIMITS.get(self.provider, {}).get(name)
+
+
+class Route(Strict):
+    """Numbers starting with ``prefix`` ("+86"; "+" for all others) go through these gateways."""
+
+    prefix: Annotated[str, Field(pattern=r"^\+\d{0,4}$")]
+    sms: Slug
+    voice: Slug | None = None
+    confirm: Confirm = "reply"
+    """How the people of this route confirm: reply to the SMS, or press 1 in a voice call."""
+    replies: bool = True
+    """Whether SMS replies come back through this route's SMS gateway (Twilio to +86: they do not)."""
+
+    @model_validator(mode="after")
+    def _confirmable(self) -> Route:
+        if self.confirm != "reply" and self.voice is None:
+            raise ValueError(f"confirm: {self.confirm} needs a voice gateway")
+        if self.confirm == "reply" and not self.replies:
+            raise ValueError("confirm: reply on a route without replies: nobody could confirm (choose "
+                             "voice_after_sms or voice_instead)")
+        return self
+
+    @property
+    def by_voice(self) -> bool:
+        return self.confirm != "reply"
+
+
+class Robot(Strict):
+    """A WeCom (企业微信) or DingTalk group robot: the group's chat gets the group's messages too. Its webhook
+    address (with its key) and DingTalk's signing secret are the settings' (``RESPONDER_ROBOT_WEBHOOKS``)."""
+
+    provider: RobotProvider
+    group: Slug
+    kinds: list[Slug] = ["callout", "upgrade", "downgrade", "standdown", "escalate_group"]
+    """The message kinds the chat gets (once per message, not once per person)."""
+
+
+class Messaging(Strict):
+    gateways: dict[Slug, GatewayConfig]
+    routes: Annotated[list[Route], Field(min_length=1)]
+    robots: dict[Slug, Robot] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> Messaging:
+        for route in self.routes:
+            for name in (route.sms, route.voice):
+                if name is not None and name not in self.gateways:
+                    raise ValueError(f"route {route.prefix}: unknown gateway {name!r} "
+                                     f"(known: {', '.join(sorted(self.gateways))})")
+        return self
+
+    def route_for(self, phone: str) -> Route | None:
+        """The route with the longest prefix ``phone`` starts with."""
+        matching = [r for r in self.routes if phone.startswith(r.prefix)]
+        return max(matching, key=lambda r: len(r.prefix)) if matching else None
+
+    def gateway_for(self, phone: str, channel: str) -> str | None:
+        route = self.route_for(phone)
+        if route is None:
+            return None
+        return route.voice if channel == "voice" else route.sms
+
+
+class Sent(BaseModel):
+    """A message's text and fields as they will go out (see :func:`as_sent`)."""
+
+    model_config = ConfigDict(frozen=True)
+    text: str
+    fields: dict[str, str]
+
+
+def provider_template(messaging: Messaging | None, phone: str, kind: str,
+                      channel: str) -> tuple[GatewayConfig, ProviderTemplate | None] | None:
+    """The template-only gateway that will carry a ``kind`` message to ``phone`` on ``channel`` and its template for
+    that kind (None: it has none); None when the number's gateway sends free text."""
+    if messaging is None:
+        return None
+    name = messaging.gateway_for(phone, channel)
+    config = messaging.gateways.get(name) if name else None
+    if config is None or not config.templated:
+        return None
+    templates = config.voice_templates if channel == "voice" else config.templates
+    return config, templates.get(kind)
+
+
+def as_sent(messaging: Messaging | None, phone: str, kind: str, channel: str, text: str,
+            fields: dict[str, str]) -> Sent:
+    """What the person gets: through a template-only provider, its approved template with the parameters filled from
+    our fields (the drill marker in the provider's permitted form, never 【演练】); else our own text. A kind the
+    gateway has no template for keeps our text: ``plan check`` refuses such a plan, and the adapter such a send."""
+    found = provider_template(messaging, phone, kind, channel)
+    if found is None or found[1] is None:
+        return Sent(text=text, fields=fields)
+    config, template = found
+    marked = {**fields, "drill": config.drill_marker if fields.get("drill") else ""}
+    return Sent(text=template.text(template.fill(marked)), fields=marked)
