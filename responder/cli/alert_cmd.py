@@ -75,7 +75,7 @@ def _gateway(no_send: bool) -> Gateway | None:
     from responder.gateways.factory import make_gateway
 
     ctx = app_context()
-    return make_gateway(ctx.settings, ctx.clock)
+    return make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging)
 
 
 def _dispatch(outcome: Outcome, no_send: bool, gateway: Gateway | None = None) -> None:

@@ -6,7 +6,7 @@ Each function takes the plan and roster an incident lives under and returns what
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -190,7 +190,26 @@ def decide_raise(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer:
             text = texts[key] = compose(plan, "callout", rec.contact.language, facts, rec.tasks, when=when)
         decision.messages.extend(callout_messages(plan, rec.contact, "callout", text, facts, rec.tasks, when))
     _extras(plan, roster, facts, duty_officer, {}, decision, when)
+    decision.messages.extend(robot_messages(plan, "callout", decision.recipients.values(), facts, when))
     return decision
+
+
+def robot_messages(plan: Plan, kind: str, recipients: Iterable[RecipientPlan], facts: IncidentFacts,
+                   when: datetime) -> list[OutgoingMessage]:
+    """The group chats' copies: one message per robot whose group is called and which takes ``kind`` messages,
+    with the group's task, in the plan's first language, addressed ``robot:<name>``."""
+    if plan.messaging is None:
+        return []
+    tasks = {t.group: t for rec in recipients for t in rec.tasks}
+    out = []
+    for name, robot in plan.messaging.robots.items():
+        task = tasks.get(robot.group)
+        if task is None or kind not in robot.kinds:
+            continue
+        contact = Contact(f"robot:{name}", name, f"robot:{name}", plan.default_language)
+        out.append(OutgoingMessage.of(plan, contact, kind, compose(plan, kind, contact.language, facts, [task],
+                                                                   when=when), "robot"))
+    return out
 
 
 def decide_level_change(plan: Plan, roster: Roster, facts: IncidentFacts, already: Mapping[str, RecipientPlan],

@@ -156,7 +156,8 @@ class Robot(Strict):
 class Messaging(Strict):
     gateways: dict[Slug, GatewayConfig]
     routes: Annotated[list[Route], Field(min_length=1)]
-    robots: dict[Slug, Robot] = {}
+    robots: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=14)], Robot] = {}
+    """Group chat robots by name (at most 14 characters: rows are addressed ``robot:<name>``)."""
 
     @model_validator(mode="after")
     def _known(self) -> Messaging:

@@ -25,8 +25,8 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from responder.app.ports import Context
+from responder.web import alibaba_hooks, sms_hooks, voice_hooks
 from responder.web import health as health_hook
-from responder.web import sms_hooks, voice_hooks
 from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
 from responder.web.signatures import SignatureCheck
@@ -45,4 +45,5 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     """
     check = SignatureCheck(ctx.settings)
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx)])
+                             *health_hook.routes(ctx, health), *cap_routes(ctx),
+                             *alibaba_hooks.routes(ctx)])
