@@ -208,8 +208,9 @@ def as_sent(messaging: Messaging | None, phone: str, kind: str, channel: str, te
     our fields (the drill marker in the provider's permitted form, never 【演练】); else our own text. A kind the
     gateway has no template for keeps our text: ``plan check`` refuses such a plan, and the adapter such a send."""
     found = provider_template(messaging, phone, kind, channel)
-    if found is None or found[1] is None:
+    template = found[1] if found is not None else None
+    if found is None or template is None:
         return Sent(text=text, fields=fields)
-    config, template = found
+    config = found[0]
     marked = {**fields, "drill": config.drill_marker if fields.get("drill") else ""}
     return Sent(text=template.text(template.fill(marked)), fields=marked)

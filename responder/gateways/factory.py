@@ -84,7 +84,8 @@ def _routed(settings: Settings, clock: Clock | None, messaging: Messaging) -> Ga
     used = {name for route in messaging.routes for name in (route.sms, route.voice) if name}
     problems = [Problem(f"the plan's gateway {name!r} ({messaging.gateways[name].provider}) needs {missing}",
                         field=f"messaging.gateways.{name}")
-                for name in sorted(used) for missing in missing_credentials(settings, messaging.gateways[name].provider)]
+                for name in sorted(used)
+                for missing in missing_credentials(settings, messaging.gateways[name].provider)]
     problems += [Problem(f"robot {name!r} has no webhook address in {env_name('robot_webhooks')}",
                          field=f"messaging.robots.{name}") for name in missing_robot_webhooks(settings, messaging)]
     if problems:

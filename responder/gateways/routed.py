@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from responder.domain.routes import Messaging
-from responder.gateways.base import Accepted, Gateway, GatewayError, OutgoingCall, OutgoingSms, PermanentError, SentRecord
+from responder.gateways.base import (
+    Accepted,
+    Gateway,
+    GatewayError,
+    OutgoingCall,
+    OutgoingSms,
+    PermanentError,
+    SentRecord,
+)
 
 ROBOT_PREFIX = "robot:"
 """A group chat's outbox rows are addressed ``robot:<name>``."""
@@ -51,11 +59,12 @@ class RoutedGateway:
             size = gateway.batch_limit
             for start in range(0, len(indexes), size or 1):
                 chunk = indexes[start:start + size] if size else indexes[start:start + 1]
+                answers: list[Accepted | GatewayError]
                 try:
                     answers = (gateway.send_batch([messages[i] for i in chunk]) if size
                                else [gateway.send_sms(messages[chunk[0]])])
                 except GatewayError as exc:
-                    answers = [exc] * len(chunk)
+                    answers = [exc for _ in chunk]
                 outcomes.update(zip(chunk, answers, strict=True))
         return [outcomes[i] for i in range(len(messages))]
 

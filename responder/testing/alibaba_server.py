@@ -209,7 +209,7 @@ class AlibabaStubServer:
         sent_today = sum(1 for m in self.messages
                          if m.number == number and m.sent_at.astimezone(BEIJING).date() == today)
         if sent_today >= self.per_number_per_day:
-            return {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发天级流控Permits:%d" % self.per_number_per_day}
+            return {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": f"触发天级流控Permits:{self.per_number_per_day}"}
         return None
 
     def _record(self, number: str, sign_name: str, code: str, params: dict[str, str], biz_id: str,

@@ -187,7 +187,7 @@ class AlibabaGateway:
         """Call the SDK; a refused request (HTTP error) or a refused send (``Code`` not OK) as our error."""
         try:
             response = method(request)
-        except Exception as exc:  # noqa: BLE001 - the SDK raises its own, requests' and aiohttp's errors
+        except Exception as exc:
             raise classify(exc) from exc
         body = response.body
         if body is None:
