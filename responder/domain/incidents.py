@@ -15,7 +15,7 @@ from responder.domain.callout import CallTarget, Contact, called_at, chain_conta
 from responder.domain.messages import Composed, IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person, Roster
-from responder.domain.routes import as_sent
+from responder.domain.routes import as_sent, template_language
 from responder.domain.types import Role
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -80,6 +80,9 @@ class OutgoingMessage:
     def of(cls, plan: Plan, contact: Contact, kind: str, composed: Composed, channel: str = "sms") -> OutgoingMessage:
         """The message as the person will get it: through a template-only provider (the plan's route for their
         number), the provider's approved template filled (:func:`responder.domain.routes.as_sent`)."""
+        language = template_language(plan.messaging, contact.phone, kind, channel)
+        if language is not None:
+            composed = composed.in_language(language)
         sent = as_sent(plan.messaging, contact.phone, kind, channel, composed.text, composed.fields)
         return cls(contact, kind, sent.text, channel, sent.fields)
 

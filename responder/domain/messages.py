@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from responder.domain.plan import LocalText, Plan, contains_url, pick, template_fields
@@ -59,6 +59,13 @@ class Composed:
 
     text: str
     fields: dict[str, str]
+    language: str = ""
+    redo: Callable[[str], Composed] | None = field(default=None, compare=False, repr=False)
+    """The same message composed in another language: a provider whose templates are registered in one language
+    gets its parameters in that language, whatever the person's."""
+
+    def in_language(self, language: str) -> Composed:
+        return self if language == self.language or self.redo is None else self.redo(language)
 
 
 def render(
@@ -123,7 +130,8 @@ def compose(
     text = template.format_map(values).strip()
     if facts.is_drill and "drill" not in template_fields(template):
         text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}
-    return Composed(text, dict(values))
+    return Composed(text, dict(values), lang,
+                    lambda other: compose(plan, kind, other, facts, tasks, extras, when))
 
 
 def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:

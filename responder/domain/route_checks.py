@@ -42,8 +42,8 @@ def check_messaging(plan: Plan, report: Report) -> None:
             needed.setdefault(route.sms, set()).update(_sms_kinds(plan))
         if route.voice and messaging.gateways[route.voice].templated:
             needed.setdefault(route.voice, set()).update(f"voice:{k}" for k in VOICE_KINDS)
-    longest = _field_lengths(plan)
     for name, config in messaging.gateways.items():
+        longest = _field_lengths(plan, config.language)
         base = ("messaging", "gateways", name)
         for kind in sorted(needed.get(name, set())):
             voice = kind.startswith("voice:")
@@ -111,15 +111,15 @@ def _length(name: str, config: GatewayConfig, longest: dict[str, tuple[int, str]
     return longest.get(name, (0, ""))[0]
 
 
-def _field_lengths(plan: Plan) -> dict[str, tuple[int, str]]:
-    """The longest value the plan can put in each bounded field, in any of its languages, and that value."""
+def _field_lengths(plan: Plan, language: str) -> dict[str, tuple[int, str]]:
+    """The longest value the plan can put in each bounded field in ``language``, and that value."""
     out: dict[str, tuple[int, str]] = {}
 
     def note(name: str, texts: Iterator[LocalText]) -> None:
         for text in texts:
-            for value in text.values():
-                if len(value) > out.get(name, (0, ""))[0]:
-                    out[name] = (len(value), value)
+            value = text.get(language, "")
+            if len(value) > out.get(name, (0, ""))[0]:
+                out[name] = (len(value), value)
 
     entries = [e for h in plan.hazards for c in h.callout for e in c.groups]
     note("area", iter([plan.area.name]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -69,10 +70,15 @@ class ProviderTemplate(Strict):
             raise ValueError(f"params has {extra[0]!r}, which the body does not use")
         return self
 
-    def fill(self, fields: dict[str, str]) -> dict[str, str]:
-        """The parameter values for one message: each param's format filled with the message's fields."""
-        return {name: string.Formatter().vformat(value, (), _Blank(fields)).strip()
-                for name, value in self.params.items()}
+    def fill(self, fields: dict[str, str], limit: int | None = None) -> dict[str, str]:
+        """The parameter values for one message: each param's format filled with the message's fields, cut to
+        ``limit`` characters (the last one "…"): a person in several groups has a longer task than ``plan check``
+        can foresee, and a shortened task beats a refused call-out."""
+        values = {name: string.Formatter().vformat(value, (), _Blank(fields)).strip()
+                  for name, value in self.params.items()}
+        if limit is None:
+            return values
+        return {name: value if len(value) <= limit else value[:limit - 1] + "…" for name, value in values.items()}
 
     def text(self, values: dict[str, str]) -> str:
         """What the person reads: the registered body with the values in (the provider adds the signature)."""
@@ -101,6 +107,8 @@ class GatewayConfig(Strict):
     per_number_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
     """At most this many SMS to one number a day through this gateway (default: the provider's)."""
     drill_marker: str = DRILL_MARKER
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "zh"
+    """The language its templates are registered in: ``plan check`` measures the parameters in it."""
 
     @model_validator(mode="after")
     def _templated(self) -> GatewayConfig:
@@ -202,6 +210,12 @@ def provider_template(messaging: Messaging | None, phone: str, kind: str,
     return config, templates.get(kind)
 
 
+def template_language(messaging: Messaging | None, phone: str, kind: str, channel: str) -> str | None:
+    """The language the number's template-only gateway registered its ``kind`` template in; None: free text."""
+    found = provider_template(messaging, phone, kind, channel)
+    return found[0].language if found is not None and found[1] is not None else None
+
+
 def as_sent(messaging: Messaging | None, phone: str, kind: str, channel: str, text: str,
             fields: dict[str, str]) -> Sent:
     """What the person gets: through a template-only provider, its approved template with the parameters filled from
@@ -213,4 +227,40 @@ def as_sent(messaging: Messaging | None, phone: str, kind: str, channel: str, te
         return Sent(text=text, fields=fields)
     config = found[0]
     marked = {**fields, "drill": config.drill_marker if fields.get("drill") else ""}
-    return Sent(text=template.text(template.fill(marked)), fields=marked)
+    return Sent(text=template.text(template.fill(marked, config.limit("param_max"))), fields=marked)
+
+
+_LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+
+
+def provider_warnings(messaging: Messaging | None, phone: str, kind: str, channel: str,
+                      fields: Mapping[str, str] | None) -> list[str]:
+    """Why a template-only provider would refuse this message (shown at preview, which then refuses the raise):
+    no template for its kind, the officer's reason over the provider's length for a parameter, a link in a
+    parameter. Other parameters over the length are cut (:meth:`ProviderTemplate.fill`)."""
+    found = provider_template(messaging, phone, kind, channel)
+    if found is None:
+        return []
+    config, template = found
+    if template is None:
+        return [f"no {config.provider} template for {kind!r} {'calls' if channel == 'voice' else 'messages'}"]
+    warnings = []
+    most = config.limit("param_max")
+    for name, value in template.fill(dict(fields or {})).items():
+        typed = "{reason}" in template.params[name]  # what the officer typed: theirs to shorten, not ours to cut
+        if most is not None and len(value) > most and typed:
+            warnings.append(f"template {template.code} parameter {name} is {len(value)} characters, over the "
+                            f"{config.provider} limit of {most} (isv.PARAM_LENGTH_LIMIT)")
+        if _LINK.search(value):
+            warnings.append(f"template {template.code} parameter {name} has a link, which {config.provider} refuses")
+    return warnings
+
+
+def signed(messaging: Messaging | None, phone: str, channel: str, text: str) -> str:
+    """The SMS as the phone shows it, for counting its parts (70, then 67 a part): a template-only provider puts its
+    signature 【签名】 in front, and counts it."""
+    if messaging is None or channel != "sms":
+        return text
+    name = messaging.gateway_for(phone, channel)
+    config = messaging.gateways.get(name) if name else None
+    return f"【{config.sign_name}】{text}" if config is not None and config.templated and config.sign_name else text

@@ -168,15 +168,13 @@ class AlibabaGateway:
     # -- shared -----------------------------------------------------------------------------------------------
     def _filled(self, templates: dict[str, ProviderTemplate], kind: str | None,
                 fields: Any) -> tuple[ProviderTemplate, dict[str, str]]:
-        """The kind's template and its parameters, refused here (not by the provider) when they break its rules."""
+        """The kind's template and its parameters (cut to the provider's length), refused here rather than by the
+        provider when one holds a link."""
         template = templates.get(kind or "")
         if template is None:
             raise PermanentError(f"no approved {self.name} template for {kind!r} messages (plan messaging.gateways)")
-        params = template.fill(dict(fields or {}))
+        params = template.fill(dict(fields or {}), self._param_max)
         for name, value in params.items():
-            if self._param_max is not None and len(value) > self._param_max:
-                raise PermanentError(f"template {template.code} parameter {name} is {len(value)} characters, over "
-                                     f"the provider's {self._param_max}", code="PARAM_LENGTH_LIMIT")
             if contains_url(value):
                 raise PermanentError(f"template {template.code} parameter {name} has a link, which the provider "
                                      "refuses in parameters", code="PARAM_NOT_SUPPORT_URL")
