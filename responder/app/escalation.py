@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from responder.app.ports import Context
 from responder.domain.callout import Contact, chain_contacts, group_heads
 from responder.domain.escalation import Pending, names_list, previous_chain_step, schedule, targets
-from responder.domain.incidents import Assignment, OutgoingMessage
+from responder.domain.incidents import Assignment, OutgoingMessage, calls_to_confirm
 from responder.domain.messages import IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Roster
@@ -153,13 +153,16 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
     who = targets(step.action, unconfirmed)
     out: list[OutgoingMessage] = []
     if step.action in ("resend_sms", "voice_call"):
-        kind, channel = ("resend", "sms") if step.action == "resend_sms" else ("voice", "voice")
-        template = "callout" if kind == "resend" else "voice"
         for pid in who.reminders:
             r = by_id[pid]
+            # Someone with no SMS reply channel (the route confirms by voice) is reminded by another call: 叫应.
+            by_voice = step.action == "voice_call" or calls_to_confirm(plan, r.phone) != "reply"
+            kind, channel = ("voice", "voice") if by_voice else ("resend", "sms")
+            template = "voice" if by_voice else "callout"
             tasks = [t for a in r.assignments if (t := Assignment.from_dict(a).as_task()) is not None]
             text = compose(plan, template, r.language, facts, tasks, when=now)
             out.append(OutgoingMessage.of(plan, Contact(r.person_id, r.name, r.phone, r.language), kind, text, channel))
+        channel = "sms" if step.action == "resend_sms" else "voice"
         return "done", f"{len(out)} people reminded by {channel}", out
     if step.action in ("notify_group_deputy", "notify_group_leader"):
         role = Role.DEPUTY if step.action == "notify_group_deputy" else Role.LEADER

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from cn_support import FOREIGN, TOKEN, TWILIO_TOKEN, cn_context, stubs
 from sqlalchemy import select
+from web_hooks_support import AsgiClient, SignedClient
 
 from responder.app.alerts import raise_alert
 from responder.app.status import incident_status
@@ -20,10 +21,6 @@ from responder.testing.alibaba_server import AlibabaStubServer
 from responder.web import create_app
 from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
-from cn_support import FOREIGN, TOKEN, TWILIO_TOKEN, cn_context, stubs
-from web_hooks_support import AsgiClient, SignedClient
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def rows(ctx: AppContext, incident_id: int) -> list[OutboxRow]:
