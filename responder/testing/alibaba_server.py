@@ -89,6 +89,7 @@ class AlibabaStubServer:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._script: list[Answer] = []
+        self._failing: dict[str, tuple[str, str]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -115,6 +116,12 @@ class AlibabaStubServer:
         """``host:port``, the SDK's ``endpoint`` (with ``protocol="http"``)."""
         assert self._server is not None, "use the server as a context manager"
         return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def fail_number(self, number: str, code: str = "isv.MOBILE_NUMBER_ILLEGAL", message: str = "非法手机号") -> None:
+        """Every send to ``number`` (national form) is refused with ``code``, the whole request with it, as the
+        provider refuses a request with one bad number."""
+        with self._lock:
+            self._failing[number] = (code, message)
 
     def script(self, *answers: Answer) -> None:
         """The next sends (SendSms, SendBatchSms, IvrCall) get these answers, one each."""
@@ -198,6 +205,9 @@ class AlibabaStubServer:
             return {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": f"模板不合法: {code}"}
         if not _MAINLAND.match(number):
             return {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": f"非法手机号: {number}"}
+        if number in self._failing:
+            code, message = self._failing[number]
+            return {"Code": code, "Message": message}
         if missing := [v for v in _VAR.findall(templates[code]) if v not in params]:
             return {"Code": "isv.TEMPLATE_MISSING_PARAMETERS", "Message": f"模板缺少变量: {missing[0]}"}
         for value in params.values():
