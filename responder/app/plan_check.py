@@ -71,8 +71,8 @@ def credential_problems(settings: Settings, plan: Plan, sources: Sources) -> lis
     for ri, route in enumerate(messaging.routes):
         for channel in ("sms", "voice"):
             name = getattr(route, channel)
-            if name is None:
-                continue
+            if name is None or name not in messaging.gateways:
+                continue  # an unknown gateway is the plan's own error
             for missing in missing_credentials(settings, messaging.gateways[name].provider):
                 path: tuple[str | int, ...] = ("messaging", "routes", ri, channel)
                 problems.append(Problem(f"route {route.prefix} sends {channel} through {name!r} "

@@ -10,6 +10,7 @@ not hold a link; one number may not get more SMS a day than the provider lets th
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterator
 
@@ -34,6 +35,13 @@ def check_messaging(plan: Plan, report: Report) -> None:
         return
     needed: dict[str, set[str]] = {}
     for ri, route in enumerate(messaging.routes):
+        unknown = [(channel, name) for channel, name in (("sms", route.sms), ("voice", route.voice))
+                   if name is not None and name not in messaging.gateways]
+        for channel, name in unknown:
+            report(("messaging", "routes", ri, channel), f"route {route.prefix}: unknown gateway {name!r} (known: "
+                   f"{', '.join(sorted(messaging.gateways))})", Severity.ERROR)
+        if unknown:
+            continue
         sms = messaging.gateways[route.sms]
         if sms.provider == "twilio" and route.prefix == "+86" and route.replies:
             report(("messaging", "routes", ri, "replies"), "Twilio delivers SMS to China one way: replies do not come "
@@ -63,8 +71,17 @@ def _sms_kinds(plan: Plan) -> set[str]:
     return set(SMS_KINDS) | ({"evacuation"} if plan.evacuation_zones else set())
 
 
+CODE_FORMS = {"alibaba": {"templates": re.compile(r"^SMS_\d{3,}$"), "voice_templates": re.compile(r"^TTS_\d{3,}$")}}
+"""What an approved template code looks like at each provider (SMS_xxxxxxx, TTS_xxxxxxx at Alibaba Cloud)."""
+
+
 def _check_template(config: GatewayConfig, template: ProviderTemplate, path: tuple[str | int, ...],
                     longest: dict[str, tuple[int, str]], report: Report) -> None:
+    form = CODE_FORMS.get(config.provider, {}).get(str(path[-2]))
+    if form is not None and not form.match(template.code):
+        report((*path, "code"), f"{template.code!r} is not a {config.provider} template code (like "
+               f"{'TTS' if path[-2] == 'voice_templates' else 'SMS'}_123456789, as the console shows it)",
+               Severity.ERROR)
     for bracket in FORBIDDEN_IN_BODY:
         if bracket in template.body:
             report((*path, "body"), f"{bracket} in a {config.provider} template body: the provider adds the signature "
@@ -144,5 +161,6 @@ def _check_frequency(plan: Plan, config: GatewayConfig, base: tuple[str | int, .
         resends = sum(1 for step in policy.steps if step.action == "resend_sms") * (1 + policy.repeat)
         most = 2 + resends
         if most > limit:
-            report(("escalation_policy", pi), f"level {policy.level} can send one number {most} SMS, over the "
+            where = (*base, "per_number_per_day") if config.per_number_per_day is not None else ("escalation_policy", pi)
+            report(where, f"level {policy.level} can send one number {most} SMS, over the "
                    f"{limit} a day gateway {base[-1]!r} lets through (isv.BUSINESS_LIMIT_CONTROL)", Severity.ERROR)

@@ -167,15 +167,6 @@ class Messaging(Strict):
     robots: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=14)], Robot] = {}
     """Group chat robots by name (at most 14 characters: rows are addressed ``robot:<name>``)."""
 
-    @model_validator(mode="after")
-    def _known(self) -> Messaging:
-        for route in self.routes:
-            for name in (route.sms, route.voice):
-                if name is not None and name not in self.gateways:
-                    raise ValueError(f"route {route.prefix}: unknown gateway {name!r} "
-                                     f"(known: {', '.join(sorted(self.gateways))})")
-        return self
-
     def route_for(self, phone: str) -> Route | None:
         """The route with the longest prefix ``phone`` starts with."""
         matching = [r for r in self.routes if phone.startswith(r.prefix)]

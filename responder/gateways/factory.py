@@ -81,7 +81,7 @@ def missing_robot_webhooks(settings: Settings, messaging: Messaging) -> list[str
 def _routed(settings: Settings, clock: Clock | None, messaging: Messaging) -> Gateway:
     from responder.gateways.routed import RoutedGateway
 
-    used = {name for route in messaging.routes for name in (route.sms, route.voice) if name}
+    used = {name for route in messaging.routes for name in (route.sms, route.voice) if name in messaging.gateways}
     problems = [Problem(f"the plan's gateway {name!r} ({messaging.gateways[name].provider}) needs {missing}",
                         field=f"messaging.gateways.{name}")
                 for name in sorted(used)
