@@ -161,6 +161,7 @@ def _check_frequency(plan: Plan, config: GatewayConfig, base: tuple[str | int, .
         resends = sum(1 for step in policy.steps if step.action == "resend_sms") * (1 + policy.repeat)
         most = 2 + resends
         if most > limit:
-            where = (*base, "per_number_per_day") if config.per_number_per_day is not None else ("escalation_policy", pi)
+            explicit = config.per_number_per_day is not None
+            where = (*base, "per_number_per_day") if explicit else ("escalation_policy", pi)
             report(where, f"level {policy.level} can send one number {most} SMS, over the "
                    f"{limit} a day gateway {base[-1]!r} lets through (isv.BUSINESS_LIMIT_CONTROL)", Severity.ERROR)

@@ -33,7 +33,8 @@ CASES = [
     Broken("kind-without-template", '        standdown:\n          code: SMS_300000006\n', "        standdown_:\n"
            "          code: SMS_300000006\n", "messaging.gateways.aliyun.templates",
            "no alibaba template for 'standdown' messages", "      templates:"),
-    Broken("brackets-in-body", 'body: "${drill}已确认收到（${code}），谢谢。"', 'body: "${drill}【已确认】（${code}），谢谢。"',
+    Broken("brackets-in-body", 'body: "${drill}已确认收到（${code}），谢谢。"',
+           'body: "${drill}【已确认】（${code}），谢谢。"',
            "messaging.gateways.aliyun.templates.confirmed.body", "【 in a alibaba template body", "【已确认】"),
     Broken("parameter-too-long", 'task: "{task}", place: "{report_to}"', 'task: "{task}，到{report_to}{area}", '
            'place: "{report_to}"', "messaging.gateways.aliyun.templates.callout.params.task",
