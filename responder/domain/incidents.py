@@ -207,11 +207,11 @@ def robot_messages(plan: Plan, kind: str, recipients: Iterable[RecipientPlan], f
     out = []
     for name, robot in plan.messaging.robots.items():
         task = tasks.get(robot.group)
-        if task is None or kind not in robot.kinds:
-            continue
+        if kind not in robot.kinds or (task is None and kind != "standdown"):
+            continue  # a stand-down goes to every chat; the others to the chats of the groups called
         contact = Contact(f"robot:{name}", name, f"robot:{name}", plan.default_language)
-        out.append(OutgoingMessage.of(plan, contact, kind, compose(plan, kind, contact.language, facts, [task],
-                                                                   when=when), "robot"))
+        out.append(OutgoingMessage.of(plan, contact, kind, compose(plan, kind, contact.language, facts,
+                                                                   [task] if task else [], when=when), "robot"))
     return out
 
 
@@ -244,6 +244,8 @@ def decide_level_change(plan: Plan, roster: Roster, facts: IncidentFacts, alread
             decision.recipients[pid] = RecipientPlan(old.contact, [a for a in old.assignments if a.group is None])
     if upgrade:
         _extras(plan, roster, facts, duty_officer, {**already, **decision.recipients}, decision, when)
+    decision.messages.extend(robot_messages(plan, "upgrade" if upgrade else "downgrade", wanted.values(), facts,
+                                            when))
     return decision
 
 
@@ -253,4 +255,5 @@ def decide_end(plan: Plan, facts: IncidentFacts, told: Sequence[Contact], when: 
     for contact in told:
         decision.messages.append(OutgoingMessage.of(plan, contact, "standdown", compose(
             plan, "standdown", contact.language, facts, when=when)))
+    decision.messages.extend(robot_messages(plan, "standdown", (), facts, when))
     return decision

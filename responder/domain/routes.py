@@ -157,8 +157,10 @@ class Robot(Strict):
 
     provider: RobotProvider
     group: Slug
-    kinds: list[Slug] = ["callout", "upgrade", "downgrade", "standdown", "escalate_group"]
-    """The message kinds the chat gets (once per message, not once per person)."""
+    kinds: list[Literal["callout", "upgrade", "downgrade", "standdown"]] = ["callout", "upgrade", "downgrade",
+                                                                              "standdown"]
+    """The message kinds the chat gets, once each (not once per person): the group's call-out and level changes
+    with its task, and the stand-down."""
 
 
 class Messaging(Strict):

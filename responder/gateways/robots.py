@@ -112,3 +112,9 @@ class RobotGateway(OneAtATime):
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> RobotGateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -76,3 +76,10 @@ class RoutedGateway:
             return self._for(to, "sms").sent_since(to, since)
         except GatewayError:
             return None
+
+    def close(self) -> None:
+        """Release each gateway's connections (those that pool them)."""
+        for gateway in [*self.gateways.values(), *([self.robots] if self.robots else [])]:
+            close = getattr(gateway, "close", None)
+            if callable(close):
+                close()
