@@ -77,7 +77,8 @@ def stubs() -> Iterator[tuple[AlibabaStubServer, TwilioStubServer]]:
 def cn_context(url: str, clock: FakeClock, folder: Path, alibaba: AlibabaStubServer | None,
                twilio: TwilioStubServer | None, change: dict[str, Any] | None = None, **overrides: Any) -> AppContext:
     values: dict[str, Any] = {
-        "database_url": url, "plan_file": write_plan(folder, change), "roster_file": write_roster(folder), "gateway": "fake",
+        "database_url": url, "plan_file": write_plan(folder, change), "roster_file": write_roster(folder),
+        "gateway": "fake",
         "public_url": PUBLIC_URL, "send_rate_per_second": 0, "retry_base_seconds": 60,
         "alibaba_access_key_id": ACCESS_KEY_ID, "alibaba_access_key_secret": ACCESS_KEY_SECRET,
         "alibaba_sms_endpoint": alibaba.endpoint if alibaba else None,
