@@ -51,6 +51,7 @@ def test_plus86_confirm_by_keypress_foreign_by_reply(tmp_path: Path, clock: Fake
             assert sms.params["code"] and all(len(v) <= 35 for v in sms.params.values())
         assert {c.number for c in alibaba.calls} == sms_to
         assert all(c.keys == {"1": "TTS_300000009"} and c.start_code == "TTS_300000001" for c in alibaba.calls)
+        assert {c.params["drill"] for c in alibaba.calls} == {"演练："}  # the drill is said in the call too
         # What the outbox recorded as sent is what the provider sent (without its signature).
         texts = {m.number: m.text for m in alibaba.messages}
         assert all(called[p].body == texts[called[p].to_number.removeprefix("+86")] for p in domestic)
