@@ -228,9 +228,10 @@ _LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 
 def provider_warnings(messaging: Messaging | None, phone: str, kind: str, channel: str,
                       fields: Mapping[str, str] | None) -> list[str]:
-    """Why a template-only provider would refuse this message (shown at preview, which then refuses the raise):
-    no template for its kind, the officer's reason over the provider's length for a parameter, a link in a
-    parameter. Other parameters over the length are cut (:meth:`ProviderTemplate.fill`)."""
+    """Why a template-only provider would refuse this message (shown at preview, which then refuses the raise): no
+    template for its kind, a link in a parameter. A parameter over the provider's length is not refused but cut
+    (:meth:`ProviderTemplate.fill`), and the preview shows the text as cut: a rule's generated reason must not stop
+    a call-out."""
     found = provider_template(messaging, phone, kind, channel)
     if found is None:
         return []
@@ -238,12 +239,7 @@ def provider_warnings(messaging: Messaging | None, phone: str, kind: str, channe
     if template is None:
         return [f"no {config.provider} template for {kind!r} {'calls' if channel == 'voice' else 'messages'}"]
     warnings = []
-    most = config.limit("param_max")
     for name, value in template.fill(dict(fields or {})).items():
-        typed = "{reason}" in template.params[name]  # what the officer typed: theirs to shorten, not ours to cut
-        if most is not None and len(value) > most and typed:
-            warnings.append(f"template {template.code} parameter {name} is {len(value)} characters, over the "
-                            f"{config.provider} limit of {most} (isv.PARAM_LENGTH_LIMIT)")
         if _LINK.search(value):
             warnings.append(f"template {template.code} parameter {name} has a link, which {config.provider} refuses")
     return warnings
