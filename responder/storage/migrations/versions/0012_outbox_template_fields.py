@@ -1,10 +1,10 @@
-"""outbox template fields (0011): the values a message's text was filled with, for template-only providers
+"""outbox template fields (0012): the values a message's text was filled with, for template-only providers
 
 Alibaba Cloud SMS and voice send approved templates only: the adapter fills the template's parameters from these
 (level name, task, code...). Rows written before have none (NULL): a template gateway then fills what it can.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
