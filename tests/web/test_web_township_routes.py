@@ -59,6 +59,13 @@ def test_plus86_confirm_by_keypress_foreign_by_reply(tmp_path: Path, clock: Fake
         assert {m.to for m in twilio.messages} == set(FOREIGN.values())
         assert not twilio.calls
 
+        waiting = incident_status(ctx, incident)
+        by_voice = {name for g in waiting.groups for name in g.awaiting_call}
+        by_reply = {name for g in waiting.groups for name in g.not_confirmed}
+        names = {p.person_id: p.name for p in waiting.people}
+        assert by_reply == {names[p] for p in foreign if p in names}  # only they "have not replied"
+        assert {names[p] for p in domestic if p in names} <= by_voice
+
         with AsgiClient(create_app(ctx)) as client:
             for call in alibaba.calls:
                 answer = client.post(f"/alibaba/{TOKEN}/voice-report", json=AlibabaStubServer.ivr_report(call, "1"))
