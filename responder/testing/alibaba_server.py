@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from responder.testing.json_stub import JsonStub
 
 ACCESS_KEY_ID = "LTAI-test-key"
 ACCESS_KEY_SECRET = "test-secret"
@@ -71,7 +71,7 @@ class Answer:
 
 
 @dataclass
-class AlibabaStubServer:
+class AlibabaStubServer(JsonStub):
     """Fake dysmsapi + dyvmsapi on 127.0.0.1 and a free port; thread-safe."""
 
     sign_names: set[str] = field(default_factory=lambda: {"三建乡防汛办"})
@@ -90,32 +90,6 @@ class AlibabaStubServer:
         self._lock = threading.Lock()
         self._script: list[Answer] = []
         self._failing: dict[str, tuple[str, str]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --------------------------------------------------------------------------------------------
-    def __enter__(self) -> AlibabaStubServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.stub = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    @property
-    def endpoint(self) -> str:
-        """``host:port``, the SDK's ``endpoint`` (with ``protocol="http"``)."""
-        assert self._server is not None, "use the server as a context manager"
-        return f"127.0.0.1:{self._server.server_address[1]}"
 
     def fail_number(self, number: str, code: str = "isv.MOBILE_NUMBER_ILLEGAL", message: str = "非法手机号") -> None:
         """Every send to ``number`` (national form) is refused with ``code``, the whole request with it, as the
@@ -294,25 +268,3 @@ class AlibabaStubServer:
 
 def _request_id() -> str:
     return str(uuid.uuid4()).upper()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "AlibabaStub/1.0"
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, payload = self.server.stub.answer(self.command, self.path, headers, body)  # type: ignore[attr-defined]
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent."""

@@ -17,14 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from responder.testing.json_stub import JsonStub
+
 
 @dataclass
-class RobotStubServer:
+class RobotStubServer(JsonStub):
     wecom_keys: set[str] = field(default_factory=set)
     dingtalk: dict[str, str] = field(default_factory=dict)
     """DingTalk access tokens and their signing secrets."""
@@ -35,30 +35,11 @@ class RobotStubServer:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._times: dict[str, list[float]] = {}
-        self._server: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> RobotStubServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.stub = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        return 200, self._answer(target, body)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "use the server as a context manager"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def answer(self, target: str, body: bytes) -> dict[str, Any]:
+    def _answer(self, target: str, body: bytes) -> dict[str, Any]:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query))
         try:
@@ -94,19 +75,3 @@ class RobotStubServer:
             return False
         digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         return hmac.compare_digest(base64.b64encode(digest).decode(), query.get("sign", ""))
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        data = json.dumps(self.server.stub.answer(self.path, body)).encode()  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent."""
