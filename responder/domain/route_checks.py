@@ -25,6 +25,9 @@ SMS_KINDS = ("callout", "resend", "upgrade", "downgrade", "released", "standdown
              "feed_recovered")
 """Every kind of SMS a person may be sent (evacuation too, where the plan has zones)."""
 VOICE_KINDS = ("voice",)
+CHINA_SAMPLE = "+8613800000000"
+"""A Chinese mobile number: the route it takes is the route to China."""
+TWILIO_IDENTICAL_TO_CHINA = 3
 FIXED_LENGTH = {"level": 1, "old_level": 1, "code": 16, "time": 11}
 """Fields of a known size: a level digit, an incident code (e.g. FL-20260701-01), a time "07-01 14:30"."""
 
@@ -43,9 +46,12 @@ def check_messaging(plan: Plan, report: Report) -> None:
         if unknown:
             continue
         sms = messaging.gateways[route.sms]
-        if sms.provider == "twilio" and route.prefix == "+86" and route.replies:
-            report(("messaging", "routes", ri, "replies"), "Twilio delivers SMS to China one way: replies do not come "
-                   "back; say replies: false and confirm by voice", Severity.WARNING)
+        to_china = messaging.route_for(CHINA_SAMPLE) is route
+        if sms.provider == "twilio" and to_china:
+            if route.replies:
+                report(("messaging", "routes", ri, "replies"), "Twilio delivers SMS to China one way: replies do not "
+                       "come back; say replies: false and confirm by voice", Severity.WARNING)
+            _check_identical(plan, ("messaging", "routes", ri, "sms"), report)
         if sms.templated:
             needed.setdefault(route.sms, set()).update(_sms_kinds(plan))
         if route.voice and messaging.gateways[route.voice].templated:
@@ -65,6 +71,17 @@ def check_messaging(plan: Plan, report: Report) -> None:
                 for kind, template in templates.items():
                     _check_template(config, template, (*base, section, kind), longest, report)
             _check_frequency(plan, config, base, report)
+
+
+def _check_identical(plan: Plan, where: tuple[str | int, ...], report: Report) -> None:
+    """Twilio refuses a third identical SMS to one +86 number within 24 hours: a reminder repeats the call-out."""
+    for policy in plan.escalation_policy:
+        resends = sum(1 for step in policy.steps if step.action == "resend_sms") * (1 + policy.repeat)
+        if 1 + resends >= TWILIO_IDENTICAL_TO_CHINA:
+            report(where, f"level {policy.level} sends one +86 number the same call-out {1 + resends} times (with "
+                   f"its resends); Twilio refuses the {TWILIO_IDENTICAL_TO_CHINA}rd identical SMS to a Chinese number "
+                   "within 24 h: route +86 through a domestic provider, or resend by voice", Severity.ERROR)
+            return
 
 
 def _sms_kinds(plan: Plan) -> set[str]:

@@ -112,12 +112,15 @@ def test_a_route_to_a_gateway_without_credentials(tmp_path: Path, monkeypatch: p
                        line), output
 
 
-def test_twilio_to_china_with_replies_is_warned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_twilio_to_china_is_warned_and_its_repeats_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = workspace(tmp_path, "{prefix: \"+86\", sms: aliyun, voice: aliyun, confirm: voice_after_sms, replies: true}",
                      "{prefix: \"+86\", sms: twilio, voice: twilio, confirm: reply, replies: true}")
     code, output = check(plan, monkeypatch)
-    assert code == 0, output
+    assert code == 2, output
     assert "messaging.routes.0.replies: warning: Twilio delivers SMS to China one way" in output
+    line = next(n for n, text in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1)
+                if '{prefix: "+86", sms: twilio' in text)
+    assert located(output, plan, "messaging.routes.0.sms", "Twilio refuses the 3rd identical SMS", line), output
 
 
 def test_nothing_is_sent_through_a_gateway_without_credentials(tmp_path: Path,
