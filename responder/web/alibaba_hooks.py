@@ -9,7 +9,8 @@
   :func:`responder.app.confirm.handle_keypress` for a "1", and the call's delivery status.
 
 The provider documents no signature for these pushes: the address given in its console carries a secret
-(``RESPONDER_ALIBABA_CALLBACK_TOKEN``), compared in constant time; a wrong one gets 403, none configured 503.
+(``RESPONDER_ALIBABA_CALLBACK_TOKEN``), compared in constant time; a wrong one gets 403, none configured 503. The
+path is in the web server's access log: keep that log private, or change the token when it has been shown.
 Answers ``{"code": 0, "msg": "接收成功"}``, as the provider requires (anything else, or a 5xx, and it pushes again).
 """
 
@@ -71,30 +72,36 @@ def routes(ctx: Context) -> list[Route]:
             raise bad_request(request, f"{name} missing or not a string of at most {max_length}")
         return str(value)
 
+    # Every item of a push is read before any is acted on: a malformed one refuses the push whole (400), unchanged.
     async def sms_up(request: Request) -> Response:
+        replies = []
         for item in await items(request):
             number = text(request, item, "phone_number", 20)
             if not _NUMBER.match(number):
                 raise bad_request(request, "phone_number is not a phone number")
-            sid = f"smsup:{text(request, item, 'sequence_id', 40)}"
-            result = await run(request, handle_inbound, ctx, _e164(number), str(item.get("dest_code", "")),
-                               text(request, item, "content", 1000), sid)
+            replies.append((_e164(number), str(item.get("dest_code", ""))[:40], text(request, item, "content", 1000),
+                            f"smsup:{text(request, item, 'sequence_id', 40)}"))
+        for number, to, content, sid in replies:
+            result = await run(request, handle_inbound, ctx, number, to, content, sid)
             log.info("alibaba SmsUp %s: %s (incident %s, person %s)", sid, result.outcome, result.incident_id,
                      result.person_id)
         return JSONResponse(RECEIVED)
 
     async def sms_report(request: Request) -> Response:
+        receipts = []
         for item in await items(request):
             sid = f"{text(request, item, 'biz_id', 40)}:{text(request, item, 'phone_number', 20)}"
             status = "delivered" if item.get("success") is True else "undelivered"
             code = str(item.get("err_code") or "")[:20] or None
-            outcome = await run(request, record_delivery, ctx, sid, status, None if status == "delivered" else code)
+            receipts.append((sid, status, None if status == "delivered" else code))
+        for sid, status, code in receipts:
+            outcome = await run(request, record_delivery, ctx, sid, status, code)
             log.debug("alibaba SmsReport %s=%s: %s", sid, status, outcome)
         return JSONResponse(RECEIVED)
 
     async def voice_report(request: Request) -> Response:
-        for item in await items(request):
-            call_id = text(request, item, "call_id", 64)
+        reports = [(text(request, item, "call_id", 64), item) for item in await items(request)]
+        for call_id, item in reports:
             dtmf = str(item.get("dtmf") or "")
             out_id = str(item.get("out_id") or "")
             if dtmf and out_id.isdigit():

@@ -67,6 +67,8 @@ def test_receipts_find_their_message(world: tuple[AppContext, AlibabaStubServer,
     (f"/alibaba/{TOKEN}/sms-up", b'{"phone_number": "17400007919"}', 400),
     (f"/alibaba/{TOKEN}/sms-up", b'[{"phone_number": "x; drop", "content": "1", "sequence_id": 1}]', 400),
     (f"/alibaba/{TOKEN}/voice-report", b'[{"dtmf": "1", "out_id": "1"}]', 400),
+    (f"/alibaba/{TOKEN}/sms-up", b'[{"phone_number": "17400007919", "content": "1", "sequence_id": 1}, '
+     b'{"phone_number": "17400015838", "content": "1"}]', 400),  # the second is broken: the first is not applied
 ])
 def test_bad_pushes_change_nothing(world: tuple[AppContext, AlibabaStubServer, AsgiClient, int], path: str,
                                    body: bytes, status: int) -> None:
