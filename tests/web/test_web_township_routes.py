@@ -67,8 +67,9 @@ def test_plus86_confirm_by_keypress_foreign_by_reply(tmp_path: Path, clock: Fake
         names = {p.person_id: p.name for p in waiting.people}
         assert by_reply == {names[p] for p in foreign if p in names}  # only they "have not replied"
         assert {names[p] for p in domestic if p in names} <= by_voice
-        shown = invoke(CliRunner(env={"COLUMNS": "2000"}), "--db", ctx.settings.database_url, "--plan", str(ctx.settings.plan_file),
-                       "--roster", str(ctx.settings.roster_file), "alert", "status", str(incident))
+        shown = invoke(CliRunner(env={"COLUMNS": "2000"}), "--db", ctx.settings.database_url,
+                       "--plan", str(ctx.settings.plan_file), "--roster", str(ctx.settings.roster_file),
+                       "alert", "status", str(incident))
         assert shown.exit_code == 0 and "awaiting the call's keypress" in shown.output, shown.output
 
         with AsgiClient(create_app(ctx)) as client:
