@@ -26,6 +26,14 @@ def board_ctx(web_ctx: AppContext) -> AppContext:
 
 
 @pytest.fixture
+def both_ctx(ctx: AppContext) -> AppContext:
+    """Users on the ``ctx`` database, SQLite and PostgreSQL: for the tests of what is stored."""
+    board = twilio_context(ctx)
+    make_users(board)
+    return board
+
+
+@pytest.fixture
 def client(board_ctx: AppContext) -> Iterator[AsgiClient]:
     with AsgiClient(board_app(board_ctx), base_url="https://testserver") as client:
         yield client
@@ -162,7 +170,12 @@ def test_signing_out(board_ctx: AppContext, client: AsgiClient, browser: Browser
 # -- wrong passwords, disabled users, expiry -----------------------------------------------------------------------
 
 
-def test_wrong_passwords_are_slowed_down(board_ctx: AppContext, browser: Browser, clock: FakeClock) -> None:
+def test_wrong_passwords_are_slowed_down(both_ctx: AppContext, clock: FakeClock) -> None:
+    with AsgiClient(board_app(both_ctx), base_url="https://testserver") as client:
+        slowed_down(both_ctx, Browser(client), clock)
+
+
+def slowed_down(board_ctx: AppContext, browser: Browser, clock: FakeClock) -> None:
     for _ in range(3):
         assert browser.sign_in("olga", "wrong password!").status_code == 401
     waits = []
@@ -210,8 +223,12 @@ def test_unknown_names_and_wrong_passwords_look_the_same(browser: Browser) -> No
     assert page(unknown.text).replace("nobody", "olga") == page(wrong.text)
 
 
-def test_a_disabled_user_is_locked_out_at_the_next_request(board_ctx: AppContext, client: AsgiClient,
-                                                           browser: Browser) -> None:
+def test_a_disabled_user_is_locked_out_at_the_next_request(both_ctx: AppContext) -> None:
+    with AsgiClient(board_app(both_ctx), base_url="https://testserver") as client:
+        locked_out(both_ctx, client, Browser(client))
+
+
+def locked_out(board_ctx: AppContext, client: AsgiClient, browser: Browser) -> None:
     browser.sign_in("olga")
     token = browser.page_token()
     set_active(board_ctx, "olga", False, by="test")
