@@ -1,11 +1,13 @@
 """The duty board's users: add, list, disable, new password, and signing in through the throttle.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults, the RFC 9106 second recommendation). Every change and
-every sign-in, refused or not, is in the audit record (``kind`` ``board_user_*``, ``sign_in``, ``sign_in_failed``).
+every sign-in whose password was checked is in the audit record (``kind`` ``board_user_*``, ``sign_in``,
+``sign_in_failed``, ``sign_out``); attempts refused unchecked by the throttle are only logged.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +29,8 @@ from responder.storage.incidents import audit
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -133,9 +137,9 @@ class SignIn:
 def sign_in(ctx: Context, name: str, password: str, client: str) -> SignIn:
     """Check a username and password through the per-user and per-address throttle.
 
-    While a key is waiting the attempt is refused unchecked (so a guesser learns nothing, however right) and does
-    not count. The password is checked outside any transaction: hashing takes tens of milliseconds and must not
-    hold SQLite's write lock."""
+    While a key is waiting the attempt is refused unchecked (so a guesser learns nothing, however right), does not
+    count and is only logged. The password is checked outside any transaction: hashing takes tens of milliseconds
+    and must not hold SQLite's write lock."""
     now = ctx.clock.now()
     try:
         username = username_of(name)
@@ -147,11 +151,10 @@ def sign_in(ctx: Context, name: str, password: str, client: str) -> SignIn:
         found = repo.credentials(conn, username)
     waits = [policy.retry_at(*state[key], now) for key, policy in keys.items() if key in state]
     until = max((w for w in waits if w is not None), default=None)
-    evidence = {"username": username, "client": client}
     if until is not None:
+        # Not written anywhere: a refusal costs no hashing, so a flood of them must not cost a write (SQLite's lock).
         retry = (until - now).total_seconds()
-        _record(ctx, username, "sign_in_failed", f"sign-in as {username} refused: wait {retry:.0f} s",
-                {**evidence, "reason": "throttled", "retry_after_seconds": retry})
+        log.warning("sign-in as %r from %s refused unchecked: wait %.0f s", username, client, retry)
         return SignIn(None, retry_after=retry)
     ok = _verify(found[0] if found else _decoy_hash(), password) and found is not None
     if ok and found is not None and found[2]:
@@ -162,26 +165,23 @@ def sign_in(ctx: Context, name: str, password: str, client: str) -> SignIn:
                 user_row.last_sign_in_at = now
                 if _hasher().check_needs_rehash(user_row.password_hash):
                     user_row.password_hash = _hasher().hash(password)
-            audit(session, now, username, "sign_in", f"{username} signed in to the board", evidence=evidence)
+            audit(session, now, username, "sign_in", f"{username} signed in to the board",
+                  evidence={"username": username, "client": client})
         return SignIn(BoardUser(username, Role(found[1])), generation=found[3])
     reason = "unknown user" if found is None else "disabled" if ok else "wrong password"
     with transaction(ctx.sessions) as session:
         for key, policy in keys.items():
             repo.count_failure(session, key, now, now - policy.forget_after)
-        audit(session, now, username, "sign_in_failed", f"sign-in as {username} failed", evidence={
-            **evidence, "reason": reason})
+        audit(session, now, username, "sign_in_failed", f"sign-in as {username} failed",
+              evidence={"username": username, "client": client, "reason": reason})
     return SignIn(None)
 
 
-def _record(ctx: Context, actor: str, kind: str, summary: str, evidence: dict[str, object]) -> None:
+def sign_out(ctx: Context, user: BoardUser, client: str) -> None:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        audit(session, now, actor, kind, summary, evidence=evidence)
-
-
-def sign_out(ctx: Context, user: BoardUser, client: str) -> None:
-    _record(ctx, user.username, "sign_out", f"{user.username} signed out of the board",
-            {"username": user.username, "client": client})
+        audit(session, now, user.username, "sign_out", f"{user.username} signed out of the board",
+              evidence={"username": user.username, "client": client})
 
 
 def session_user(ctx: Context, username: str, generation: int) -> BoardUser | None:

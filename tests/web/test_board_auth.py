@@ -192,8 +192,7 @@ def slowed_down(board_ctx: AppContext, browser: Browser, clock: FakeClock) -> No
     clock.advance(timedelta(seconds=32))
     assert browser.sign_in("olga", PASSWORD).status_code == 303
     failed = audit(board_ctx, "sign_in_failed")
-    assert {e.evidence["reason"] for e in failed} == {"wrong password", "throttled"}
-    assert sum(e.evidence["reason"] == "wrong password" for e in failed) == 7
+    assert [e.evidence["reason"] for e in failed] == ["wrong password"] * 7  # the unchecked refusals wrote nothing
 
 
 def test_a_right_password_forgets_the_failures(browser: Browser, clock: FakeClock) -> None:
