@@ -196,13 +196,23 @@ def session_user(ctx: Context, username: str, generation: int) -> BoardUser | No
 
 def session_secret(ctx: Context) -> str:
     """The key that signs session cookies: the setting if given, else the database's shared one."""
-    if ctx.settings.session_secret is not None:
-        secret = ctx.settings.session_secret.get_secret_value()
-        if len(secret) < 32:
-            raise InputError(Problem("needs at least 32 characters", field="RESPONDER_SESSION_SECRET"))
+    secret = configured_secret(ctx)
+    if secret is not None:
         return secret
     with transaction(ctx.sessions) as session:
         return repo.shared_secret(session, "session", ctx.clock.now())
+
+
+def configured_secret(ctx: Context) -> str | None:
+    """``RESPONDER_SESSION_SECRET``, refused if it is too short to sign with."""
+    if ctx.settings.session_secret is None:
+        return None
+    secret = ctx.settings.session_secret.get_secret_value()
+    if len(secret) < 32:
+        raise InputError(Problem(f"the session secret has {len(secret)} characters: it needs at least 32 (e.g. "
+                                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)",
+                                 field="RESPONDER_SESSION_SECRET"))
+    return secret
 
 
 def _user_key(username: str) -> str:

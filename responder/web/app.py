@@ -28,6 +28,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from responder.app.board_users import configured_secret
 from responder.app.ports import Context
 from responder.web import health as health_hook
 from responder.web import metrics, sms_hooks, voice_hooks
@@ -49,6 +50,7 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     are refused unless the gateway is "console" or "fake" (local use), which accept them unsigned.
     """
     check = SignatureCheck(ctx.settings)
+    configured_secret(ctx)  # a session secret too short to sign with stops serve here, not each request
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
                              *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
                              *login_routes(ctx)],

@@ -15,6 +15,7 @@ from web_hooks_support import AsgiClient, SignedClient, twilio_context
 
 from responder.app.board_users import set_active, set_password
 from responder.domain.clock import FakeClock
+from responder.domain.errors import InputError
 from responder.storage.models import AuditEventRow
 from responder.wiring import AppContext
 
@@ -296,3 +297,36 @@ def test_the_twilio_hooks_need_their_signature_not_a_login(board_ctx: AppContext
     assert client.post("/twilio/status", data={"MessageSid": "SMx"}).status_code == 403
     assert client.get("/health").status_code in (200, 503)
     assert client.get("/cap/feed.atom").status_code in (200, 404)
+
+
+# -- several workers -----------------------------------------------------------------------------------------------
+
+
+def test_workers_on_one_database_share_sessions_and_the_throttle(both_ctx: AppContext) -> None:
+    """Two workers (each its own context and engine) on one database: a cookie one signed works on the other, and
+    failures counted by one hold up the other."""
+    other_ctx = AppContext(both_ctx.settings, clock=both_ctx.clock)
+    try:
+        with AsgiClient(board_app(both_ctx), base_url="https://testserver") as first, \
+                AsgiClient(board_app(other_ctx), base_url="https://testserver") as second:
+            assert Browser(first).sign_in("olga").status_code == 303
+            cookie = first._client.cookies["responder_session"]  # type: ignore[union-attr]
+            page = second.get("/test/page", headers={"Cookie": f"responder_session={cookie}"})
+            assert page.status_code == 200 and page.text.startswith("user=olga ")
+            for client in (first, second, first):
+                assert Browser(client).sign_in("ada", "wrong password!").status_code == 401
+            assert Browser(second).sign_in("ada").status_code == 429
+    finally:
+        other_ctx.engine.dispose()
+
+
+def test_a_configured_secret_signs_instead(both_ctx: AppContext) -> None:
+    configured = twilio_context(both_ctx, session_secret="s" * 40)
+    with AsgiClient(board_app(configured), base_url="https://testserver") as own, \
+            AsgiClient(board_app(both_ctx), base_url="https://testserver") as shared:
+        assert Browser(own).sign_in("olga").status_code == 303
+        cookie = own._client.cookies["responder_session"]  # type: ignore[union-attr]
+        assert own.get("/test/page").status_code == 200
+        assert shared.get("/test/page", headers={"Cookie": f"responder_session={cookie}"}).status_code == 303
+    with pytest.raises(InputError, match="RESPONDER_SESSION_SECRET"):
+        board_app(twilio_context(both_ctx, session_secret="too short"))
