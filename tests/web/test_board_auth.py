@@ -330,3 +330,18 @@ def test_a_configured_secret_signs_instead(both_ctx: AppContext) -> None:
         assert shared.get("/test/page", headers={"Cookie": f"responder_session={cookie}"}).status_code == 303
     with pytest.raises(InputError, match="RESPONDER_SESSION_SECRET"):
         board_app(twilio_context(both_ctx, session_secret="too short"))
+
+
+def test_an_older_hash_is_rehashed_at_sign_in(board_ctx: AppContext, browser: Browser) -> None:
+    from argon2 import PasswordHasher
+
+    from responder.storage.board_models import BoardUserRow
+
+    with board_ctx.sessions() as session, session.begin():
+        row = session.get(BoardUserRow, "olga")
+        assert row is not None and "m=19456,t=2,p=1" in row.password_hash
+        row.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    assert browser.sign_in("olga").status_code == 303
+    with board_ctx.sessions() as session:
+        row = session.get(BoardUserRow, "olga")
+        assert row is not None and "m=19456,t=2,p=1" in row.password_hash and row.last_sign_in_at is not None
