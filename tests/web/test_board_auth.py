@@ -345,3 +345,28 @@ def test_an_older_hash_is_rehashed_at_sign_in(board_ctx: AppContext, browser: Br
     with board_ctx.sessions() as session:
         row = session.get(BoardUserRow, "olga")
         assert row is not None and "m=19456,t=2,p=1" in row.password_hash and row.last_sign_in_at is not None
+
+
+def test_a_session_from_a_worker_slightly_ahead_is_good(board_ctx: AppContext, client: AsgiClient,
+                                                        browser: Browser, clock: FakeClock) -> None:
+    browser.sign_in("olga")
+    clock.advance(timedelta(seconds=-30))  # this worker's clock is 30 s behind the one that signed the cookie
+    assert client.get("/test/page").status_code == 200
+    clock.advance(timedelta(seconds=-60))
+    assert client.get("/test/page").status_code == 303
+
+
+def test_websockets_are_refused(board_ctx: AppContext) -> None:
+    import anyio
+
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/test/page", "headers": [], "query_string": b""}
+    anyio.run(board_app(board_ctx), scope, receive, send)  # type: ignore[arg-type]
+    assert sent == [{"type": "websocket.close", "code": 1008}]
