@@ -370,3 +370,19 @@ def test_websockets_are_refused(board_ctx: AppContext) -> None:
     scope = {"type": "websocket", "path": "/test/page", "headers": [], "query_string": b""}
     anyio.run(board_app(board_ctx), scope, receive, send)  # type: ignore[arg-type]
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+def test_a_database_that_stops_answering_gives_503_not_a_traceback(board_ctx: AppContext, client: AsgiClient,
+                                                                   browser: Browser) -> None:
+    from sqlalchemy import text
+
+    browser.sign_in("olga")
+    with board_ctx.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE board_users RENAME TO board_users_away"))
+    try:
+        response = client.get("/test/page")
+        assert response.status_code == 503 and "database" in response.text
+    finally:
+        with board_ctx.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE board_users_away RENAME TO board_users"))
+    assert client.get("/test/page").status_code == 200

@@ -63,8 +63,10 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_routes(ctx: Context) -> list[Route]:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+def login_routes(ctx: Context, templates: Environment | None = None) -> list[Route]:
+    """The routes; ``templates``: the board's Jinja2 environment, whose loader also finds this folder's
+    ``login.html`` (so that it may extend the board's base), else a standalone one."""
+    env = templates or Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     template = env.get_template("login.html")
 
     def languages() -> tuple[list[str], str]:

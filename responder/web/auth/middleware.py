@@ -16,6 +16,7 @@ given a new password, is signed out at their next request; a session older than 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ from responder.app.ports import Context
 from responder.domain.board_users import BoardUser
 from responder.web.auth.access import CSRF_FIELD, CSRF_HEADER, csrf_matches
 
+log = logging.getLogger(__name__)
 PUBLIC_PREFIXES = ("/twilio/", "/cap/", "/static/")
 PUBLIC_PATHS = frozenset({"/health", "/healthz", "/metrics"})
 SIGN_IN_PATHS = frozenset({"/login", "/logout"})
@@ -100,7 +102,12 @@ class _Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
-        user = await self._user(connection)
+        try:
+            user = await self._user(connection)
+        except Exception:  # the database: nobody can be let in, and nothing else would work either
+            log.exception("board: the signed-in user could not be read")
+            await PlainTextResponse("the database is not answering: try again shortly", 503)(scope, receive, send)
+            return
         scope.setdefault("state", {})["user"] = user
         path, method = scope["path"], scope["method"]
         if path in SIGN_IN_PATHS:
