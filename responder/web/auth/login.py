@@ -7,6 +7,7 @@ session's CSRF token, checked here (the gate lets these two paths through withou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def login_routes(ctx: Context, templates: Environment | None = None) -> list[Rou
             csrf_token(request)  # a new token for the new session
             return RedirectResponse(next_path, 303)
         if result.retry_after > 0:
-            seconds = max(1, round(result.retry_after + 0.49))
+            seconds = max(1, math.ceil(result.retry_after))
             return page(request, 429, "wait", username, next_path, headers={"Retry-After": str(seconds)},
                         seconds=seconds)
         return page(request, 401, "wrong", username, next_path)
