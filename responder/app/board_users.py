@@ -1,4 +1,4 @@
-"""The duty board's users: add, list, disable, new password, and signing in through the throttle.
+"""The duty board's users: add, list, disable, new password, new role, and signing in through the throttle.
 
 Passwords are hashed with Argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane: 55-100 ms on the loaded
 development machine, where argon2-cffi's default of 64 MiB and 4 lanes took 0.4-1 s), at most two at a time per
@@ -107,8 +107,13 @@ def set_password(ctx: Context, name: str, password: str, by: str) -> UserInfo:
     return _change(ctx, name, by, password_hash=_hash(check_password(password)))
 
 
-def _change(ctx: Context, name: str, by: str, *, active: bool | None = None,
-            password_hash: str | None = None) -> UserInfo:
+def set_role(ctx: Context, name: str, role: Role, by: str) -> UserInfo:
+    """Another role; the user's sessions end, so that the new role applies from their next sign-in."""
+    return _change(ctx, name, by, role=role)
+
+
+def _change(ctx: Context, name: str, by: str, *, active: bool | None = None, password_hash: str | None = None,
+            role: Role | None = None) -> UserInfo:
     username = username_of(name)
     ctx.require_schema()
     now = ctx.clock.now()
@@ -119,6 +124,9 @@ def _change(ctx: Context, name: str, by: str, *, active: bool | None = None,
         if active is not None:
             row.active = active
             kind, summary = ("board_user_enabled", "enabled") if active else ("board_user_disabled", "disabled")
+        elif role is not None:
+            kind, summary = "board_user_role", f"changed from {row.role} to {role.value}"
+            row.role = role.value
         else:
             assert password_hash is not None
             row.password_hash = password_hash

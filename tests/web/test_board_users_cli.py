@@ -73,13 +73,20 @@ def test_users_add_list_disable_passwd(ctx: AppContext, users: Run) -> None:
         assert new.exit_code == 0, new.output
         assert browser.sign_in("victor", "viewer password 1").status_code == 401
         assert browser.sign_in("victor", "a new viewer password").status_code == 303
+        assert "role=viewer" in client.get("/test/page").text
+        promoted = run("role", "victor", "officer")
+        assert promoted.exit_code == 0 and "victor is now officer" in promoted.output
+        assert client.get("/test/page").status_code == 303  # signed out: the new role from the next sign-in
+        browser.sign_in("victor", "a new viewer password")
+        assert "role=officer" in client.get("/test/page").text
+        assert run("role", "victor", "chief").exit_code == 2
 
     assert [json.loads(run("list", "--json").output)[0]["active"]] == [True]
     with ctx.sessions() as session:
         events = list(session.scalars(select(AuditEventRow).where(AuditEventRow.kind.like("board_user_%"))
                                       .order_by(AuditEventRow.id)))
     assert [e.kind for e in events] == ["board_user_added", "board_user_added", "board_user_disabled",
-                                        "board_user_enabled", "board_user_password"]
+                                        "board_user_enabled", "board_user_password", "board_user_role"]
     assert all(e.actor.startswith("cli") for e in events)
 
 
