@@ -19,6 +19,7 @@ for longer than ``RESPONDER_HEALTH_MAX_BACKLOG_SECONDS``.
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 from collections.abc import Iterator
@@ -135,7 +136,14 @@ def routes(ctx: Context) -> list[Route]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StateCollector(ctx))
 
+    token = ctx.settings.metrics_token.get_secret_value().encode() if ctx.settings.metrics_token else None
+
     async def metrics(request: Request) -> Response:
+        if token is not None:
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
+                return Response("a bearer token is needed (RESPONDER_METRICS_TOKEN)", 401,
+                                headers={"WWW-Authenticate": "Bearer"})
         body = await run_in_threadpool(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

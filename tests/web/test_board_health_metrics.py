@@ -140,3 +140,16 @@ def test_metrics_are_cheap_on_a_big_outbox(sqlite_ctx: AppContext, clock: FakeCl
     assert value(samples, "responder_outbox_messages", state="pending", channel="sms") == 15_000
     print(f"per scrape: {per_scrape * 1000:.1f} ms")
     assert per_scrape < 0.5, per_scrape
+
+
+def test_a_metrics_token_keeps_other_scrapers_out(sqlite_ctx: AppContext) -> None:
+    from web_hooks_support import twilio_context
+
+    guarded = twilio_context(sqlite_ctx, gateway="fake", metrics_token="scrape-secret")
+    with AsgiClient(create_app(guarded)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert allowed.status_code == 200 and "responder_database_up 1.0" in allowed.text
+        assert client.get("/healthz").status_code == 503  # /healthz needs no token (no leader here)
