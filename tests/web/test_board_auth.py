@@ -386,3 +386,12 @@ def test_a_database_that_stops_answering_gives_503_not_a_traceback(board_ctx: Ap
         with board_ctx.engine.begin() as conn:
             conn.execute(text("ALTER TABLE board_users_away RENAME TO board_users"))
     assert client.get("/test/page").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_every_unsafe_method_needs_the_token(client: AsgiClient, browser: Browser, method: str) -> None:
+    browser.sign_in("olga")
+    token = browser.page_token()
+    assert client.request(method, "/test/act").status_code == 403
+    passed = client.request(method, "/test/act", headers={"X-CSRF-Token": token})
+    assert passed.status_code == 405  # through the gate, to a route that takes only POST
