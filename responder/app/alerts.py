@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from responder.app.duty import duty_officer
-from responder.app.escalation import cancel_steps, plan_steps
+from responder.app.escalation import plan_steps
 from responder.app.incident_basis import load_open, sender_key, snapshot_columns, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact
@@ -26,6 +26,7 @@ from responder.domain.roster import Roster
 from responder.domain.routes import provider_warnings, signed
 from responder.domain.sms import Segments
 from responder.storage import incidents as store
+from responder.storage.escalation_steps import cancel_steps
 from responder.storage.models import IncidentRow
 
 MAX_REASON = 300

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Row, Table, bindparam, exists, func, insert, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from responder.app.escalation import cancel_reminders, pending_reminders
 from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import InputError, NotFound, Problem
@@ -21,6 +20,7 @@ from responder.domain.plan import Plan
 from responder.domain.replies import parse_reply
 from responder.storage import incidents as store
 from responder.storage.db import transaction
+from responder.storage.escalation_steps import cancel_reminders, pending_reminders
 from responder.storage.models import (
     AcknowledgementRow,
     DeliveryReceiptRow,
