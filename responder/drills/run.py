@@ -44,11 +44,11 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures."""
     from responder.app.contacts import import_contacts
     from responder.app.feed_cycle import ingest_and_evaluate
+    from responder.app.outfiles import write_whole
     from responder.app.reports import build_report
     from responder.app.setup import init_database
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
-    from responder.app.outfiles import write_whole
     from responder.reports.write import write_files
     from responder.storage.db import save_copy
 

@@ -43,10 +43,11 @@ def _open_existing_only(engine: Engine) -> None:
 
     @event.listens_for(engine, "do_connect")
     def _refuse_to_create(*_: Any) -> None:
-        if not path.exists():
-            where = "its folder does not exist" if not path.parent.is_dir() else "there is no such file"
-            raise DatabaseUnavailable(f"cannot open the database {path}: {where}; run `responder init` to create "
-                                      "it, or point --db / RESPONDER_DATABASE_URL at the existing one")
+        if not path.exists():  # sqlite3's own error, so every handler of a database error handles this one too
+            import sqlite3
+
+            where = f"the folder {path.parent} does not exist" if not path.parent.is_dir() else "no such file"
+            raise sqlite3.OperationalError(f"unable to open database file {path}: {where}")
 
 
 def create_sqlite_file(engine: Engine) -> Path | None:

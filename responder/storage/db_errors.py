@@ -61,8 +61,8 @@ def explain(exc: BaseException, url: str) -> str | None:
     if "file is not a database" in low or "file is encrypted" in low:
         return f"{where} is not a responder database (not a SQLite file): check --db / RESPONDER_DATABASE_URL"
     if "unable to open database file" in low:
-        return (f"cannot open {where}: its folder is missing or not writable; check --db / RESPONDER_DATABASE_URL, "
-                "or run `responder init`")
+        return (f"cannot open {where} ({first_line(exc)}): check --db / RESPONDER_DATABASE_URL, or run "
+                "`responder init` to create it")
     if "readonly" in low or "read-only" in low:
         return f"cannot write to {where}: the database file is read-only; check its permissions"
     if "connection refused" in low or "could not connect" in low or "timeout expired" in low:

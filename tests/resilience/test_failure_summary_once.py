@@ -54,6 +54,28 @@ def _summaries(ctx: AppContext, incident_id: int) -> Counter[str]:
             OutboxRow.incident_id == incident_id, OutboxRow.kind == "failure_summary")))
 
 
+def _report_from_two_workers_at_once(ctx: AppContext) -> list[int]:
+    """``report_failures`` in two threads released together: two workers finishing their passes at one moment."""
+    start = threading.Barrier(2)
+    queued: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait(5)
+            queued.append(report_failures(ctx))
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    return queued
+
+
 def test_two_workers_reporting_at_once_send_one_summary_per_recipient(pg_ctx: AppContext) -> None:
     ctx = pg_ctx
     gateway = FakeGateway(clock=ctx.clock)
@@ -62,23 +84,7 @@ def test_two_workers_reporting_at_once_send_one_summary_per_recipient(pg_ctx: Ap
         gateway.fail_numbers({number: PermanentError("The 'To' number is not a valid phone number.", code="21211")
                               for number in _phones(ctx, FAILING, raised.incident_id)})
         _send_without_reporting(ctx, gateway)
-        start = threading.Barrier(2)
-        queued: list[int] = []
-        errors: list[BaseException] = []
-
-        def worker() -> None:
-            try:
-                start.wait(5)
-                queued.append(report_failures(ctx))
-            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        assert not errors, errors
+        queued = _report_from_two_workers_at_once(ctx)
         told = _summaries(ctx, raised.incident_id)
         assert told and set(told.values()) == {1}, f"round {round_}: one summary per recipient, got {dict(told)}"
         assert sorted(queued) == [0, len(told)], "one worker queued them all, the other none"
