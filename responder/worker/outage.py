@@ -54,7 +54,8 @@ class DatabaseWatch:
         with self._lock:
             self.failed_tries += 1
             self._streak += 1
-            wait: float = min(self.max_wait, FIRST_WAIT * 2 ** min(self._streak - 1, 16)) * (0.5 + self.rng.random() / 2)
+            backoff: float = min(self.max_wait, FIRST_WAIT * 2 ** min(self._streak - 1, 16))
+            wait = backoff * (0.5 + self.rng.random() / 2)
             if self.down_since is None:
                 self.down_since = time.monotonic()
                 self.outages += 1

@@ -33,7 +33,8 @@ class Folder:
             shutil.copytree(REPO / folder, root / folder)
         return cls(root)
 
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(RESPONDER), *args], cwd=self.root, env=env or clean_env(), capture_output=True,
                               text=True, timeout=timeout)
 
