@@ -8,6 +8,7 @@ printed (CLI, ``--json``, ``/health``), stored (``audit_events``, ``feed_status`
 from __future__ import annotations
 
 import re
+from typing import Any
 
 MASK = "***"
 _SECRET_PARAMS = ("password", "passwd", "pwd", "pass", "secret", "token", "access_token", "api_key", "apikey",
@@ -16,7 +17,7 @@ _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s/@:
 """``scheme://user:password@``: the password replaced, the user kept (it says which account was used)."""
 _USER_TOKEN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s/@:?#]{16,})@")
 """``scheme://TOKEN@`` (a long user part with no password is a token, as GitHub and many feeds take it)."""
-_QUERY_SECRET = re.compile(r"(?P<name>[?&;](?:" + "|".join(_SECRET_PARAMS) + r"))=(?P<value>[^&#\s\"'<>]+)",
+_QUERY_SECRET = re.compile(r"(?P<name>[?&;](?:" + "|".join(_SECRET_PARAMS) + r"))=(?P<value>[^&#\s\"'<>:;,)]+)",
                            re.IGNORECASE)
 _DSN_PASSWORD = re.compile(r"(?P<name>\bpassword\s*=\s*)(?P<value>'[^']*'|\S+)", re.IGNORECASE)
 """libpq's ``key=value`` form (``host=db password=secret``), as drivers quote it in their errors."""
@@ -30,3 +31,14 @@ def redact(text: str) -> str:
     text = _USER_TOKEN.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     text = _QUERY_SECRET.sub(lambda m: f"{m['name']}={MASK}", text)
     return _DSN_PASSWORD.sub(lambda m: f"{m['name']}{MASK}", text)
+
+
+def redact_values(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with :func:`redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_values(v) for v in value]
+    return value
