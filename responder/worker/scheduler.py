@@ -44,6 +44,7 @@ class SchedulerRunner:
         jobs.Runtime.ctx = self.ctx
         jobs.Runtime.after_sweep = self.schedule_new_steps
         jobs.Runtime.watch = self.watch
+        logging.getLogger("apscheduler.scheduler").addFilter(self._job_store_outage)
         self._thread = threading.Thread(target=self._loop, name="scheduler-lease", daemon=True)
         self._thread.start()
 
@@ -61,6 +62,14 @@ class SchedulerRunner:
                     wait = min(backoff, self.renew_every)
                     self.message = f"database unreachable: {self.watch.reason}"
             self._stop.wait(wait)
+
+    def _job_store_outage(self, record: logging.LogRecord) -> bool:
+        """APScheduler logs its job store's failure every retry: during an outage the watch's one line says it."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        error = args[-1] if args and isinstance(args[-1], BaseException) else None
+        if error is None or not str(record.msg).startswith("Error getting due jobs"):
+            return True
+        return self.watch.failed(error, "the scheduler's job store") is None
 
     def tick(self) -> None:
         state = try_acquire(self.ctx, LEASE, self.holder, self.ttl)
@@ -81,6 +90,7 @@ class SchedulerRunner:
             self.message = "leader"
 
     def stop(self) -> None:
+        logging.getLogger("apscheduler.scheduler").removeFilter(self._job_store_outage)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
