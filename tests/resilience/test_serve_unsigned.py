@@ -4,18 +4,9 @@ anyone): it says so loudly at start, and refuses to listen anywhere but this mac
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
-import pytest
 from process_support import LoggedProcess, wait_for
 from resilience_support import RESPONDER, Folder, clean_env, one_line_failure
-
-
-@pytest.fixture
-def ready(tmp_path: Path) -> Folder:
-    folder = Folder.create(tmp_path)
-    assert folder.run("init").returncode == 0
-    return folder
 
 
 def test_serve_refuses_to_listen_beyond_loopback_with_unsigned_webhooks(ready: Folder) -> None:

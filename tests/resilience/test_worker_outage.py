@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import PG_ADMIN_URL
 from process_support import process_env, wait_for
 from resilience_support import RESPONDER, Folder
 
@@ -37,9 +36,11 @@ def _outbox(url: str) -> list[tuple[str, str, str]]:
             "SELECT status, to_number, body FROM outbox ORDER BY id").fetchall()]
 
 
-def _cut(database: str, allow: bool) -> int:
-    """Refuse (or allow again) new connections to ``database`` and terminate the ones it has."""
-    with psycopg.connect(_pg(PG_ADMIN_URL), autocommit=True) as admin:
+def _cut(url: str, allow: bool) -> int:
+    """Refuse (or allow again) new connections to the database of ``url`` and terminate the ones it has (from the
+    server's maintenance database: a connection to this one would be refused too)."""
+    base, database = _pg(url).rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {str(allow).lower()}')
         if allow:
             return 0
@@ -71,7 +72,6 @@ def test_a_dispatch_worker_rides_out_terminated_backends_and_drains_once(
     queued = len(_outbox(pg_url))
     assert queued > 100
     stub.script(*[Respond(delay=0.05)] * 1_000)  # ~1.5 s of sending: the cut lands in the middle of it
-    database = pg_url.rsplit("/", 1)[1]
     log_path = tmp_path / "dispatch.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen([str(RESPONDER), "dispatch", "--poll", "0.2"], cwd=folder.root, env=env,
@@ -79,16 +79,16 @@ def test_a_dispatch_worker_rides_out_terminated_backends_and_drains_once(
     try:
         wait_for(lambda: len(stub.messages) >= 20 or worker.poll() is not None, 30, "the worker to be mid-send")
         assert worker.poll() is None, log_path.read_text()
-        assert _cut(database, allow=False) >= 1, "the worker's connections were terminated"
+        assert _cut(pg_url, allow=False) >= 1, "the worker's connections were terminated"
         time.sleep(OUTAGE_SECONDS)
-        _cut(database, allow=True)
+        _cut(pg_url, allow=True)
         wait_for(lambda: worker.poll() is not None or Counter(s for s, _, _ in _outbox(pg_url))["sent"] == queued,
                  60, "the outbox to drain after the outage", every=0.2)
         assert worker.poll() is None, f"the worker exited:\n{log_path.read_text()}"
     finally:
         worker.terminate()
         worker.wait(20)
-        _cut(database, allow=True)
+        _cut(pg_url, allow=True)
     log = log_path.read_text()
     assert "Traceback" not in log, log
     assert log.count("is unreachable") == 1 and log.count("reachable again") == 1, log
