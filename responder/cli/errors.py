@@ -51,9 +51,8 @@ def explain(exc: BaseException, database_url: str | None) -> tuple[int, list[Pro
     database = _database_problem(exc, database_url)
     if database is not None:
         return database
-    if isinstance(exc, OverflowError) or _out_of_range(exc):
-        return BAD_INPUT, [Problem("a number given is too large for the database (ids and counts go up to "
-                                   "2147483647): check the id")]
+    if isinstance(exc, OverflowError):  # SQLite's driver: an int beyond 64 bits
+        return _too_large()
     if isinstance(exc, OSError) and exc.filename is not None:
         return BAD_INPUT, [Problem(f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}; check the path "
                                    "and its permissions")]
@@ -118,10 +117,17 @@ def _database_problem(exc: BaseException, database_url: str | None) -> tuple[int
     line = explain_database(exc, database_url or "the database")
     if line is not None:
         return DATABASE, [Problem(line)]
-    if _out_of_range(exc):
-        return None
+    if _out_of_range(exc):  # PostgreSQL: beyond the column's integer type
+        return _too_large()
     return FAILED, [Problem(f"the database refused the operation ({first_line(exc)}): run again with --debug for the "
                             "traceback, and report it")]
+
+
+def _too_large() -> tuple[int, list[Problem]]:
+    from responder.domain.errors import Problem
+
+    return BAD_INPUT, [Problem("a number given is too large for the database (ids and counts go up to 2147483647): "
+                               "check the id")]
 
 
 def _out_of_range(exc: BaseException) -> bool:
