@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from pathlib import Path
 
 import pytest
 from resilience_support import Folder, clean_env
@@ -35,14 +34,13 @@ def test_one_function_hides_every_kind_of_credential(text: str, shown: str) -> N
     assert redact(shown) == shown, "idempotent"
 
 
-def test_feeds_check_hides_the_feed_urls_credentials_everywhere(tmp_path: Path) -> None:
-    folder = Folder.create(tmp_path)
+def test_feeds_check_hides_the_feed_urls_credentials_everywhere(ready: Folder) -> None:
+    folder = ready
     plan = folder.root / "config" / "plan.yaml"
     text = plan.read_text(encoding="utf-8")
     local = "    path: config/feeds/county-rain.csv\n"
     assert local in text
     plan.write_text(text.replace(local, f"    url: {FEED_URL}\n    timeout: 1s\n    retries: 0\n", 1), encoding="utf-8")
-    assert folder.run("init").returncode == 0
     table = folder.run("feeds", "check", env=clean_env(COLUMNS="400"))
     listed = folder.run("feeds", "check", "--json")
     assert table.returncode == listed.returncode == 1, "a feed failed"

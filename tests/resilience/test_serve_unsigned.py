@@ -10,9 +10,8 @@ from resilience_support import RESPONDER, Folder, clean_env, one_line_failure
 
 
 def test_serve_refuses_to_listen_beyond_loopback_with_unsigned_webhooks(ready: Folder) -> None:
-    one_line_failure(ready.run("serve", "--host", "0.0.0.0", "--port", "0"), 2, "--host", "unsigned", "127.0.0.1")
-    one_line_failure(ready.run("serve", "--port", "0", env=clean_env(RESPONDER_HTTP_HOST="192.0.2.10")), 2,
-                     "RESPONDER_HTTP_HOST", "refusing to listen on 192.0.2.10")
+    one_line_failure(ready.run("serve", "--port", "0", env=clean_env(RESPONDER_HTTP_HOST="0.0.0.0")), 2,
+                     "RESPONDER_HTTP_HOST", "refusing to listen on 0.0.0.0", "unsigned", "127.0.0.1")
 
 
 class _Serve(LoggedProcess):

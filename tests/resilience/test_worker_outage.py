@@ -91,7 +91,10 @@ def test_a_dispatch_worker_rides_out_terminated_backends_and_drains_once(
         _cut(pg_url, allow=True)
     log = log_path.read_text()
     assert "Traceback" not in log, log
-    assert log.count("is unreachable") == 1 and log.count("reachable again") == 1, log
+    # One line when an outage starts, one when it ends (a thread holding a connection from before the cut may meet
+    # it after another thread saw the recovery: a second, short outage, told the same way).
+    outages, recoveries = log.count("is unreachable"), log.count("reachable again")
+    assert 1 <= outages == recoveries <= 2, log
     rows = _outbox(pg_url)
     assert {s for s, _, _ in rows} == {"sent"}, Counter(s for s, _, _ in rows)
     delivered = Counter((m.to, m.body) for m in stub.messages)
