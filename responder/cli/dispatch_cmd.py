@@ -24,7 +24,7 @@ def dispatch(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = app_context()
     ctx.require_schema()
-    gateway = make_gateway(ctx.settings, ctx.clock)
+    gateway = make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

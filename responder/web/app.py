@@ -30,8 +30,8 @@ from starlette.middleware import Middleware
 
 from responder.app.board_users import configured_secret
 from responder.app.ports import Context
+from responder.web import alibaba_hooks, metrics, sms_hooks, voice_hooks
 from responder.web import health as health_hook
-from responder.web import metrics, sms_hooks, voice_hooks
 from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
@@ -53,5 +53,5 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     configured_secret(ctx)  # a session secret too short to sign with stops serve here, not each request
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
                              *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
-                             *login_routes(ctx)],
+                             *login_routes(ctx), *alibaba_hooks.routes(ctx)],
                      middleware=[Middleware(BoardGate, ctx=ctx)])

@@ -30,9 +30,9 @@ from sqlalchemy import Connection
 # The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
 # rate-limited stream holds that send back, and the next ones bunch up behind it.
 from responder.app.confirm import apply_early_receipts
-from responder.app.escalation import REMINDER_KINDS
 from responder.app.failures import any_unreported, report_failures
 from responder.app.ports import Context
+from responder.domain.escalation import REMINDER_KINDS
 from responder.gateways.base import Accepted, Gateway, GatewayError, PermanentError
 from responder.storage import outbox
 from responder.storage.db import reading
