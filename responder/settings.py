@@ -14,6 +14,10 @@ class Settings(BaseSettings):
                                       extra="ignore")
 
     database_url: str = "sqlite:///responder.db"
+    database_busy_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    """SQLite: how long a statement waits for another process's write lock before the database counts as busy."""
+    database_retry_max_seconds: float = Field(default=30, gt=0, le=3600)
+    """Workers: the longest wait between tries while the database is unreachable or busy (backoff from 0.5 s)."""
     plan_file: Path = Path("config/plan.yaml")
     roster_file: Path = Path("contacts/roster.csv")
     display_language: str | None = None

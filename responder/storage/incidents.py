@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
+from responder.domain.redact import redact, redact_values
 from responder.storage.models import AuditEventRow, InboundMessageRow, IncidentRow, OutboxRow, RecipientRow
 
 PENDING_STATES = ("pending", "sending")
@@ -169,8 +170,9 @@ def audit(db: Db, at: datetime, actor: str, kind: str, summary: str, incident_id
 
     Written at once by a Core INSERT: an ORM object would cost a unit-of-work flush on every reply.
     """
-    insert_many(db, AUDIT, [dict(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
-                                 reason=reason, evidence=evidence or {})])
+    insert_many(db, AUDIT, [dict(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=redact(summary),
+                                 reason=redact(reason) if reason else reason,
+                                 evidence=redact_values(evidence or {}))])
 
 
 def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:

@@ -245,3 +245,16 @@ def queue_depth(conn: Connection) -> tuple[int, datetime | None]:
     depth, oldest = conn.execute(select(func.count(), func.min(OutboxRow.created_at))
                                  .where(OutboxRow.status.in_(PENDING_STATES))).one()
     return int(depth), oldest
+
+
+def claim_failure_reports(conn: Connection | Any, ids: Sequence[int]) -> set[int]:
+    """Mark failed rows reported and return those *this* transaction marked (a conditional UPDATE ... RETURNING).
+
+    Two workers that both saw the rows unreported: on PostgreSQL the second one's UPDATE waits for the first's
+    commit and then finds them reported; on SQLite the write lock orders them. Each failure is summarised once.
+    """
+    if not ids:
+        return set()
+    claimed = conn.execute(update(OutboxRow).where(OutboxRow.id.in_(list(ids)), OutboxRow.failure_reported.is_(False))
+                           .values(failure_reported=True).returning(OutboxRow.id))
+    return {int(oid) for oid in claimed.scalars()}
