@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from responder.app.ports import Context
 from responder.app.service_state import ServiceState, service_state
+from responder.domain.redact import redact
 from responder.web.forms import log
 
 _PREFIX = "responder_"
@@ -51,8 +52,8 @@ class StateCollector(Collector):
         up = GaugeMetricFamily(_PREFIX + "database_up", "1 if the database answered this scrape")
         try:
             state = service_state(self.ctx)
-        except Exception:
-            log.exception("metrics: the database did not answer")
+        except Exception as exc:  # one line per scrape, not a traceback: the outage has its own log line
+            log.warning("metrics: the database did not answer: %s", _why(exc))
             up.add_metric([], 0)
             yield up
             return
@@ -113,12 +114,16 @@ def _incidents(state: ServiceState) -> Iterator[Metric]:
     yield family
 
 
+def _why(exc: Exception) -> str:
+    return redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
+
+
 def health_report(ctx: Context) -> tuple[bool, dict[str, Any]]:
     """The /healthz verdict and its reasons."""
     try:
         state = service_state(ctx)
     except Exception as exc:
-        return False, {"database": {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}}
+        return False, {"database": {"ok": False, "error": _why(exc)}}
     limit = ctx.settings.health_max_backlog_seconds
     report: dict[str, Any] = {
         "database": {"ok": True, "dialect": ctx.engine.dialect.name},
