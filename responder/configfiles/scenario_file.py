@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -62,6 +63,7 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             series = listed_rain(series, i, stations[series.station], scenario.duration, bad, notes)
         resolved.append(series)
     scenario = scenario.model_copy(update={"series": resolved})
+    _bounded_work(scenario, bad)
     hazards = {h.id for h in plan.hazards}
     for i, action in enumerate(scenario.actions):
         if action.hazard not in hazards:
@@ -84,6 +86,29 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     if problems:
         raise InputError(problems)
     return ScenarioFile(scenario, filename, lines, tuple(notes))
+
+
+MAX_CYCLES = 10_000
+"""Feed checks in one drill (92 days every 15 minutes is 8,832): each is a whole cycle of the rules."""
+MAX_READINGS = 5_000_000
+"""Generated readings in one drill (1,000 gauges every 5 minutes for 72 h is 864,000)."""
+
+
+def _bounded_work(scenario: Scenario, bad: Callable[[KeyPath, str], None]) -> None:
+    """Refuse a drill that would run for hours or fill the memory, at the key that makes it so."""
+    seconds = scenario.duration.total_seconds()
+    cycles = seconds / scenario.feed_check_every.total_seconds()
+    if cycles > MAX_CYCLES:
+        bad(("feed_check_every",), f"{cycles:,.0f} feed checks over {format_duration(scenario.duration)}; at most "
+                                   f"{MAX_CYCLES:,} (check less often or shorten the drill)")
+    total = 0.0
+    for i, series in enumerate(scenario.series):
+        step = series.step if isinstance(series, Listed) else series.every
+        total += seconds / step.total_seconds()
+        if total > MAX_READINGS:
+            bad(("series", i, "every"), f"the series up to this one generate {total:,.0f} readings; at most "
+                                        f"{MAX_READINGS:,} (read less often, fewer gauges, or a shorter drill)")
+            return
 
 
 def _with_series_tags(data: Any, lines: dict[KeyPath, int]) -> dict[KeyPath, int]:

@@ -41,7 +41,7 @@ DEFAULT_TAGS = {"zh": "zh-CN", "en": "en-US"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CapLevel(_Strict):
