@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from responder.app import feed_alarms, proposals
 from responder.app.ports import Context
 from responder.domain.derived import StationSnapshot
+from responder.domain.entry import MAX_NOTE, check_text
 from responder.domain.errors import InputError, Problem
-from responder.domain.readings import RawReading, Reading, Rejected, Series, validate
+from responder.domain.readings import RawReading, Reading, Rejected, Series, report_value, validate
 from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
 from responder.storage import feed_health
 from responder.storage import incidents as store
@@ -143,7 +144,7 @@ def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     return report
 
 
-def add_reading(ctx: Context, station_id: str, value: float, when: datetime | None, by: str,
+def add_reading(ctx: Context, station_id: str, value: float | str, when: datetime | None, by: str,
                 quantity: str | None = None) -> CycleReport:
     """`reading add`: duty staff type in what they see; validated like any feed row, then a cycle."""
     plan = ctx.plan
@@ -165,14 +166,17 @@ def add_reading(ctx: Context, station_id: str, value: float, when: datetime | No
     return evaluate_rules(ctx, CycleReport(now))
 
 
-def manual_report(ctx: Context, kind: str, station: str | None, value: float | None, by: str,
+def manual_report(ctx: Context, kind: str, station: str | None, value: float | str | None, by: str,
                   place: str = "", note: str = "") -> CycleReport:
     """A dam break upstream (value 1, 0 clears) or people short of drinking water (value = how many)."""
     kinds = {"dam_break": "dam_break", "no_drinking_water": "drinking_water", "drinking_water": "drinking_water"}
     if kind not in kinds:
         raise InputError(Problem(f"unknown report {kind!r} (dam_break or drinking_water)", field="KIND"))
+    number = 1.0 if value is None else report_value(kinds[kind], value)
+    place = check_text(place, "--place", MAX_NOTE, what="place")
+    note = check_text(note, "--note", MAX_NOTE, what="note", allow_newlines=True)
     now = ctx.clock.now()
-    report = ManualReport(kinds[kind], now, 1.0 if value is None else value, place or (station or ""), by,  # type: ignore[arg-type]
+    report = ManualReport(kinds[kind], now, number, place or (station or ""), by,  # type: ignore[arg-type]
                           station, note)
     with transaction(ctx.sessions) as session:
         repo.add_report(session, report, now)

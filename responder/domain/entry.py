@@ -42,8 +42,7 @@ def parse_number(text: str) -> float:
     if stripped.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise ValueError(f"{stripped!r} is not a finite number")
     if not NUMBER.fullmatch(stripped):
-        raise ValueError(f"{_shown(stripped)} is not a number (write ASCII digits with at most one point, "
-                         "e.g. 15 or 15.2 or 1.5e1)")
+        raise ValueError(f"{_shown(stripped)} is not a number{_hint(stripped)}")
     number = float(stripped)
     if not math.isfinite(number):
         raise ValueError(f"{_shown(stripped)} is too large")
@@ -61,17 +60,37 @@ def hidden_character(text: str, *, allow_newlines: bool = False) -> tuple[int, s
     return None
 
 
-def check_text(value: str, field: str, limit: int, *, what: str = "text", allow_newlines: bool = False) -> str:
-    """``value`` with surrounding blanks removed, or an InputError naming ``field``."""
-    text = value.strip()
+def text_problem(text: str, what: str, limit: int, *, allow_newlines: bool = False) -> str | None:
+    """Why ``text`` cannot be taken as a name, reason or note, or None: too long, or hiding characters."""
     if len(text) > limit:
-        raise InputError(Problem(f"{what} is {len(text)} characters; at most {limit}", field=field))
+        return f"{what} is {len(text)} characters; at most {limit}"
     found = hidden_character(text, allow_newlines=allow_newlines)
     if found is not None:
         index, name = found
-        raise InputError(Problem(f"{what} has an invisible or control character ({name}) at position {index + 1}; "
-                                 "retype it", field=field))
+        return f"{what} has an invisible or control character ({name}) at character {index + 1}; retype it"
+    return None
+
+
+def check_text(value: str, field: str, limit: int, *, what: str = "text", allow_newlines: bool = False) -> str:
+    """``value`` with surrounding blanks removed, or an InputError naming ``field``."""
+    text = value.strip()
+    problem = text_problem(text, what, limit, allow_newlines=allow_newlines)
+    if problem is not None:
+        raise InputError(Problem(problem, field=field))
     return text
+
+
+def _hint(text: str) -> str:
+    """What to fix in a value that looks like a number but is not in the grammar."""
+    if "_" in text:
+        return " (no underscores: write 15, not 1_5)"
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return " (ASCII digits 0-9 only)"
+    if "," in text or text.count(".") > 1:
+        return " (at most one decimal point, no thousands separators)"
+    if hidden_character(text):
+        return " (it holds an invisible character; retype it)"
+    return ""
 
 
 def _shown(text: str) -> str:

@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from responder.domain.entry import parse_number
+from responder.domain.errors import InputError, Problem
 from responder.domain.stations import CANONICAL_UNIT, QUANTITIES, Quantity, Station, unit_scale
 
 DEFAULT_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a reading's time may be (the feed's clock may run a little fast)."""
-MAX_AGE = timedelta(days=366 * 5)
+MAX_AGE = timedelta(days=3660)
 """How far back a reading's time may be: older is a typo (1927 for 2027) or a feed replaying its archive."""
 
 
@@ -104,6 +105,23 @@ def parse_value(value: float | int | str) -> float:
         number = parse_number(value)
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+REPORT_BOUNDS = {"dam_break": (0.0, 1.0), "drinking_water": (0.0, 10_000_000.0)}
+"""A dam-break report is a flag; people short of drinking water are counted (a county is a few million)."""
+
+
+def report_value(kind: str, value: float | str) -> float:
+    """The value of a person's report, in the one number grammar and its kind's range; InputError if not."""
+    try:
+        number = parse_value(value)
+    except ValueError as exc:
+        raise InputError(Problem(str(exc), field="--value")) from None
+    low, high = REPORT_BOUNDS[kind]
+    if not low <= number <= high or (kind == "drinking_water" and number != int(number)):
+        what = "0 or 1" if kind == "dam_break" else f"a whole number of people up to {high:,.0f}"
+        raise InputError(Problem(f"{number:g} is not {what}", field="--value"))
     return number
 
 
@@ -197,7 +215,7 @@ def validate(raw: RawReading, stations: Mapping[str, Station], now: datetime, *,
     if when > now + max_skew:
         return reject(f"time {when.isoformat()} is in the future")
     if when < now - MAX_AGE:
-        return reject(f"time {when.isoformat()} is more than {MAX_AGE.days // 366} years ago")
+        return reject(f"time {when.isoformat()} is more than {MAX_AGE.days // 366} years ago (a typo in the year?)")
     return Reading(station.id, when, expect.quantity, value, CANONICAL_UNIT[expect.quantity], source or raw.feed)
 
 

@@ -85,11 +85,12 @@ DEFAULT_BOUNDS: dict[Quantity, tuple[float, float]] = {
     "inflow_m3s": (0.0, 300_000.0),
     "outflow_m3s": (0.0, 300_000.0),
     "storage_mcm": (0.0, 100_000.0),
-    "storage_pct": (0.0, 200.0),
+    "storage_pct": (0.0, 100.0),
     "dam_break": (0.0, 1.0),
 }
 """Physically possible values per reading in canonical units: a world-record hour of rain is ~300 mm, the
-largest river ~300,000 m3/s. A station narrows them with ``bounds`` (e.g. its gauge's datum range)."""
+largest river ~300,000 m3/s; a storage share is of the capacity. A station narrows them with ``bounds`` (e.g.
+its gauge's datum range), or widens one it knows better (a reservoir whose capacity is its normal pool: 130 %)."""
 
 DEFAULT_QUANTITIES: dict[StationKind, tuple[Quantity, ...]] = {
     "rain": ("rain_mm",),
