@@ -8,7 +8,6 @@ from responder.reports import fmt
 from responder.reports.model import ReportData
 from responder.reports.sections import Section, all_sections
 
-
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`[]|"}})
 """What people typed (reasons, names, notes) is text, never markup: an HTML tag (``<script>``, ``<img onerror>``)
 becomes entities, so no renderer runs it; brackets and backticks are backslash-escaped, so a reason cannot
