@@ -142,8 +142,9 @@ def _walk(root: yaml.Node, lines: dict[Path, int], duplicates: list[Problem], fi
         if id(node) in seen_nodes:
             aliases += 1
             if aliases > MAX_ALIASES:
+                # An aliased node carries its anchor's line: the alias is where its parent is.
                 raise InputError(Problem(f"more than {MAX_ALIASES} YAML aliases (*name); write the values out",
-                                         filename, line, dotted(path) or None))
+                                         filename, line_of(lines, path[:-1]) or line, dotted(path) or None))
         seen_nodes.add(id(node))
         if visits > MAX_NODES:
             raise InputError(Problem(f"more than {MAX_NODES:,} values once YAML aliases are expanded; "

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
-_DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,9})?)\s*(d|h|min|m|s)", re.IGNORECASE | re.ASCII)
+_DURATION = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*(d|h|min|m|s)", re.IGNORECASE | re.ASCII)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
 MAX_DURATION = timedelta(days=3660)
 """Ten years: no duration in a plan or scenario is longer; far beyond it, ``timedelta`` overflows."""

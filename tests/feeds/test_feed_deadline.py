@@ -16,7 +16,6 @@ import pytest
 from feeds_support import DATA, NOW, SHANGHAI, feed, station
 
 from responder.feeds import read_feed
-from responder.feeds.http import MAX_BYTES
 
 RAIN = [station("rain-yuquanzi", "rain", "county", "60812400"),
         station("rain-caisenba", "rain", "good", "60812410")]
@@ -93,6 +92,6 @@ def test_a_feed_file_over_the_cap_is_refused_without_reading_it_whole(tmp_path: 
     big = tmp_path / "huge.csv"
     with big.open("wb") as file:
         file.write(b"station,time,value\n")
-        file.truncate(MAX_BYTES + 10)  # sparse: large on paper, nothing written
+        file.truncate(32 * 1024 * 1024 + 10)  # sparse: large on paper, nothing written
     result = read_feed(feed("county", "csv", path=str(big)), RAIN, NOW, zone=SHANGHAI)
     assert result.error is not None and "file larger than 32 MB" in result.error, result.error

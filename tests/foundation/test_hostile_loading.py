@@ -19,7 +19,6 @@ from foundation_support import PLAN, REPO, ROSTER, Invoke, Workspace
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from responder.configfiles.located_yaml import MAX_FILE_BYTES
 from responder.configfiles.plan_file import read_plan
 from responder.configfiles.roster_csv import validate_roster_file
 from responder.configfiles.scenario_file import read_scenario
@@ -166,6 +165,47 @@ def test_plan_check_on_an_alias_bomb_or_deep_nesting_is_a_located_error_in_bound
 def test_a_plan_file_too_large_to_be_one_is_refused_unread(workspace: Workspace) -> None:
     plan = workspace.path(PLAN)
     with plan.open("ab") as file:
-        file.truncate(MAX_FILE_BYTES + 1)
+        file.truncate(10 * 1024 * 1024 + 1)  # sparse: large on paper, nothing written
     with pytest.raises(InputError, match="file larger than 10 MB"):
         read_plan(plan)
+
+
+@pytest.mark.parametrize(("hidden", "name"), [("\u202e", "RIGHT-TO-LEFT OVERRIDE"), ("\x00", "U+0000"),
+                                              ("\u200b", "ZERO WIDTH SPACE"), ("\u2066", "LEFT-TO-RIGHT ISOLATE")])
+def test_a_roster_name_hiding_characters_is_refused_at_its_line_and_column(cli: Invoke, workspace: Workspace,
+                                                                          hidden: str, name: str) -> None:
+    roster = workspace.path(ROSTER)
+    lines = roster.read_text(encoding="utf-8").split("\n")
+    person, person_name, rest = lines[3].split(",", 2)
+    lines[3] = f"{person},{person_name[:1]}{hidden}{person_name[1:]},{rest}"
+    roster.write_text("\n".join(lines), encoding="utf-8")
+    result = cli("--plan", str(workspace.path(PLAN)), "--roster", str(roster), "plan", "check")
+    assert result.exit_code == 2, result.output
+    assert f"{roster}:4 name: error: name has an invisible or control character ({name}) at character 2" \
+        in result.output, result.output
+
+
+FEED = "    path: config/feeds/county-rain.csv\n    interval: 15m\n"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (FEED, FEED + "    timeout: 0s\n", "0s is outside the bounds 1s–10m"),
+    (FEED, FEED.replace("15m", "1s"), "1s is outside the bounds 10s–7d"),
+    (FEED, FEED + "    timeout: 99999999999d\n", "is longer than 3660d"),
+    (FEED, FEED + "    timeout: 1.0e+300\n", "1e+300 seconds is longer than 3660d"),
+    (FEED, FEED + "    timeout: 1_0s\n", "'1_0s' is not a duration"),
+    ("    repeat_every: 30m\n", "    repeat_every: 0s\n", "0s is outside the bounds 1m–7d"),
+    ("      - {after: 5m, action: resend_sms}", "      - {after: 30d, action: resend_sms}", "outside the bounds 0s–7d"),
+    ("  quiet_period: 1h\n", "  quiet_period: 400d\n", "outside the bounds 0s–7d"),
+])
+def test_plan_durations_have_located_bounds(cli: Invoke, workspace: Workspace, old: str, new: str,
+                                            message: str) -> None:
+    plan = workspace.path(PLAN)
+    text = plan.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    plan.write_text(text.replace(old, new), encoding="utf-8")
+    changed = next(i for i, (a, b) in enumerate(zip(text.split("\n"), plan.read_text(encoding="utf-8").split("\n")),
+                                                  start=1) if a != b)
+    result = cli("--plan", str(plan), "--roster", str(workspace.path(ROSTER)), "plan", "check")
+    assert result.exit_code == 2, result.output
+    assert f"{plan}:{changed} " in result.output and message in result.output, result.output
