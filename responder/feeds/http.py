@@ -12,6 +12,7 @@ officer can read, never as an httpx exception escaping the reader.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -100,10 +101,8 @@ class _Watchdog:
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed
-        pass
 
 
 def _get(http: httpx.Client, url: str, timeout: float, remaining: float, max_bytes: int) -> bytes:

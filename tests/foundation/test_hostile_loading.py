@@ -204,8 +204,8 @@ def test_plan_durations_have_located_bounds(cli: Invoke, workspace: Workspace, o
     text = plan.read_text(encoding="utf-8")
     assert text.count(old) == 1
     plan.write_text(text.replace(old, new), encoding="utf-8")
-    changed = next(i for i, (a, b) in enumerate(zip(text.split("\n"), plan.read_text(encoding="utf-8").split("\n")),
-                                                  start=1) if a != b)
+    now = plan.read_text(encoding="utf-8").split("\n")
+    changed = next(i for i, (a, b) in enumerate(zip(text.split("\n"), now, strict=False), start=1) if a != b)
     result = cli("--plan", str(plan), "--roster", str(workspace.path(ROSTER)), "plan", "check")
     assert result.exit_code == 2, result.output
     assert f"{plan}:{changed} " in result.output and message in result.output, result.output
