@@ -6,71 +6,27 @@ timeout; the fetch must still give up at the feed's timeout, and the other feeds
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from feeds_support import DATA, NOW, SHANGHAI, feed, station
 
 from responder.feeds import read_feed
+from responder.testing.dripping_http import DrippingServer
 
 RAIN = [station("rain-yuquanzi", "rain", "county", "60812400"),
         station("rain-caisenba", "rain", "good", "60812410")]
-DRIP_SECONDS = 0.4
-"""Between two bytes: far below the 1 s timeout, so only a deadline stops the fetch."""
-DRIP_FOR = 12.0
-"""How long the server keeps dripping: without a deadline, the fetch lasts this long."""
-
-
-class _Dripping(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = (DATA / "county-rain.csv").read_bytes()
-        if self.path == "/good.csv":
-            self._send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            return
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\n"
-        if self.path == "/slow-head.csv":
-            self._drip(head)
-        else:
-            self._send(head)
-            self._drip(body * 100)
-
-    def _send(self, data: bytes) -> None:
-        self.wfile.write(data)
-        self.wfile.flush()
-
-    def _drip(self, data: bytes) -> None:
-        stop = time.monotonic() + DRIP_FOR
-        try:
-            for byte in data:
-                if time.monotonic() > stop:
-                    return
-                self._send(bytes([byte]))
-                time.sleep(DRIP_SECONDS)
-        except OSError:  # the client gave up: what it should do
-            return
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def dripping() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Dripping)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with DrippingServer((DATA / "county-rain.csv").read_bytes()) as url:
+        yield url
 
 
-@pytest.mark.parametrize("path", ["/slow-body.csv", "/slow-head.csv"])
+@pytest.mark.parametrize("path", ["/slow.csv", "/slow-head.csv"])
 def test_a_dripping_server_is_given_up_at_the_feed_timeout(dripping: str, path: str) -> None:
     started = time.monotonic()
     result = read_feed(feed("county", "csv", url=f"{dripping}{path}", timeout="1s", retries=2), RAIN, NOW,
@@ -82,7 +38,7 @@ def test_a_dripping_server_is_given_up_at_the_feed_timeout(dripping: str, path: 
 
 def test_one_dripping_feed_does_not_stop_the_next_one(dripping: str) -> None:
     started = time.monotonic()
-    slow = read_feed(feed("county", "csv", url=f"{dripping}/slow-body.csv", timeout="1s"), RAIN, NOW, zone=SHANGHAI)
+    slow = read_feed(feed("county", "csv", url=f"{dripping}/slow.csv", timeout="1s"), RAIN, NOW, zone=SHANGHAI)
     good = read_feed(feed("good", "csv", url=f"{dripping}/good.csv", timeout="1s"), RAIN, NOW, zone=SHANGHAI)
     assert time.monotonic() - started < 3.5
     assert not slow.ok and good.ok and good.readings
