@@ -17,12 +17,16 @@ from responder.domain.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-"""A plan, scenario, roster or rota larger than this is not one a person wrote (the sample plan is 30 kB)."""
+MAX_FILE_BYTES = 1024 * 1024
+"""A plan, scenario, roster or rota larger than this is not one a person keeps: the sample plan is 30 kB, a
+drill of 1,000 gauges 0.2 MB, a roster of 20,000 people 1 MB, a year of hourly shifts 0.5 MB."""
 MAX_ALIASES = 50
 """YAML aliases (``*name``) in one file: a few are handy, nested ones multiply (the "billion laughs")."""
-MAX_NODES = 200_000
+MAX_NODES = 100_000
 """Scalars, lists and mappings in a document with its aliases expanded: what validation will walk."""
+MAX_MARKS = 60_000
+"""Lines, commas, dashes, colons and brackets: counted before parsing (which is the slow part, ~15 µs a value),
+they bound the values a file can hold; the sample plan has 3,000."""
 MAX_DEPTH = 64
 """Nesting of lists and mappings; a plan is less than ten deep."""
 _INDEX = re.compile(r"-?[0-9]{1,18}", re.ASCII)
@@ -39,7 +43,7 @@ def read_text(path: FsPath, max_bytes: int = MAX_FILE_BYTES) -> str:
     except OSError as exc:
         raise InputError(Problem(f"cannot read: {exc.strerror}", str(path))) from None
     if len(data) > max_bytes:
-        raise InputError(Problem(f"file larger than {max_bytes // (1024 * 1024)} MB; this is not a plan, roster "
+        raise InputError(Problem(f"file larger than {max_bytes / (1024 * 1024):g} MB; this is not a plan, roster "
                                  "or scenario file", str(path)))
     try:
         return data.decode("utf-8-sig")
@@ -66,6 +70,10 @@ def _field_at(path: FsPath, data: bytes, line: int, before: str) -> str | None:
 
 def load_yaml(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
     """Parse YAML into plain data plus a map from key path to 1-based line."""
+    marks = sum(map(text.count, ",\n-:[{"))
+    if marks > MAX_MARKS:
+        raise InputError(Problem(f"{marks:,} lines, items and keys; at most {MAX_MARKS:,} in a plan or scenario "
+                                 "(split the file)", filename))
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -166,7 +166,7 @@ def test_a_plan_file_too_large_to_be_one_is_refused_unread(workspace: Workspace)
     plan = workspace.path(PLAN)
     with plan.open("ab") as file:
         file.truncate(10 * 1024 * 1024 + 1)  # sparse: large on paper, nothing written
-    with pytest.raises(InputError, match="file larger than 10 MB"):
+    with pytest.raises(InputError, match="file larger than 1 MB; this is not a plan"):
         read_plan(plan)
 
 
