@@ -16,6 +16,7 @@ from responder.domain.checks import Sources
 from responder.domain.drills import Listed, Scenario
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
+from responder.domain.readings import report_value
 from responder.domain.roster import Roster
 from responder.domain.types import format_duration
 
@@ -70,6 +71,11 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             bad(("actions", i, "hazard"), f"unknown hazard {action.hazard!r}")
         if action.station and action.station not in stations:
             bad(("actions", i, "station"), f"unknown station {action.station!r}")
+        if action.report is not None and action.value is not None:
+            try:  # the same check as a report typed in by duty staff, so that the drill cannot stop half-way
+                report_value("dam_break" if action.report == "dam_break" else "drinking_water", action.value)
+            except InputError as exc:
+                bad(("actions", i, "value"), exc.problems[0].message)
     for i, action in enumerate(scenario.actions):
         if action.at > scenario.duration:
             bad(("actions", i, "at"), f"an action at {format_duration(action.at)} is after the end of the drill "

@@ -205,6 +205,10 @@ series:
 people:
   default: {reply_after: {fixed: 30d}}
 """, 5, "people.default.reply_after.fixed", "30d is outside the bounds 0s–7d"),
+    Case("half a person short of water", """\
+actions:
+  - {at: 1h, do: report, report: no_drinking_water, value: 2.5}
+""", 5, "actions.0.value", "2.5 is not a whole number of people"),
     Case("a negative seed", """\
 seed: -1
 """, 4, "seed", "greater than or equal to 0"),
