@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from responder.domain.errors import InputError, Problem
 
@@ -78,6 +81,21 @@ def check_text(value: str, field: str, limit: int, *, what: str = "text", allow_
     if problem is not None:
         raise InputError(Problem(problem, field=field))
     return text
+
+
+MAX_PLAN_TEXT = 2000
+"""A name, advice or message template in a plan: longer than any SMS (1,600 characters)."""
+
+
+def _plan_text(value: str) -> str:
+    problem = text_problem(value, "the text", MAX_PLAN_TEXT, allow_newlines=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+PlanText = Annotated[str, AfterValidator(_plan_text)]
+"""Text a plan gives in each language: bounded, and with nothing invisible that would reorder what people read."""
 
 
 def _hint(text: str) -> str:

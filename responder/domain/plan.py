@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain.cap_config import CapConfig
+from responder.domain.entry import PlanText
 from responder.domain.geometry import Geometry
 from responder.domain.rules import Rule
 from responder.domain.stale_alarms import AlarmPolicy
@@ -43,7 +44,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-LocalText = dict[LanguageCode, str]
+LocalText = dict[LanguageCode, PlanText]
 """Text in several languages, keyed by language code (zh, en, ...)."""
 
 

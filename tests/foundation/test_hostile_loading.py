@@ -209,3 +209,12 @@ def test_plan_durations_have_located_bounds(cli: Invoke, workspace: Workspace, o
     result = cli("--plan", str(plan), "--roster", str(workspace.path(ROSTER)), "plan", "check")
     assert result.exit_code == 2, result.output
     assert f"{plan}:{changed} " in result.output and message in result.output, result.output
+
+
+def test_a_plan_name_hiding_a_bidi_override_is_refused_at_its_line(cli: Invoke, workspace: Workspace) -> None:
+    line = workspace.edit(PLAN, "name: {zh: 三建乡, en: Sanjian Township}",
+                          "name: {zh: 三建\u202e乡, en: Sanjian Township}")
+    result = cli("--plan", str(workspace.path(PLAN)), "--roster", str(workspace.path(ROSTER)), "plan", "check")
+    assert result.exit_code == 2, result.output
+    assert f"{workspace.path(PLAN)}:{line} area.name.zh: error: the text has an invisible or control character " \
+           "(RIGHT-TO-LEFT OVERRIDE) at character 3" in result.output, result.output
