@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from responder.domain.checks import Path, dotted
+from responder.domain.entry import MAX_NUMBER_CHARS, NUMBER
 from responder.domain.errors import InputError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -96,6 +97,10 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml when PyYAML has it (twenty times faster on the sample plan), the pure-Python parser otherwise."""
 
 
+class _Refused(yaml.constructor.ConstructorError):
+    """Well-formed YAML holding a value that cannot be used: said as such, not as "malformed"."""
+
+
 class _Loader(_Base):  # type: ignore[misc,valid-type]  # libyaml's class is not typed
     """The safe loader, with every value it cannot build refused at its place rather than as a traceback
     (``2027-13-45``, a 5,000-digit integer), and numbers written as in the one grammar people use
@@ -105,15 +110,17 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]  # libyaml's class is not
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError, TypeError, RecursionError) as exc:
-            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {exc}",
-                                                    node.start_mark) from None
+            raise _Refused(None, None, f"cannot read this value: {exc}", node.start_mark) from None
 
     def construct_plain_number(self, node: yaml.Node) -> Any:
+        """Decimal only: YAML 1.1 would also read ``010`` as 8, ``0x1f``, ``0b11`` and ``2_00``."""
         text = str(node.value)
-        if len(text) > 40 or "_" in text or ":" in text:
-            raise yaml.constructor.ConstructorError(None, None, f"{text[:40]!r} is not a number to write here "
-                                                    "(plain digits, at most one point)", node.start_mark)
-        return (self.construct_yaml_int if node.tag.endswith(":int") else self.construct_yaml_float)(node)
+        if len(text) <= MAX_NUMBER_CHARS and NUMBER.fullmatch(text):
+            return int(text) if node.tag.endswith(":int") else float(text)
+        if text.lower().lstrip("+-") in (".inf", ".nan"):
+            return self.construct_yaml_float(node)  # refused where a finite number is wanted, at its key
+        raise _Refused(None, None, f"{text[:40]!r} is not a number to write here (decimal digits, at most one "
+                       "point)", node.start_mark)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_plain_number)
@@ -125,7 +132,7 @@ def _yaml_problem(exc: yaml.YAMLError, filename: str) -> Problem:
         return Problem(f"malformed YAML: {exc}", filename)
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
-    message = f"malformed YAML: {exc.problem or exc}"
+    message = str(exc.problem) if isinstance(exc, _Refused) else f"malformed YAML: {exc.problem or exc}"
     if mark is not None:
         message += f" (column {mark.column + 1})"
     if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
