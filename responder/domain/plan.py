@@ -236,11 +236,11 @@ class EscalationStep(Strict):
 
 class LevelPolicy(Strict):
     level: LevelNumber
-    confirm_within: Annotated[Duration, within("1m", "7d")] | None = None
+    confirm_within: Annotated[Duration, within("1s", "7d")] | None = None
     steps: list[EscalationStep] = []
     repeat: Annotated[int, Field(ge=0, le=5)] = 0
     """How many more times the whole list of steps runs after the first pass (bounded)."""
-    repeat_every: Annotated[Duration, within("1m", "7d")] = timedelta(minutes=30)
+    repeat_every: Annotated[Duration, within("1s", "7d")] = timedelta(minutes=30)
 
 
 class BroadcastTemplates(Strict):

@@ -194,7 +194,7 @@ FEED = "    path: config/feeds/county-rain.csv\n    interval: 15m\n"
     (FEED, FEED + "    timeout: 99999999999d\n", "is longer than 3660d"),
     (FEED, FEED + "    timeout: 1.0e+300\n", "1e+300 seconds is longer than 3660d"),
     (FEED, FEED + "    timeout: 1_0s\n", "'1_0s' is not a duration"),
-    ("    repeat_every: 30m\n", "    repeat_every: 0s\n", "0s is outside the bounds 1m–7d"),
+    ("    repeat_every: 30m\n", "    repeat_every: 0s\n", "0s is outside the bounds 1s–7d"),
     ("      - {after: 5m, action: resend_sms}", "      - {after: 30d, action: resend_sms}", "outside the bounds 0s–7d"),
     ("  quiet_period: 1h\n", "  quiet_period: 400d\n", "outside the bounds 0s–7d"),
 ])
