@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from responder.domain.clock import FakeClock
 from responder.settings import Settings
@@ -33,6 +35,15 @@ def _pg_reachable() -> bool:
 
 
 PG_AVAILABLE = _pg_reachable()
+
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, max_examples=40, deadline=5000, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+"""CI is deterministic (the same examples every run, no example database) and sized for two loaded cores; a
+test's own ``@settings`` still wins for what it names. Locally hypothesis explores at random as usual."""
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def require_postgres() -> None:

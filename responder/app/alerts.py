@@ -18,6 +18,7 @@ from responder.app.escalation import plan_steps
 from responder.app.incident_basis import load_open, sender_key, snapshot_columns, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact
+from responder.domain.entry import check_text
 from responder.domain.errors import Conflict, InputError, Problem
 from responder.domain.incidents import Decision, decide_end, decide_level_change, decide_raise, incident_code
 from responder.domain.messages import IncidentFacts, assess
@@ -79,7 +80,7 @@ def _check_reason(reason: str) -> str:
     if len(reason) > MAX_REASON:
         raise InputError(Problem(f"reason is {len(reason)} characters; at most {MAX_REASON} fit in an SMS call-out",
                                  field="--reason"))
-    return reason
+    return check_text(reason, "--reason", MAX_REASON, what="reason")
 
 
 def _check_messages(plan: Plan, decision: Decision) -> list[PreviewText]:

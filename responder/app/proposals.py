@@ -15,6 +15,7 @@ from responder.app.duty import duty_officer
 from responder.app.incident_basis import sender_key
 from responder.app.ports import Context
 from responder.domain.callout import Contact
+from responder.domain.entry import check_text
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, compose
@@ -112,6 +113,7 @@ def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str |
     if not confirm:
         if not reason:
             raise InputError(Problem("a reason is required to reject a proposal", field="--reason"))
+        reason = check_text(reason, "--reason", alerts.MAX_REASON, what="reason")
         status, incident_id = "rejected", current.id if current else None
     else:
         action = _action(current, proposal.level)

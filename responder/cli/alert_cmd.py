@@ -25,7 +25,9 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 def _by(name: str | None) -> str:
     if name:
-        return name
+        from responder.domain.entry import MAX_BY, check_text
+
+        return check_text(name, "--by", MAX_BY, what="--by") or _by(None)
     from responder.app.contacts import roster_in_force
     from responder.app.duty import duty_officer
 

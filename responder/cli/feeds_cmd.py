@@ -120,7 +120,8 @@ def quarantine(
 @reading_app.command("add", help="Record a reading by hand (e.g. a staff gauge read by duty staff), then check rules.")
 def add(
     station: Annotated[str, typer.Argument(help="Station id from the plan.")],
-    value: Annotated[float, typer.Argument(help="The value in the station's unit (m for stage, mm for rain).")],
+    value: Annotated[str, typer.Argument(help="The value in the station's unit (m for stage, mm for rain): ASCII "
+                                              "digits, at most one point (15, 15.2, -0.5).")],
     time: Annotated[str | None, typer.Option("--time", help="When it was read (local time; default now).")] = None,
     quantity: Annotated[str | None, typer.Option("--quantity", help="e.g. stage_m, rain_mm (default: the "
                                                                     "station's main one).")] = None,
@@ -146,7 +147,7 @@ def add(
                                     "(drinking_water, VALUE = how many people).")
 def report(
     kind: Annotated[str, typer.Argument(help="dam_break or drinking_water.")],
-    value: Annotated[float | None, typer.Option("--value", help="dam_break: 1 (0 clears); drinking_water: people.")]
+    value: Annotated[str | None, typer.Option("--value", help="dam_break: 1 (0 clears); drinking_water: people.")]
     = None,
     station: Annotated[str | None, typer.Option("--station", help="Station or dam concerned.")] = None,
     place: Annotated[str, typer.Option("--place", help="Village or dam.")] = "",

@@ -19,7 +19,10 @@ class Row:
 def csv_rows(text: str, filename: str, required: set[str], optional: set[str] = frozenset()) -> Iterator[Row]:  # type: ignore[assignment]
     """Yield rows with their line numbers after checking the header names every column we need."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise InputError(Problem(f"not a readable CSV header: {exc}", filename, 1)) from None
     if not header:
         raise InputError(Problem("empty file: a header line is required", filename, 1))
     missing = sorted(required - set(header))
@@ -35,7 +38,14 @@ def csv_rows(text: str, filename: str, required: set[str], optional: set[str] = 
         raise InputError(problems)
     reader.fieldnames = header
     start = 2
-    for record in reader:
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over the csv module's limit, a stray quote at the end
+            raise InputError(Problem(f"not a readable CSV row: {exc}", filename, start)) from None
         line = start
         start = reader.line_num + 1
         if None in record:

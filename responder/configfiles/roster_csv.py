@@ -8,6 +8,7 @@ from pathlib import Path
 from responder.configfiles.csv_rows import csv_rows
 from responder.configfiles.located_yaml import read_text
 from responder.configfiles.phones import normalise_phone
+from responder.domain.entry import MAX_NAME, MAX_NOTE, text_problem
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
 from responder.domain.roster import Membership, Person, Roster
@@ -15,6 +16,10 @@ from responder.domain.types import Role
 
 REQUIRED = {"id", "name", "phone", "groups", "village", "language"}
 OPTIONAL = {"notes"}
+TEXT_LIMITS = {"id": 64, "name": MAX_NAME, "phone": 40, "groups": 1000, "village": MAX_NAME, "language": 16,
+               "notes": MAX_NOTE}
+"""Longest value per column. Every column also refuses control, bidi and zero-width characters: a name with a
+right-to-left override reads differently in the report than in the file."""
 
 
 @dataclass
@@ -66,6 +71,10 @@ def read_roster(path: Path, country: str) -> RosterFile:
             bad = True
             result.problems.append(Problem(message, filename, line, fld))
 
+        for name in TEXT_LIMITS:
+            why = text_problem(v.get(name, ""), name, TEXT_LIMITS[name], allow_newlines=name == "notes")
+            if why is not None:
+                problem(name, why)
         if not v["id"]:
             problem("id", "id is empty")
         elif v["id"] in ids:

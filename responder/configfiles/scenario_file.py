@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -15,6 +16,7 @@ from responder.domain.checks import Sources
 from responder.domain.drills import Listed, Scenario
 from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
+from responder.domain.readings import report_value
 from responder.domain.roster import Roster
 from responder.domain.types import format_duration
 
@@ -62,12 +64,18 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
             series = listed_rain(series, i, stations[series.station], scenario.duration, bad, notes)
         resolved.append(series)
     scenario = scenario.model_copy(update={"series": resolved})
+    _bounded_work(scenario, bad)
     hazards = {h.id for h in plan.hazards}
     for i, action in enumerate(scenario.actions):
         if action.hazard not in hazards:
             bad(("actions", i, "hazard"), f"unknown hazard {action.hazard!r}")
         if action.station and action.station not in stations:
             bad(("actions", i, "station"), f"unknown station {action.station!r}")
+        if action.report is not None and action.value is not None:
+            try:  # the same check as a report typed in by duty staff, so that the drill cannot stop half-way
+                report_value("dam_break" if action.report == "dam_break" else "drinking_water", action.value)
+            except InputError as exc:
+                bad(("actions", i, "value"), exc.problems[0].message)
     for i, action in enumerate(scenario.actions):
         if action.at > scenario.duration:
             bad(("actions", i, "at"), f"an action at {format_duration(action.at)} is after the end of the drill "
@@ -84,6 +92,29 @@ def read_scenario(path: Path, plan: Plan, roster: Roster) -> ScenarioFile:
     if problems:
         raise InputError(problems)
     return ScenarioFile(scenario, filename, lines, tuple(notes))
+
+
+MAX_CYCLES = 10_000
+"""Feed checks in one drill (92 days every 15 minutes is 8,832): each is a whole cycle of the rules."""
+MAX_READINGS = 5_000_000
+"""Generated readings in one drill (1,000 gauges every 5 minutes for 72 h is 864,000)."""
+
+
+def _bounded_work(scenario: Scenario, bad: Callable[[KeyPath, str], None]) -> None:
+    """Refuse a drill that would run for hours or fill the memory, at the key that makes it so."""
+    seconds = scenario.duration.total_seconds()
+    cycles = seconds / scenario.feed_check_every.total_seconds()
+    if cycles > MAX_CYCLES:
+        bad(("feed_check_every",), f"{cycles:,.0f} feed checks over {format_duration(scenario.duration)}; at most "
+                                   f"{MAX_CYCLES:,} (check less often or shorten the drill)")
+    total = 0.0
+    for i, series in enumerate(scenario.series):
+        step = series.step if isinstance(series, Listed) else series.every
+        total += seconds / step.total_seconds()
+        if total > MAX_READINGS:
+            bad(("series", i, "every"), f"the series up to this one generate {total:,.0f} readings; at most "
+                                        f"{MAX_READINGS:,} (read less often, fewer gauges, or a shorter drill)")
+            return
 
 
 def _with_series_tags(data: Any, lines: dict[KeyPath, int]) -> dict[KeyPath, int]:

@@ -13,11 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from responder.domain.entry import PlanText
 from responder.domain.geometry import Geometry
 from responder.domain.types import Duration
 
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")]
-LocalText = dict[LanguageCode, str]
+LocalText = dict[LanguageCode, PlanText]
 LevelNumber = Annotated[int, Field(ge=1, le=4)]
 
 Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
@@ -41,7 +42,7 @@ DEFAULT_TAGS = {"zh": "zh-CN", "en": "en-US"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CapLevel(_Strict):

@@ -16,16 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from responder.domain.plan import LocalText
 from responder.domain.readings import epoch_seconds
-from responder.domain.types import Duration, format_duration
+from responder.domain.types import Duration, format_duration, within
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Offset = Annotated[Duration, within("0s", "92d")]
+"""A time from the scenario's start: no drill runs longer than a flood season's quarter."""
+Step = Annotated[Duration, within("10s", "1d")]
+"""Time between generated readings: finer floods the database, coarser is not a gauge."""
+Wait = Annotated[Duration, within("0s", "7d")]
+"""How long a person takes."""
 
 
 class Point(Strict):
-    at: Duration
-    value: float
+    at: Offset
+    value: Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
 class Listed(Strict):
@@ -40,11 +48,11 @@ class Listed(Strict):
 
     kind: Literal["listed"] = "listed"
     station: str
-    every: Duration | None = None
+    every: Step | None = None
     """Time between readings: a rain gauge's own interval when unset, else 5 minutes."""
     values: Annotated[list[Point], Field(min_length=1)]
     rain: Literal["totals", "intensity"] | None = None
-    per: Duration | None = None
+    per: Annotated[Duration, within("1m", "7d")] | None = None
     """The interval each listed rain value covers (ending at its ``at``)."""
     after_last: Literal["stop", "continue"] = "stop"
 
@@ -57,13 +65,6 @@ class Listed(Strict):
                 raise ValueError(f"times out of order: values.{i} (at {format_duration(b.at)}) does not come after "
                                  f"values.{i - 1} (at {format_duration(a.at)})")
         return values
-
-    @field_validator("per", "every")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("must be longer than 0")
-        return value
 
     @model_validator(mode="after")
     def _rain_complete(self) -> Listed:
@@ -89,10 +90,10 @@ class Storm(Strict):
 
     kind: Literal["storm"]
     station: str
-    every: Duration = timedelta(minutes=5)
-    start: Duration
-    duration: Duration
-    total_mm: Annotated[float, Field(ge=0)]
+    every: Step = timedelta(minutes=5)
+    start: Offset
+    duration: Annotated[Duration, within("1m", "92d")]
+    total_mm: Annotated[float, Field(ge=0, le=10_000)]
     shape: Literal["bell", "steady"] = "bell"
 
 
@@ -101,11 +102,11 @@ class River(Strict):
 
     kind: Literal["river"]
     station: str
-    every: Duration = timedelta(minutes=5)
-    base: float
+    every: Step = timedelta(minutes=5)
+    base: Annotated[float, Field(ge=-100, le=6000)]
     rain_station: str
-    gain_m_per_mm: Annotated[float, Field(ge=0)] = 0.01
-    lag: Duration = timedelta(hours=2)
+    gain_m_per_mm: Annotated[float, Field(ge=0, le=10)] = 0.01
+    lag: Annotated[Duration, within("0s", "7d")] = timedelta(hours=2)
     recession_per_hour: Annotated[float, Field(ge=0, le=1)] = 0.05
 
 
@@ -115,15 +116,15 @@ Series = Annotated[Listed | Storm | River, Field(discriminator="kind")]
 class Action(Strict):
     """Something the duty officer does at a given time."""
 
-    at: Duration
+    at: Offset
     do: Literal["raise", "upgrade", "downgrade", "end", "report", "confirm_proposals"]
     hazard: str = "flood"
     level: Annotated[int | None, Field(ge=1, le=4)] = None
-    reason: str = ""
+    reason: Annotated[str, Field(max_length=300)] = ""
     report: Literal["dam_break", "no_drinking_water"] | None = None
-    value: float | None = None
-    station: str | None = None
-    by: str | None = None
+    value: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    station: Annotated[str, Field(max_length=64)] | None = None
+    by: Annotated[str, Field(max_length=100)] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Action:
@@ -139,11 +140,11 @@ class Action(Strict):
 class Delay(Strict):
     """How long someone takes to reply: fixed, uniform between bounds, or log-normal by median and 90th percentile."""
 
-    fixed: Duration | None = None
-    min: Duration | None = None
-    max: Duration | None = None
-    median: Duration | None = None
-    p90: Duration | None = None
+    fixed: Wait | None = None
+    min: Wait | None = None
+    max: Wait | None = None
+    median: Wait | None = None
+    p90: Wait | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Delay:
@@ -184,21 +185,28 @@ class People(Strict):
 
 
 class DutyOfficer(Strict):
-    confirms_proposals_after: Duration | None = timedelta(minutes=5)
+    confirms_proposals_after: Wait | None = timedelta(minutes=5)
     """None: proposals wait for an explicit confirm_proposals action."""
 
 
 class Scenario(Strict):
     name: LocalText
-    seed: int = 1
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     start: datetime
     """Local time in the plan's zone unless an offset is given."""
-    duration: Duration
-    feed_check_every: Duration = timedelta(minutes=15)
+    duration: Annotated[Duration, within("1m", "92d")]
+    feed_check_every: Annotated[Duration, within("1m", "1d")] = timedelta(minutes=15)
     series: list[Series] = []
     actions: list[Action] = []
     duty_officer: DutyOfficer = DutyOfficer()
     people: People = People()
+
+    @field_validator("start")
+    @classmethod
+    def _plausible_start(cls, value: datetime) -> datetime:
+        if not 1971 <= value.year <= 2200:
+            raise ValueError(f"a drill starting in {value.year} (write a time between 1971 and 2200)")
+        return value
     # An action after ``duration`` never runs; scenario files are refused for it, located at the action's
     # line (responder.configfiles.scenario_file): a model check here could only point at the file's first line.
 

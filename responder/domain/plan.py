@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain.cap_config import CapConfig
+from responder.domain.entry import PlanText
 from responder.domain.geometry import Geometry
 from responder.domain.routes import Messaging
 from responder.domain.rules import Rule
 from responder.domain.stale_alarms import AlarmPolicy
 from responder.domain.stations import Feed, Station
-from responder.domain.types import Duration, Role
+from responder.domain.types import Duration, Role, within
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")]
@@ -41,10 +42,10 @@ TEMPLATE_FIELDS = frozenset(
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-LocalText = dict[LanguageCode, str]
+LocalText = dict[LanguageCode, PlanText]
 """Text in several languages, keyed by language code (zh, en, ...)."""
 
 
@@ -222,7 +223,7 @@ class ChainStep(Strict):
 
 
 class EscalationStep(Strict):
-    after: Duration
+    after: Annotated[Duration, within("0s", "7d")]
     """Time since the call-out at which this step falls due."""
     action: Literal["resend_sms", "voice_call", "notify_group_deputy", "notify_group_leader", "notify_chain"]
     chain_step: Slug | None = None
@@ -236,11 +237,11 @@ class EscalationStep(Strict):
 
 class LevelPolicy(Strict):
     level: LevelNumber
-    confirm_within: Duration | None = None
+    confirm_within: Annotated[Duration, within("1s", "7d")] | None = None
     steps: list[EscalationStep] = []
     repeat: Annotated[int, Field(ge=0, le=5)] = 0
     """How many more times the whole list of steps runs after the first pass (bounded)."""
-    repeat_every: Duration = timedelta(minutes=30)
+    repeat_every: Annotated[Duration, within("1s", "7d")] = timedelta(minutes=30)
 
 
 class BroadcastTemplates(Strict):
@@ -293,7 +294,7 @@ class EvacuationZone(Strict):
 class Team(Strict):
     id: Slug
     name: LocalText
-    headcount: Annotated[int, Field(ge=0)]
+    headcount: Annotated[int, Field(ge=0, le=100_000)]
     group: Slug | None = None
     """The roster group that must reach this headcount of confirmations when called."""
 
@@ -301,14 +302,14 @@ class Team(Strict):
 class Vehicle(Strict):
     kind: Slug
     name: LocalText
-    count: Annotated[int, Field(ge=0)]
+    count: Annotated[int, Field(ge=0, le=100_000)]
 
 
 class Resources(Strict):
     teams: list[Team] = []
     vehicles: list[Vehicle] = []
-    medical_staff: Annotated[int, Field(ge=0)] = 0
-    funds: Annotated[int, Field(ge=0)] = 0
+    medical_staff: Annotated[int, Field(ge=0, le=100_000)] = 0
+    funds: Annotated[int, Field(ge=0, le=10**12)] = 0
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
 
     def headcount(self, group: str) -> int | None:
@@ -326,7 +327,7 @@ class Duty(Strict):
 class Plan(Strict):
     """A township's (or any area's) flood and drought emergency plan."""
 
-    version: Annotated[int, Field(ge=1)] = 1
+    version: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     area: Area
     languages: Annotated[list[LanguageCode], Field(min_length=1)]
     duty: Duty

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
+from responder.domain.entry import parse_number
+from responder.domain.errors import InputError, Problem
 from responder.domain.stations import CANONICAL_UNIT, QUANTITIES, Quantity, Station, unit_scale
 
 DEFAULT_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a reading's time may be (the feed's clock may run a little fast)."""
+MAX_AGE = timedelta(days=3660)
+"""How far back a reading's time may be: older is a typo (1927 for 2027) or a feed replaying its archive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,25 +84,44 @@ def parse_time(value: datetime | date | str, zone: tzinfo) -> datetime:
             raise ValueError(f"{value!r} is not a time (write e.g. 2027-07-01 08:00)") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
-    return when.astimezone(UTC).replace(microsecond=0)
+    try:
+        return when.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # year 1 or 9999 moved across an offset
+        raise ValueError(f"{value!r} is out of range") from None
 
 
 def parse_value(value: float | int | str) -> float:
-    """A finite number; text like "", "Ice", "1,2" or "NaN" is refused with the reason."""
+    """A finite number; text in the one grammar of :func:`~responder.domain.entry.parse_number`, so
+    "", "Ice", "1,2", "1_5", "١٥" or "NaN" are refused with the reason."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        if abs(value) > 10**15:
+            raise ValueError(f"{value} is too large")
         number = float(value)
+    elif isinstance(value, float):
+        number = value
     else:
-        text = value.strip()
-        if not text:
-            raise ValueError("no value")
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
+        number = parse_number(value)
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+REPORT_BOUNDS = {"dam_break": (0.0, 1.0), "drinking_water": (0.0, 10_000_000.0)}
+"""A dam-break report is a flag; people short of drinking water are counted (a county is a few million)."""
+
+
+def report_value(kind: str, value: float | str) -> float:
+    """The value of a person's report, in the one number grammar and its kind's range; InputError if not."""
+    try:
+        number = parse_value(value)
+    except ValueError as exc:
+        raise InputError(Problem(str(exc), field="--value")) from None
+    low, high = REPORT_BOUNDS[kind]
+    if not low <= number <= high or (kind == "drinking_water" and number != int(number)):
+        what = "0 or 1" if kind == "dam_break" else f"a whole number of people up to {high:,.0f}"
+        raise InputError(Problem(f"{number:g} is not {what}", field="--value"))
     return number
 
 
@@ -191,6 +214,8 @@ def validate(raw: RawReading, stations: Mapping[str, Station], now: datetime, *,
         return reject(_out_of_bounds(expect, value))
     if when > now + max_skew:
         return reject(f"time {when.isoformat()} is in the future")
+    if when < now - MAX_AGE:
+        return reject(f"time {when.isoformat()} is more than {MAX_AGE.days // 366} years ago (a typo in the year?)")
     return Reading(station.id, when, expect.quantity, value, CANONICAL_UNIT[expect.quantity], source or raw.feed)
 
 
@@ -206,10 +231,12 @@ def validate_series(feed: str, source_id: str, times: Sequence[int], values: Seq
     station = stations.get(source_id)
     expect = None if station is None else _expect(station, quantity, unit)
     latest = epoch_seconds(now + max_skew)
+    earliest = epoch_seconds(now - MAX_AGE)
     if isinstance(expect, _Expect):
         canonical = list(values) if expect.size == expect.base else [expect.canonical(v) for v in values]
         if not canonical or (all(map(math.isfinite, canonical)) and expect.low <= min(canonical)
-                             and max(canonical) <= expect.high and max(times) <= latest):
+                             and max(canonical) <= expect.high and max(times) <= latest
+                             and min(times) >= earliest):
             return Series(expect.station, expect.quantity, CANONICAL_UNIT[expect.quantity], source or feed,
                           list(times), canonical), []
     kept: list[tuple[int, float]] = []

@@ -28,7 +28,7 @@ from responder.domain.derived import (
     slot_filler,
 )
 from responder.domain.stations import LocalText, Slug, StationId, StationKind, Strict
-from responder.domain.types import Duration, format_duration, more_severe
+from responder.domain.types import Duration, format_duration, more_severe, within
 
 LevelNumber = Annotated[int, Field(ge=1, le=4)]
 Mode = Literal["propose", "auto"]
@@ -41,7 +41,7 @@ class _Rule(Strict):
     hazard: Slug = "flood"
     mode: Mode = "propose"
     """propose: the duty officer confirms; auto: the level is declared at once with the reading as evidence."""
-    step_down_hold: Duration = timedelta(hours=6)
+    step_down_hold: Annotated[Duration, within("0s", "30d")] = timedelta(hours=6)
     """How long no rule may give the current level before going down is proposed."""
     step_down_needs_confirmation: bool = True
 
@@ -66,7 +66,7 @@ class RainTotalRule(_StationRule):
     """Rain over a window at or above a threshold gives a level (the plan: 200 mm activates)."""
 
     kind: Literal["rain_total"] = "rain_total"
-    window: Duration = timedelta(hours=24)
+    window: Annotated[Duration, within("1m", "31d")] = timedelta(hours=24)
     thresholds: dict[LevelNumber, Annotated[float, Field(gt=0)]]
     """Level → mm, e.g. {2: 200, 3: 100, 4: 50}."""
     applies_to: ClassVar[frozenset[StationKind]] = frozenset({"rain"})
@@ -105,7 +105,7 @@ class RateOfRiseRule(_StationRule):
 
     kind: Literal["rate_of_rise"] = "rate_of_rise"
     limit: Annotated[float, Field(gt=0)]
-    lookback: Duration = DEFAULT_LOOKBACK
+    lookback: Annotated[Duration, within("1m", "7d")] = DEFAULT_LOOKBACK
     alone: LevelNumber | None = 4
     """The level when no other rule gives one at that station; None for none."""
     ceiling: LevelNumber = 2
@@ -118,7 +118,7 @@ class DamBreakRule(_StationRule):
 
     kind: Literal["dam_break"] = "dam_break"
     level: LevelNumber = 1
-    valid_for: Duration = timedelta(hours=24)
+    valid_for: Annotated[Duration, within("1m", "31d")] = timedelta(hours=24)
     """A flag or report older than this is no longer evidence."""
     applies_to: ClassVar[frozenset[StationKind]] = frozenset({"river", "reservoir"})
 
@@ -128,7 +128,7 @@ class DryDaysRule(_StationRule):
 
     kind: Literal["drought_dry_days"] = "drought_dry_days"
     hazard: Slug = "drought"
-    thresholds: dict[LevelNumber, Annotated[int, Field(gt=0)]]
+    thresholds: dict[LevelNumber, Annotated[int, Field(gt=0, le=366)]]
     """Level → days, e.g. {4: 16, 3: 26, 2: 36}."""
     dry_below_mm: Annotated[float, Field(gt=0)] = 1.0
     applies_to: ClassVar[frozenset[StationKind]] = frozenset({"rain"})
@@ -159,9 +159,9 @@ class DrinkingWaterRule(_Rule):
 
     kind: Literal["drinking_water"] = "drinking_water"
     hazard: Slug = "drought"
-    thresholds: dict[LevelNumber, Annotated[int, Field(gt=0)]]
+    thresholds: dict[LevelNumber, Annotated[int, Field(gt=0, le=10_000_000)]]
     """Level → people, e.g. {4: 50, 3: 200, 2: 500, 1: 1000}."""
-    valid_for: Duration = timedelta(days=7)
+    valid_for: Annotated[Duration, within("1m", "366d")] = timedelta(days=7)
 
     @model_validator(mode="after")
     def _check(self) -> DrinkingWaterRule:

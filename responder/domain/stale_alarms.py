@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from responder.domain.types import Duration
+from responder.domain.types import Duration, within
 
 ALARM_KINDS = ("stale_feed", "feed_recovered")
 """Outbox kinds of these messages: what the per-person cap counts."""
@@ -29,11 +29,11 @@ ALARM_KINDS = ("stale_feed", "feed_recovered")
 class AlarmPolicy(BaseModel):
     """The plan's ``feed_alarms``: how eager the stale-feed alarm is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    recover_after: Duration = timedelta(hours=1)
+    recover_after: Annotated[Duration, within("0s", "7d")] = timedelta(hours=1)
     """A silent station counts as back once it has stayed fresh this long (and at least twice its interval)."""
-    quiet_period: Duration = timedelta(hours=1)
+    quiet_period: Annotated[Duration, within("0s", "7d")] = timedelta(hours=1)
     """After a message about a feed, the next one about the same feed waits at least this long."""
     max_per_hour: Annotated[int, Field(ge=1, le=60)] = 4
     """Stale-feed messages to one person in any hour, whatever the feeds and processes."""

@@ -17,17 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from responder.domain import units
+from responder.domain.entry import PlanText
 from responder.domain.geometry import LatLon
-from responder.domain.types import Duration
+from responder.domain.types import Duration, within
 from responder.domain.units import Dimension
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=64)]
-LocalText = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")], str]
+LocalText = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")], PlanText]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Quantity = Literal["rain_mm", "stage_m", "flow_m3s", "inflow_m3s", "outflow_m3s", "storage_mcm", "storage_pct",
@@ -85,11 +86,12 @@ DEFAULT_BOUNDS: dict[Quantity, tuple[float, float]] = {
     "inflow_m3s": (0.0, 300_000.0),
     "outflow_m3s": (0.0, 300_000.0),
     "storage_mcm": (0.0, 100_000.0),
-    "storage_pct": (0.0, 200.0),
+    "storage_pct": (0.0, 100.0),
     "dam_break": (0.0, 1.0),
 }
 """Physically possible values per reading in canonical units: a world-record hour of rain is ~300 mm, the
-largest river ~300,000 m3/s. A station narrows them with ``bounds`` (e.g. its gauge's datum range)."""
+largest river ~300,000 m3/s; a storage share is of the capacity. A station narrows them with ``bounds`` (e.g.
+its gauge's datum range), or widens one it knows better (a reservoir whose capacity is its normal pool: 130 %)."""
 
 DEFAULT_QUANTITIES: dict[StationKind, tuple[Quantity, ...]] = {
     "rain": ("rain_mm",),
@@ -142,7 +144,7 @@ class Station(Strict):
     """保证水位, m."""
     capacity: Annotated[float, Field(gt=0)] | None = None
     """Reservoir or pond capacity in 10^6 m3, for storage %."""
-    interval: Duration = timedelta(hours=1)
+    interval: Annotated[Duration, within("1m", "7d")] = timedelta(hours=1)
     """Expected reporting interval; silent for twice this long means stale."""
     bounds: dict[Quantity, Bounds] = {}
     location: LatLon | None = None
@@ -150,13 +152,6 @@ class Station(Strict):
     timezone: str | None = None
     """Zone of this station's times written without an offset (a county feed spanning zones, a USGS daily
     value, which is a local date); the feed's zone, then the plan's, when unset."""
-
-    @field_validator("interval")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("the reporting interval must be longer than 0")
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -262,16 +257,16 @@ class Feed(Strict):
     database_url: str | None = None
     """SQLAlchemy URL of an SL 323 database."""
     database_schema: str | None = None
-    interval: Duration = timedelta(minutes=10)
+    interval: Annotated[Duration, within("10s", "7d")] = timedelta(minutes=10)
     """How often it is polled."""
-    timeout: Duration = timedelta(seconds=10)
+    timeout: Annotated[Duration, within("1s", "10m")] = timedelta(seconds=10)
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     timezone: str | None = None
     """Zone of times written without an offset (CSV, SL 323 TM); the plan's zone when unset."""
     encoding: str = "utf-8"
     parameters: dict[str, Parameter] = {}
     """Feed parameter code → quantity, e.g. {"00045": rain_mm}; USGS codes are known already."""
-    lookback: Duration = timedelta(days=1)
+    lookback: Annotated[Duration, within("1m", "366d")] = timedelta(days=1)
     """How far back a database feed reads when the caller gives no ``since``."""
     unknown_stations: Literal["quarantine", "ignore"] = "quarantine"
     """A feed shared by a whole county names many stations that are not ours: ignore them or quarantine them."""
@@ -298,13 +293,6 @@ class Feed(Strict):
             codecs.lookup(value)
         except LookupError as exc:
             raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, gbk)") from exc
-        return value
-
-    @field_validator("timeout", "interval")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than 0")
         return value
 
     @model_validator(mode="after")

@@ -7,10 +7,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|s)", re.IGNORECASE)
+_DURATION = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,9})?)\s*(d|h|min|m|s)", re.IGNORECASE | re.ASCII)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
+MAX_DURATION = timedelta(days=3660)
+"""Ten years: no duration in a plan or scenario is longer; far beyond it, ``timedelta`` overflows."""
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -22,6 +24,8 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
+        if not value <= MAX_DURATION.total_seconds():  # also NaN
+            raise ValueError(f"{value!r} seconds is longer than {format_duration(MAX_DURATION)}")
         return timedelta(seconds=value)
     if not isinstance(value, str):
         raise ValueError("a duration like '10m' or '2h' is required")
@@ -34,7 +38,26 @@ def parse_duration(value: Any) -> timedelta:
         pos = match.end()
     if pos != len(text) or not text:
         raise ValueError(f"{value!r} is not a duration (write e.g. '30s', '10m', '2h', '1h30m', '3d')")
+    if total > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is longer than {format_duration(MAX_DURATION)}")
     return timedelta(seconds=total)
+
+
+def within(low: str, high: str) -> AfterValidator:
+    """A Duration between ``low`` and ``high`` (inclusive): ``Annotated[Duration, within("1s", "10m")]``.
+
+    Zero, negative and huge values hang or overflow loops that step by them (a feed polled every 0 s, a
+    drill sampled every second for ten years), so every duration in a plan or scenario has both bounds.
+    """
+
+    least, most = parse_duration(low), parse_duration(high)
+
+    def check(value: timedelta) -> timedelta:
+        if not least <= value <= most:
+            raise ValueError(f"{format_duration(value)} is outside the bounds {low}–{high}")
+        return value
+
+    return AfterValidator(check)
 
 
 def format_duration(value: timedelta) -> str:

@@ -20,7 +20,7 @@ import httpx
 from responder.domain.readings import RawReading, Reading, Rejected, validate
 from responder.domain.redact import redact
 from responder.domain.stations import Feed, Station, station_for, stations_of
-from responder.feeds.http import FeedError, fetch
+from responder.feeds.http import MAX_BYTES, FeedError, fetch
 
 __all__ = ["FeedContext", "FeedError", "FeedResult", "read_feed"]
 
@@ -116,11 +116,16 @@ class FeedContext:
         if not path.is_absolute() and self.base_dir is not None:
             path = self.base_dir / path
         try:
-            return path.read_bytes()
+            with path.open("rb") as file:
+                data = file.read(MAX_BYTES + 1)  # not the whole of a 200 MB file: the cap, and one byte to know
         except FileNotFoundError:
             raise FeedError(f"file not found: {path}") from None
         except OSError as exc:
             raise FeedError(f"cannot read {path}: {exc.strerror}") from None
+        if len(data) > MAX_BYTES:
+            raise FeedError(f"{path}: file larger than {MAX_BYTES // (1024 * 1024)} MB; a feed document is smaller "
+                            "(split it, or read it over a database feed)")
+        return data
 
     def text(self) -> str:
         data = self.load()

@@ -73,6 +73,8 @@ def _engine(ctx: FeedContext) -> Engine:
             connect_args["timeout"] = timeout
         elif url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, int(timeout))
+            # The timeout bounds the queries too (one per table and chunk of stations), not just the connection.
+            connect_args["options"] = f"-c statement_timeout={int(timeout * 1000)}"
         return create_engine(url, poolclass=NullPool, connect_args=connect_args)
     except (SQLAlchemyError, ImportError) as exc:
         raise FeedError(f"cannot use database URL: {_first_line(exc)}") from None

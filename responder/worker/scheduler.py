@@ -114,7 +114,10 @@ class SchedulerRunner:
                 return
             scheduler = BackgroundScheduler(
                 jobstores={"default": SQLAlchemyJobStore(engine=self.ctx.engine, tablename=JOB_TABLE)},
-                executors={"default": ThreadPoolExecutor(4)},
+                # Feeds have threads of their own: a slow feed (up to its timeout) holds one of them, never
+                # an escalation step's, and each feed is a job of its own, so it stalls no other feed.
+                executors={"default": ThreadPoolExecutor(4),
+                           "feeds": ThreadPoolExecutor(max(1, sum(f.kind != "manual" for f in self.ctx.plan.feeds)))},
                 job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
                 timezone=UTC,
             )
@@ -136,7 +139,7 @@ class SchedulerRunner:
         for feed in plan.feeds:
             if feed.kind != "manual":
                 scheduler.add_job(jobs.feed_cycle, "interval", seconds=feed.interval.total_seconds(),
-                                  id=f"feed-{feed.id}", args=[feed.id], replace_existing=True)
+                                  id=f"feed-{feed.id}", args=[feed.id], replace_existing=True, executor="feeds")
         shortest = min((s.interval for s in plan.stations), default=None)
         if shortest is not None:
             scheduler.add_job(jobs.feed_cycle, "interval", seconds=max(60.0, shortest.total_seconds()), id="rules",

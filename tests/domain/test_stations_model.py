@@ -76,7 +76,7 @@ def test_station_defaults_follow_its_kind() -> None:
     ({"kind": "river", "capacity": 1.0}, "only a reservoir"),
     ({"kind": "rain", "unit": "ft3/s"}, "wrong unit"),
     ({"kind": "rain", "quantities": ["rain_mm", "rain_mm"]}, "twice"),
-    ({"kind": "rain", "interval": "0s"}, "longer than 0"),
+    ({"kind": "rain", "interval": "0s"}, "outside the bounds 1m–7d"),
     ({"kind": "lake"}, "Input should be"),
     ({"kind": "rain", "bounds": {"rain_mm": {"min": 5, "max": 1}}}, "min < max"),
 ])

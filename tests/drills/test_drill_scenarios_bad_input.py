@@ -172,6 +172,51 @@ series:
     duration: 2h
     totl_mm: 50
 """, 9, "series.0.storm.totl_mm", "unknown key 'totl_mm'"),
+    # Bounds (issue 22): steps of 0 s hang the generator, huge offsets overflow the clock, and so on.
+    Case("a storm sampled every 0 s", """\
+series:
+  - kind: storm
+    station: rain-caisenba
+    every: 0s
+    start: 0h
+    duration: 2h
+    total_mm: 50
+""", 7, "series.0.storm.every", "0s is outside the bounds 10s–1d"),
+    Case("a storm of 99999999999 days", """\
+series:
+  - kind: storm
+    station: rain-caisenba
+    start: 0h
+    duration: 99999999999d
+    total_mm: 50
+""", 8, "series.0.storm.duration", "is longer than 3660d"),
+    Case("an action a year after the start", """\
+actions:
+  - {at: 365d, do: raise, level: 3, reason: test}
+""", 5, "actions.0.at", "365d is outside the bounds 0s–92d"),
+    Case("a river at infinity", """\
+series:
+  - kind: river
+    station: longhe-town
+    base: .inf
+    rain_station: rain-caisenba
+""", 7, "series.0.river.base", "finite number"),
+    Case("a reply after a month", """\
+people:
+  default: {reply_after: {fixed: 30d}}
+""", 5, "people.default.reply_after.fixed", "30d is outside the bounds 0s–7d"),
+    Case("half a person short of water", """\
+actions:
+  - {at: 1h, do: report, report: no_drinking_water, value: 2.5}
+""", 5, "actions.0.value", "2.5 is not a whole number of people"),
+    Case("a negative seed", """\
+seed: -1
+""", 4, "seed", "greater than or equal to 0"),
+    Case("nested aliases", """\
+people:
+  groups:
+""" + "".join(f"    g{i}: &g{i} [{', '.join([f'*g{i - 1}' if i else '1'] * 9)}]\n" for i in range(9)),
+         7, "people.groups.g1.5", "more than 50 YAML aliases"),
 ]
 
 
@@ -239,3 +284,16 @@ people:
     for line, field in ((6, "series.0.station"), (12, "people.groups.divers"), (14, "people.persons.X999")):
         assert f"{path}:{line} {field}: error: " in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_drill_that_would_run_for_hours_is_refused_at_the_key_that_makes_it_so(
+        tmp_path: Path, plan_and_roster: tuple[Plan, Roster]) -> None:
+    storm = "  - {kind: storm, station: rain-caisenba, every: 10s, start: 0h, duration: 2h, total_mm: 50}\n"
+    path = tmp_path / "long.yaml"
+    path.write_text('name: {en: long}\nstart: "2027-07-10 09:00"\nduration: 92d\nfeed_check_every: 1m\n'
+                    "series:\n" + storm * 8, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_scenario(path, *plan_and_roster)
+    found = {(p.line, p.field): p.message for p in caught.value.problems}
+    assert found[(4, "feed_check_every")].startswith("132,480 feed checks over 92d; at most 10,000")
+    assert found[(12, "series.6.every")].startswith("the series up to this one generate 5,564,160 readings")

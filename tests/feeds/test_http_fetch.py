@@ -37,7 +37,7 @@ def test_retries_are_bounded_and_the_error_says_what_happened() -> None:
 
     sleeps: list[float] = []
     with client(always_500) as http, pytest.raises(FeedError) as caught:
-        fetch("https://x.example/a", timeout=5, retries=3, client=http, sleep=sleeps.append, backoff=4, max_backoff=10)
+        fetch("https://x.example/a", timeout=60, retries=3, client=http, sleep=sleeps.append, backoff=4, max_backoff=10)
     assert len(calls) == 4 and sleeps == [4, 8, 10]
     assert str(caught.value) == "https://x.example/a: HTTP 500 Internal Server Error (after 4 attempts)"
 

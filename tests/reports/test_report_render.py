@@ -14,6 +14,7 @@ from responder.app.reports import build_report, write_report
 from responder.domain.clock import FakeClock
 from responder.reports import render_html, render_markdown
 from responder.reports.charts import chart_png
+from responder.reports.markdown import cell
 from responder.reports.sections import all_sections
 
 DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -54,7 +55,7 @@ def test_markdown_has_the_same_figures(flood_drill: PlayedFlood) -> None:
         if section.table is None:
             continue
         for row in section.table.rows:
-            md_row = "| " + " | ".join(" ".join(c.replace("|", "\\|").split()) for c in row) + " |"
+            md_row = "| " + " | ".join(cell(c) for c in row) + " |"
             assert md_row in markdown, md_row
             html_row = "".join(f"<td>{html.escape(c)}</td>" for c in row)
             assert html_row in page, html_row
