@@ -110,36 +110,22 @@ def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
 
 def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     """The plan's rules on the stored readings; decisions go through the same proposal use case."""
-    import gc
-
     plan = ctx.plan
     now = report.at
-    # A cycle makes tens of thousands of short-lived objects (a snapshot and outcomes per station) and no
-    # reference cycles: a garbage collection while they are alive walks the whole heap for nothing, which
-    # in a long drill cost more than the rules themselves. They are freed by reference counting anyway.
-    # Collection stays off until the end: the first allocation after it is back on, while they are
-    # still alive (the stale-feed check), would otherwise set one off.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with transaction(ctx.sessions) as session:
-            report.snapshots = repo.snapshots(session, plan.stations, now,
-                                              snapshot_spec(plan.rules, plan.area.zone))
-            reports = repo.recent_reports(session, now)
-            state = repo.load_rule_state(session)
-            current = _current_levels(session, ctx.settings.drill_mode)
-            report.outcomes = evaluate(plan.rules, report.snapshots, reports, now)
-            decided = decide(report.outcomes, current, state, now)
-            repo.save_rule_state(session, decided.state, now)
-            report.decisions = decided.decisions
-        for d in report.decisions:
-            outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
-            if outcome is not None:
-                report.proposals.append(outcome)
-        report.alarms = feed_alarms.stale_alarms(ctx, report.snapshots)
-    finally:
-        if collecting:
-            gc.enable()
+    with transaction(ctx.sessions) as session:
+        report.snapshots = repo.snapshots(session, plan.stations, now, snapshot_spec(plan.rules, plan.area.zone))
+        reports = repo.recent_reports(session, now)
+        state = repo.load_rule_state(session)
+        current = _current_levels(session, ctx.settings.drill_mode)
+        report.outcomes = evaluate(plan.rules, report.snapshots, reports, now)
+        decided = decide(report.outcomes, current, state, now)
+        repo.save_rule_state(session, decided.state, now)
+        report.decisions = decided.decisions
+    for d in report.decisions:
+        outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
+        if outcome is not None:
+            report.proposals.append(outcome)
+    report.alarms = feed_alarms.stale_alarms(ctx, report.snapshots)
     return report
 
 

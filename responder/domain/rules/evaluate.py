@@ -1,0 +1,234 @@
+"""``evaluate``: the level each rule gives at each station now, from the cycle's snapshots and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from responder.domain.derived import Latest, StationSnapshot
+from responder.domain.rules.model import (
+    SEVERE_FIRST,
+    AnyRule,
+    DamBreakRule,
+    DrinkingWaterRule,
+    DryDaysRule,
+    ManualReport,
+    PerStationRule,
+    RainTotalRule,
+    RateOfRiseRule,
+    ReservoirStorageRule,
+    StationRule,
+    WaterLevelRule,
+)
+from responder.domain.rules.outcomes import Evidence, RuleOutcome, evidence_of, given, outcome_of, reached
+from responder.domain.types import format_duration
+
+Selected = Iterator[tuple[str, StationSnapshot | None]]
+
+
+def _selected(rule: PerStationRule, snapshots: Mapping[str, StationSnapshot]) -> Selected:
+    if rule.stations == "all":
+        for sid, snap in snapshots.items():
+            if snap.kind in rule.applies_to:
+                yield sid, snap
+    else:
+        for sid in rule.stations:
+            yield sid, snapshots.get(sid)
+
+
+# The outcomes given at every station every cycle keep their evidence lazy (``Evidence``); each
+# ``_x_evidence`` builds what ``outcome_of`` would have built at once.
+
+def _stale_evidence(rule: AnyRule, sid: str, snap: StationSnapshot) -> dict[str, Any]:
+    return evidence_of(rule, None, sid, snap.quantity, snap.value, when=snap.time,
+                     summary=f"{sid}: stale (last report {snap.time.isoformat() if snap.time else 'never'})",
+                     stale=True)
+
+
+def _chosen(rule: PerStationRule, snapshots: Mapping[str, StationSnapshot],
+            of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]],
+            ) -> Sequence[tuple[str, StationSnapshot | None]]:
+    """What ``_selected`` gives, with "all the stations of these kinds" listed once per cycle, not per rule."""
+    if rule.stations != "all":
+        return list(_selected(rule, snapshots))
+    if rule.applies_to not in of_kinds:
+        of_kinds[rule.applies_to] = list(_selected(rule, snapshots))
+    return of_kinds[rule.applies_to]
+
+
+def _unusable(rule: AnyRule, sid: str, snap: StationSnapshot | None) -> RuleOutcome:
+    """The outcome at a station without a snapshot, or with one too old to use (the caller checks)."""
+    if snap is None:
+        return outcome_of(rule, None, sid, summary=f"{sid}: no data", no_data=True)
+    return given(rule, None, sid, Evidence(_stale_evidence, rule, sid, snap))
+
+
+def _rain_evidence(rule: RainTotalRule, sid: str, snap: StationSnapshot, total: float, level: int | None,
+                   limit: float | None) -> dict[str, Any]:
+    window = format_duration(rule.window)
+    text = f"{sid}: {total:.1f} mm in {window}" + (f" >= {limit:g} mm" if limit is not None else "")
+    return evidence_of(rule, level, sid, "rain_mm", total, limit, snap.last_time, text, window=window)
+
+
+def _rain_total(rule: RainTotalRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    total = snap.totals.get(rule.window)
+    if total is None:
+        window = format_duration(rule.window)
+        return outcome_of(rule, None, sid, "rain_mm", summary=f"{sid}: no {window} total", window=window)
+    level, limit = reached(total, rule.thresholds, rising=True)
+    return given(rule, level, sid, Evidence(_rain_evidence, rule, sid, snap, total, level, limit))
+
+
+def _water_evidence(sid: str, stage: Latest, margin: float, warning: float, threshold: float, level: int | None,
+                    rule: WaterLevelRule) -> dict[str, Any]:
+    text = f"{sid}: stage {stage.value:.2f} m, warning level {warning:.2f} m (margin {margin:+.2f} m)"
+    return evidence_of(rule, level, sid, "stage_m", stage.value, round(threshold, 3), stage.time, text,
+                     warning_level=round(warning, 3), margin=round(margin, 3))
+
+
+def _water_level(rule: WaterLevelRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    stage = snap.latest.get("stage_m")
+    margin = snap.margin
+    if stage is None or margin is None:
+        why = "no stage reading" if stage is None else "no warning level configured"
+        return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: {why}")
+    warning = stage.value + margin
+    level: int | None = None
+    threshold = warning
+    if rule.at_guaranteed is not None and snap.guaranteed_margin is not None and snap.guaranteed_margin <= 0:
+        level, threshold = rule.at_guaranteed, stage.value + snap.guaranteed_margin
+    elif margin <= 0:
+        level = rule.at_warning
+    else:
+        for lvl in SEVERE_FIRST:
+            if lvl in rule.within and margin <= rule.within[lvl]:
+                level, threshold = lvl, warning - rule.within[lvl]
+                break
+    return given(rule, level, sid, Evidence(_water_evidence, sid, stage, margin, warning, threshold, level, rule))
+
+
+def _rate_evidence(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, rate: float, level: int | None,
+                   base: int | None) -> dict[str, Any]:
+    lookback = format_duration(rule.lookback)
+    text = f"{sid}: rising {rate:+.2f} m/h over {lookback} (limit {rule.limit:g} m/h)"
+    return evidence_of(rule, level, sid, "stage_m", rate, rule.limit, snap.time, text, lookback=lookback,
+                     raised_from=base, unit="m/h")
+
+
+def _rate(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, base: int | None) -> RuleOutcome:
+    rate = snap.rates.get(rule.lookback)
+    if rate is None:
+        lookback = format_duration(rule.lookback)
+        return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: too few reports for a rate over {lookback}",
+                        lookback=lookback)
+    level: int | None = None
+    if rate > rule.limit:
+        level = rule.alone if base is None else min(base, max(rule.ceiling, base - 1))
+    return given(rule, level, sid, Evidence(_rate_evidence, rule, sid, snap, rate, level, base))
+
+
+def _latest_reports(reports: Iterable[ManualReport], kind: str, now: datetime,
+                    valid_for: timedelta) -> list[ManualReport]:
+    latest: dict[str, ManualReport] = {}
+    for report in reports:
+        if report.kind == kind and now - valid_for <= report.time <= now:
+            known = latest.get(report.place)
+            if known is None or report.time >= known.time:
+                latest[report.place] = report
+    return sorted(latest.values(), key=lambda r: r.time)
+
+
+def _dam_break(rule: DamBreakRule, chosen: Iterable[tuple[str, StationSnapshot | None]],
+               reports: Sequence[ManualReport], now: datetime) -> Iterator[RuleOutcome]:
+    for sid, snap in chosen:
+        flag = snap.latest.get("dam_break") if snap else None
+        if flag is None:
+            continue
+        raised = flag.value >= 0.5 and now - flag.time <= rule.valid_for
+        yield outcome_of(rule, rule.level if raised else None, sid, "dam_break", flag.value, 1, flag.time,
+                       f"{sid}: dam-break flag {'raised' if raised else 'clear'}")
+    broken = [r for r in _latest_reports(reports, "dam_break", now, rule.valid_for) if r.value >= 0.5]
+    last = broken[-1] if broken else None
+    if last is None:
+        yield outcome_of(rule, None, None, "dam_break", 0.0, 1, summary="no dam break reported")
+    else:
+        yield outcome_of(rule, rule.level, last.station, "dam_break", 1.0, 1, last.time,
+                       f"dam break reported at {last.place or 'upstream'} by {last.by}",
+                       reported_by=last.by, place=last.place, note=last.note)
+
+
+def _drinking_water(rule: DrinkingWaterRule, reports: Sequence[ManualReport], now: datetime) -> RuleOutcome:
+    latest = _latest_reports(reports, "drinking_water", now, rule.valid_for)
+    people = sum(r.value for r in latest)
+    level, limit = reached(people, rule.thresholds, rising=True)
+    places = {r.place or "?": int(r.value) for r in latest}
+    return outcome_of(rule, level, None, "people_short_of_water", people, limit, latest[-1].time if latest else None,
+                    f"{int(people)} people short of drinking water", places=places)
+
+
+def _dry_evidence(rule: DryDaysRule, sid: str, snap: StationSnapshot, days: int, level: int | None,
+                  limit: float | None) -> dict[str, Any]:
+    return evidence_of(rule, level, sid, "dry_days", days, limit, snap.last_time,
+                     f"{sid}: {days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
+
+
+def _dry_days(rule: DryDaysRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    if snap.dry_days is None:
+        return outcome_of(rule, None, sid, "rain_mm", summary=f"{sid}: no rain data for dry days")
+    level, limit = reached(snap.dry_days, rule.thresholds, rising=True)
+    return given(rule, level, sid, Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
+
+
+def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    if snap.storage_pct is None:
+        return outcome_of(rule, None, sid, "storage_pct", summary=f"{sid}: no storage reading or capacity")
+    level, share = reached(snap.storage_pct / 100, rule.below, rising=False)
+    return outcome_of(rule, level, sid, "storage_pct", snap.storage_pct, None if share is None else share * 100,
+                    snap.last_time, f"{sid}: storage {snap.storage_pct:.0f}% of capacity")
+
+
+_PER_STATION: tuple[tuple[type[StationRule], Callable[[Any, str, StationSnapshot], RuleOutcome]], ...] = (
+    (RainTotalRule, _rain_total), (WaterLevelRule, _water_level), (DryDaysRule, _dry_days),
+    (ReservoirStorageRule, _storage))
+"""The outcome of a rule at a station with a usable snapshot, per kind of rule: looked up once per rule."""
+
+
+def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
+             now: datetime) -> list[RuleOutcome]:
+    """The level each rule gives now, per station (and per rule for reports). Rate-of-rise rules go last:
+    they raise what the other rules give at the same station."""
+    rules = list(rules)
+    outcomes: list[RuleOutcome] = []
+    append = outcomes.append
+    of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
+    for rule in rules:
+        if isinstance(rule, DrinkingWaterRule):
+            append(_drinking_water(rule, reports, now))
+        elif isinstance(rule, DamBreakRule):
+            outcomes.extend(_dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
+        elif not isinstance(rule, RateOfRiseRule):
+            judge = next(judge for kind, judge in _PER_STATION if isinstance(rule, kind))
+            stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
+            for sid, snap in _chosen(rule, snapshots, of_kinds):
+                if snap is None or (stale_matters and snap.stale):
+                    append(_unusable(rule, sid, snap))
+                else:
+                    append(judge(rule, sid, snap))
+    # The most severe level the other rules give per (station, hazard): looked up, not searched for, so
+    # that a cycle stays linear in the number of stations.
+    base_levels: dict[tuple[str | None, str], int] = {}
+    for o in outcomes:
+        if o.level is not None:
+            key = (o.station, o.hazard)
+            base_levels[key] = min(o.level, base_levels.get(key, o.level))
+    for rule in rules:
+        if isinstance(rule, RateOfRiseRule):
+            hazard = rule.hazard
+            for sid, snap in _chosen(rule, snapshots, of_kinds):
+                if snap is None or snap.stale:
+                    append(_unusable(rule, sid, snap))
+                else:
+                    append(_rate(rule, sid, snap, base_levels.get((sid, hazard))))
+    return outcomes
+
