@@ -18,7 +18,16 @@ from responder.app.ports import Context
 from responder.domain.derived import StationSnapshot
 from responder.domain.errors import InputError, Problem
 from responder.domain.readings import RawReading, Reading, Rejected, Series, validate
-from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
+from responder.domain.rules import (
+    AnyRule,
+    ManualReport,
+    RuleDecision,
+    RuleOutcome,
+    decide_evaluated,
+    evaluate,
+    reached_levels,
+    snapshot_spec,
+)
 from responder.storage import feed_health
 from responder.storage import incidents as store
 from responder.storage import readings_repo as repo
@@ -45,10 +54,22 @@ class CycleReport:
     at: datetime
     feeds: list[FeedCheck] = field(default_factory=list)
     snapshots: dict[str, StationSnapshot] = field(default_factory=dict)
-    outcomes: list[RuleOutcome] = field(default_factory=list)
+    reached: list[RuleOutcome] = field(default_factory=list)
+    """The outcomes that gave a level: what the decisions were made on."""
     decisions: list[RuleDecision] = field(default_factory=list)
     proposals: list[proposals.ProposalOutcome] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    rules: list[AnyRule] = field(default_factory=list, repr=False)
+    reports: list[ManualReport] = field(default_factory=list, repr=False)
+    _outcomes: list[RuleOutcome] | None = field(default=None, repr=False)
+
+    @property
+    def outcomes(self) -> list[RuleOutcome]:
+        """Every rule's outcome at every station, level or not, as `feeds check` shows them: worked out when
+        first asked, from the same snapshots and reports (the cycle itself needs only ``reached``)."""
+        if self._outcomes is None:
+            self._outcomes = evaluate(self.rules, self.snapshots, self.reports, self.at)
+        return self._outcomes
 
 
 def store_batch(ctx: Context, session: Session, readings: list[Reading], rejected: list[Rejected]) -> FeedCheck:
@@ -114,11 +135,12 @@ def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     now = report.at
     with transaction(ctx.sessions) as session:
         report.snapshots = repo.snapshots(session, plan.stations, now, snapshot_spec(plan.rules, plan.area.zone))
-        reports = repo.recent_reports(session, now)
+        report.rules, report.reports = list(plan.rules), repo.recent_reports(session, now)
         state = repo.load_rule_state(session)
         current = _current_levels(session, ctx.settings.drill_mode)
-        report.outcomes = evaluate(plan.rules, report.snapshots, reports, now)
-        decided = decide(report.outcomes, current, state, now)
+        evaluated = reached_levels(report.rules, report.snapshots, report.reports, now)
+        report.reached = evaluated.reached
+        decided = decide_evaluated(evaluated, current, state, now)
         repo.save_rule_state(session, decided.state, now)
         report.decisions = decided.decisions
     for d in report.decisions:

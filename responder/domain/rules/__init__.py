@@ -5,8 +5,8 @@ into at most one decision per hazard (``decide.py``). The rules as the plan stat
 an outcome and its evidence in ``outcomes.py``. Everything is pure: state in, state out, time passed in.
 """
 
-from responder.domain.rules.decide import Action, Decided, HazardState, RuleDecision, decide
-from responder.domain.rules.evaluate import evaluate
+from responder.domain.rules.decide import Action, Decided, HazardState, RuleDecision, decide, decide_evaluated
+from responder.domain.rules.evaluate import evaluate, reached_levels
 from responder.domain.rules.model import (
     SEVERE_FIRST,
     AnyRule,
@@ -25,10 +25,35 @@ from responder.domain.rules.model import (
     WaterLevelRule,
     snapshot_spec,
 )
-from responder.domain.rules.outcomes import RuleOutcome
+from responder.domain.rules.outcomes import Evaluated, HazardRules, RuleOutcome, summarise
 
 __all__ = [
-    "SEVERE_FIRST", "Action", "AnyRule", "DamBreakRule", "Decided", "DrinkingWaterRule", "DryDaysRule", "HazardState",
-    "LevelNumber", "ManualReport", "Mode", "PerStationRule", "RainTotalRule", "RateOfRiseRule", "ReservoirStorageRule",
-    "Rule", "RuleDecision", "RuleOutcome", "StationRule", "WaterLevelRule", "decide", "evaluate", "snapshot_spec",
+    "SEVERE_FIRST",
+    "Action",
+    "AnyRule",
+    "DamBreakRule",
+    "Decided",
+    "DrinkingWaterRule",
+    "DryDaysRule",
+    "Evaluated",
+    "HazardRules",
+    "HazardState",
+    "LevelNumber",
+    "ManualReport",
+    "Mode",
+    "PerStationRule",
+    "RainTotalRule",
+    "RateOfRiseRule",
+    "ReservoirStorageRule",
+    "Rule",
+    "RuleDecision",
+    "RuleOutcome",
+    "StationRule",
+    "WaterLevelRule",
+    "decide",
+    "decide_evaluated",
+    "evaluate",
+    "reached_levels",
+    "snapshot_spec",
+    "summarise",
 ]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from responder.domain.rules.model import Mode
-from responder.domain.rules.outcomes import RuleOutcome
+from responder.domain.rules.outcomes import Evaluated, HazardRules, RuleOutcome, summarise
 from responder.domain.types import format_duration, more_severe
 
 
@@ -91,14 +91,21 @@ def decide(outcomes: Iterable[RuleOutcome], current_levels: Mapping[str, int | N
     ``current_levels`` is the level of each hazard's open incident (absent or None: none open). Hazards
     without rules are left alone: a person raised them and a person ends them.
     """
-    by_hazard: dict[str, list[RuleOutcome]] = {}
-    for outcome in outcomes:
-        by_hazard.setdefault(outcome.hazard, []).append(outcome)
+    return decide_evaluated(summarise(outcomes), current_levels, state, now)
+
+
+def decide_evaluated(evaluated: Evaluated, current_levels: Mapping[str, int | None],
+                     state: Mapping[str, HazardState], now: datetime) -> Decided:
+    """``decide`` on a cycle in short (``evaluate.reached_levels``): only the outcomes with a level are needed."""
+    by_hazard: dict[str, list[RuleOutcome]] = {hazard: [] for hazard in evaluated.hazards}
+    for outcome in evaluated.reached:
+        by_hazard[outcome.hazard].append(outcome)
     decisions: list[RuleDecision] = []
     new_state = dict(state)
     for hazard in sorted(by_hazard):
-        decision, new_state[hazard] = _decide_hazard(hazard, by_hazard[hazard], current_levels.get(hazard),
-                                                     state.get(hazard, HazardState()), now)
+        decision, new_state[hazard] = _decide_hazard(hazard, by_hazard[hazard], evaluated.hazards[hazard],
+                                                     current_levels.get(hazard), state.get(hazard, HazardState()),
+                                                     now)
         if decision is not None:
             decisions.append(decision)
     return Decided(decisions, new_state)
@@ -110,12 +117,12 @@ def _winner(outcomes: Sequence[RuleOutcome]) -> RuleOutcome | None:
     return min(reached, key=lambda o: (o.level, o.mode != "auto", o.rule, o.station or "")) if reached else None
 
 
-def _decide_hazard(hazard: str, outcomes: Sequence[RuleOutcome], current: int | None, st: HazardState,
-                   now: datetime) -> tuple[RuleDecision | None, HazardState]:
+def _decide_hazard(hazard: str, outcomes: Sequence[RuleOutcome], rules: HazardRules, current: int | None,
+                   st: HazardState, now: datetime) -> tuple[RuleDecision | None, HazardState]:
+    """``outcomes``: those that gave a level; ``rules``: what every rule that gave an outcome adds."""
     winner = _winner(outcomes)
     target = winner.level if winner else None
-    hold = max(o.step_down_hold for o in outcomes)
-    confirm = any(o.step_down_needs_confirmation for o in outcomes)
+    hold, confirm = rules.hold, rules.confirm
     changed = st.since is None or st.current != current
     since = now if changed else st.since
     assert since is not None
@@ -143,7 +150,7 @@ def _decide_hazard(hazard: str, outcomes: Sequence[RuleOutcome], current: int | 
     allowed = next((lvl for lvl in range(current + 1, 5) if lvl in seen and seen[lvl] > now - hold), None)
     if st.proposed_down == (current, allowed):
         return None, new
-    rule = winner.rule if winner else (st.last_rule or outcomes[0].rule)
+    rule = winner.rule if winner else (st.last_rule or rules.first)
     mode: Mode = "auto" if not confirm and rule_level == current else "propose"
     quiet_since = max(seen.get(current, since), since)
     evidence = {

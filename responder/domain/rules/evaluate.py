@@ -21,7 +21,7 @@ from responder.domain.rules.model import (
     StationRule,
     WaterLevelRule,
 )
-from responder.domain.rules.outcomes import Evidence, RuleOutcome, evidence_of, given, outcome_of, reached
+from responder.domain.rules.outcomes import Evaluated, Evidence, RuleOutcome, evidence_of, given, outcome_of, reached
 from responder.domain.types import format_duration
 
 Selected = Iterator[tuple[str, StationSnapshot | None]]
@@ -71,12 +71,24 @@ def _rain_evidence(rule: RainTotalRule, sid: str, snap: StationSnapshot, total: 
     return evidence_of(rule, level, sid, "rain_mm", total, limit, snap.last_time, text, window=window)
 
 
-def _rain_total(rule: RainTotalRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+def _rain_reached(rule: RainTotalRule, snap: StationSnapshot) -> tuple[float, int | None, float | None] | None:
     total = snap.totals.get(rule.window)
     if total is None:
+        return None
+    return (total, *reached(total, rule.thresholds, rising=True))
+
+
+def _rain_level(rule: RainTotalRule, snap: StationSnapshot) -> int | None:
+    got = _rain_reached(rule, snap)
+    return None if got is None else got[1]
+
+
+def _rain_total(rule: RainTotalRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
+    got = _rain_reached(rule, snap)
+    if got is None:
         window = format_duration(rule.window)
         return outcome_of(rule, None, sid, "rain_mm", summary=f"{sid}: no {window} total", window=window)
-    level, limit = reached(total, rule.thresholds, rising=True)
+    total, level, limit = got
     return given(rule, level, sid, Evidence(_rain_evidence, rule, sid, snap, total, level, limit))
 
 
@@ -87,24 +99,34 @@ def _water_evidence(sid: str, stage: Latest, margin: float, warning: float, thre
                      warning_level=round(warning, 3), margin=round(margin, 3))
 
 
+def _water_reached(rule: WaterLevelRule, snap: StationSnapshot, stage: float, margin: float,
+                   ) -> tuple[int | None, float]:
+    """The level and the threshold it was judged against, the stage and its margin to the warning level given."""
+    warning = stage + margin
+    if rule.at_guaranteed is not None and snap.guaranteed_margin is not None and snap.guaranteed_margin <= 0:
+        return rule.at_guaranteed, stage + snap.guaranteed_margin
+    if margin <= 0:
+        return rule.at_warning, warning
+    for lvl in SEVERE_FIRST:
+        if lvl in rule.within and margin <= rule.within[lvl]:
+            return lvl, warning - rule.within[lvl]
+    return None, warning
+
+
+def _water_level_only(rule: WaterLevelRule, snap: StationSnapshot) -> int | None:
+    stage = snap.latest.get("stage_m")
+    margin = snap.margin
+    return None if stage is None or margin is None else _water_reached(rule, snap, stage.value, margin)[0]
+
+
 def _water_level(rule: WaterLevelRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
     stage = snap.latest.get("stage_m")
     margin = snap.margin
     if stage is None or margin is None:
         why = "no stage reading" if stage is None else "no warning level configured"
         return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: {why}")
+    level, threshold = _water_reached(rule, snap, stage.value, margin)
     warning = stage.value + margin
-    level: int | None = None
-    threshold = warning
-    if rule.at_guaranteed is not None and snap.guaranteed_margin is not None and snap.guaranteed_margin <= 0:
-        level, threshold = rule.at_guaranteed, stage.value + snap.guaranteed_margin
-    elif margin <= 0:
-        level = rule.at_warning
-    else:
-        for lvl in SEVERE_FIRST:
-            if lvl in rule.within and margin <= rule.within[lvl]:
-                level, threshold = lvl, warning - rule.within[lvl]
-                break
     return given(rule, level, sid, Evidence(_water_evidence, sid, stage, margin, warning, threshold, level, rule))
 
 
@@ -116,15 +138,20 @@ def _rate_evidence(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, rate: 
                      raised_from=base, unit="m/h")
 
 
+def _rate_level(rule: RateOfRiseRule, snap: StationSnapshot, base: int | None) -> int | None:
+    rate = snap.rates.get(rule.lookback)
+    if rate is None or rate <= rule.limit:
+        return None
+    return rule.alone if base is None else min(base, max(rule.ceiling, base - 1))
+
+
 def _rate(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, base: int | None) -> RuleOutcome:
     rate = snap.rates.get(rule.lookback)
     if rate is None:
         lookback = format_duration(rule.lookback)
         return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: too few reports for a rate over {lookback}",
-                        lookback=lookback)
-    level: int | None = None
-    if rate > rule.limit:
-        level = rule.alone if base is None else min(base, max(rule.ceiling, base - 1))
+                          lookback=lookback)
+    level = _rate_level(rule, snap, base)
     return given(rule, level, sid, Evidence(_rate_evidence, rule, sid, snap, rate, level, base))
 
 
@@ -173,11 +200,19 @@ def _dry_evidence(rule: DryDaysRule, sid: str, snap: StationSnapshot, days: int,
                      f"{sid}: {days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
 
 
+def _dry_level(rule: DryDaysRule, snap: StationSnapshot) -> int | None:
+    return None if snap.dry_days is None else reached(snap.dry_days, rule.thresholds, rising=True)[0]
+
+
 def _dry_days(rule: DryDaysRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
     if snap.dry_days is None:
         return outcome_of(rule, None, sid, "rain_mm", summary=f"{sid}: no rain data for dry days")
     level, limit = reached(snap.dry_days, rule.thresholds, rising=True)
     return given(rule, level, sid, Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
+
+
+def _storage_level(rule: ReservoirStorageRule, snap: StationSnapshot) -> int | None:
+    return None if snap.storage_pct is None else reached(snap.storage_pct / 100, rule.below, rising=False)[0]
 
 
 def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
@@ -188,47 +223,86 @@ def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> Rul
                     snap.last_time, f"{sid}: storage {snap.storage_pct:.0f}% of capacity")
 
 
-_PER_STATION: tuple[tuple[type[StationRule], Callable[[Any, str, StationSnapshot], RuleOutcome]], ...] = (
-    (RainTotalRule, _rain_total), (WaterLevelRule, _water_level), (DryDaysRule, _dry_days),
-    (ReservoirStorageRule, _storage))
-"""The outcome of a rule at a station with a usable snapshot, per kind of rule: looked up once per rule."""
+Judge = Callable[[Any, str, StationSnapshot], RuleOutcome]
+LevelOf = Callable[[Any, StationSnapshot], "int | None"]
+_PER_STATION: tuple[tuple[type[StationRule], Judge, LevelOf], ...] = (
+    (RainTotalRule, _rain_total, _rain_level), (WaterLevelRule, _water_level, _water_level_only),
+    (DryDaysRule, _dry_days, _dry_level), (ReservoirStorageRule, _storage, _storage_level))
+"""Per kind of rule: the outcome at a station with a usable snapshot, and the level alone (no objects)."""
 
 
 def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
              now: datetime) -> list[RuleOutcome]:
-    """The level each rule gives now, per station (and per rule for reports). Rate-of-rise rules go last:
-    they raise what the other rules give at the same station."""
-    rules = list(rules)
+    """The level each rule gives now, per station (and per rule for reports), level or not: what `feeds check`
+    shows. Rate-of-rise rules go last: they raise what the other rules give at the same station."""
     outcomes: list[RuleOutcome] = []
+    _judge(rules, snapshots, reports, now, outcomes, None)
+    return outcomes
+
+
+def reached_levels(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
+                   reports: Sequence[ManualReport], now: datetime) -> Evaluated:
+    """What ``summarise(evaluate(...))`` gives, making outcome objects only where a rule gives a level: a cycle
+    judges every station, and at most a few give a level, so the others cost a comparison each, not objects."""
+    out = Evaluated()
+    _judge(rules, snapshots, reports, now, out.reached, out)
+    return out
+
+
+def _judge(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
+           now: datetime, outcomes: list[RuleOutcome], short: Evaluated | None) -> None:
+    """Every outcome into ``outcomes``; with ``short``, only those with a level, and the rules that gave any."""
+    rules = list(rules)
     append = outcomes.append
     of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
-    for rule in rules:
-        if isinstance(rule, DrinkingWaterRule):
-            append(_drinking_water(rule, reports, now))
-        elif isinstance(rule, DamBreakRule):
-            outcomes.extend(_dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
-        elif not isinstance(rule, RateOfRiseRule):
-            judge = next(judge for kind, judge in _PER_STATION if isinstance(rule, kind))
-            stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
-            for sid, snap in _chosen(rule, snapshots, of_kinds):
-                if snap is None or (stale_matters and snap.stale):
+    ordered: list[AnyRule] = [r for r in rules if not isinstance(r, RateOfRiseRule)]
+    ordered += [r for r in rules if isinstance(r, RateOfRiseRule)]
+    base_levels: dict[tuple[str | None, str], int] | None = None
+    for rule in ordered:
+        if isinstance(rule, (DrinkingWaterRule, DamBreakRule)):
+            given_now = [_drinking_water(rule, reports, now)] if isinstance(rule, DrinkingWaterRule) else list(
+                _dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
+            if short is None:
+                outcomes.extend(given_now)
+            elif given_now:
+                short.gave(rule)
+                outcomes.extend(o for o in given_now if o.level is not None)
+            continue
+        chosen = _chosen(rule, snapshots, of_kinds)
+        if short is not None and chosen:
+            short.gave(rule)
+        if isinstance(rule, RateOfRiseRule):
+            if base_levels is None:
+                base_levels = _base_levels(outcomes)
+            _rates(rule, chosen, base_levels, outcomes, short is None)
+            continue
+        judge, level_of = next((judge, level_of) for kind, judge, level_of in _PER_STATION if isinstance(rule, kind))
+        stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
+        for sid, snap in chosen:
+            if snap is None or (stale_matters and snap.stale):
+                if short is None:
                     append(_unusable(rule, sid, snap))
-                else:
-                    append(judge(rule, sid, snap))
-    # The most severe level the other rules give per (station, hazard): looked up, not searched for, so
-    # that a cycle stays linear in the number of stations.
-    base_levels: dict[tuple[str | None, str], int] = {}
+            elif short is None or level_of(rule, snap) is not None:
+                append(judge(rule, sid, snap))
+
+
+def _base_levels(outcomes: Iterable[RuleOutcome]) -> dict[tuple[str | None, str], int]:
+    """The most severe level the other rules give per (station, hazard): looked up, not searched for, so that a
+    cycle stays linear in the number of stations."""
+    base: dict[tuple[str | None, str], int] = {}
     for o in outcomes:
         if o.level is not None:
             key = (o.station, o.hazard)
-            base_levels[key] = min(o.level, base_levels.get(key, o.level))
-    for rule in rules:
-        if isinstance(rule, RateOfRiseRule):
-            hazard = rule.hazard
-            for sid, snap in _chosen(rule, snapshots, of_kinds):
-                if snap is None or snap.stale:
-                    append(_unusable(rule, sid, snap))
-                else:
-                    append(_rate(rule, sid, snap, base_levels.get((sid, hazard))))
-    return outcomes
+            base[key] = min(o.level, base.get(key, o.level))
+    return base
 
+
+def _rates(rule: RateOfRiseRule, chosen: Sequence[tuple[str, StationSnapshot | None]],
+           base_levels: Mapping[tuple[str | None, str], int], outcomes: list[RuleOutcome], every: bool) -> None:
+    hazard = rule.hazard
+    for sid, snap in chosen:
+        if snap is None or snap.stale:
+            if every:
+                outcomes.append(_unusable(rule, sid, snap))
+        elif every or _rate_level(rule, snap, base_levels.get((sid, hazard))) is not None:
+            outcomes.append(_rate(rule, sid, snap, base_levels.get((sid, hazard))))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,3 +96,44 @@ def reached(value: float, thresholds: Mapping[int, float], rising: bool) -> tupl
             return level, limit
     return None, None
 
+
+@dataclass(frozen=True)
+class HazardRules:
+    """What ``decide`` needs of every rule that gave an outcome for a hazard this cycle, level or not."""
+
+    hold: timedelta
+    """The longest step-down hold among them."""
+    confirm: bool
+    """Whether any of them wants a step down confirmed."""
+    first: str
+    """The first of them (the step down names it when no rule gives a level)."""
+
+
+@dataclass
+class Evaluated:
+    """A cycle's rules in short: the outcomes that gave a level, and per hazard what the others add."""
+
+    reached: list[RuleOutcome] = field(default_factory=list)
+    hazards: dict[str, HazardRules] = field(default_factory=dict)
+
+    def gave(self, rule: AnyRule) -> None:
+        """``rule`` gave at least one outcome (level or not) this cycle."""
+        known = self.hazards.get(rule.hazard)
+        if known is None:
+            self.hazards[rule.hazard] = HazardRules(rule.step_down_hold, rule.step_down_needs_confirmation, rule.id)
+        else:
+            self.hazards[rule.hazard] = HazardRules(max(known.hold, rule.step_down_hold),
+                                                    known.confirm or rule.step_down_needs_confirmation, known.first)
+
+
+def summarise(outcomes: Iterable[RuleOutcome]) -> Evaluated:
+    """``evaluate``'s outcomes as ``reached_levels`` gives them."""
+    out = Evaluated()
+    for o in outcomes:
+        known = out.hazards.get(o.hazard)
+        out.hazards[o.hazard] = HazardRules(o.step_down_hold, o.step_down_needs_confirmation, o.rule) if known is None \
+            else HazardRules(max(known.hold, o.step_down_hold), known.confirm or o.step_down_needs_confirmation,
+                             known.first)
+        if o.level is not None:
+            out.reached.append(o)
+    return out
