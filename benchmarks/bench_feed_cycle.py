@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from responder.configfiles.plan_file import read_plan  # noqa: E402
 from responder.domain.readings import Reading  # noqa: E402
-from responder.domain.rules import decide, evaluate, snapshot_spec  # noqa: E402
+from responder.domain.rules import decide_evaluated, reached_levels, snapshot_spec  # noqa: E402
 from responder.domain.stations import Station  # noqa: E402
 from responder.storage import readings_repo as repo  # noqa: E402
 from responder.storage.db import make_engine, session_factory, transaction  # noqa: E402
@@ -89,8 +89,8 @@ def cycle(url: str, chosen: list[Station], rules: list[object]) -> float:
         start = time.perf_counter()
         with sessions() as session:
             snaps = repo.snapshots(session, chosen, NOW, spec)
-        outcomes = evaluate(rules, snaps, [], NOW)  # type: ignore[arg-type]
-        decide(outcomes, {}, {}, NOW)
+        evaluated = reached_levels(rules, snaps, [], NOW)  # type: ignore[arg-type]
+        decide_evaluated(evaluated, {}, {}, NOW)
         best = min(best, time.perf_counter() - start)
     engine.dispose()
     return best

@@ -54,8 +54,8 @@ class CycleReport:
     at: datetime
     feeds: list[FeedCheck] = field(default_factory=list)
     snapshots: dict[str, StationSnapshot] = field(default_factory=dict)
-    reached: list[RuleOutcome] = field(default_factory=list)
-    """The outcomes that gave a level: what the decisions were made on."""
+    winners: dict[str, RuleOutcome] = field(default_factory=dict)
+    """Per hazard, the outcome the decision was made on (the most severe level given)."""
     decisions: list[RuleDecision] = field(default_factory=list)
     proposals: list[proposals.ProposalOutcome] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
@@ -66,7 +66,7 @@ class CycleReport:
     @property
     def outcomes(self) -> list[RuleOutcome]:
         """Every rule's outcome at every station, level or not, as `feeds check` shows them: worked out when
-        first asked, from the same snapshots and reports (the cycle itself needs only ``reached``)."""
+        first asked, from the same snapshots and reports (the cycle itself needs only ``winners``)."""
         if self._outcomes is None:
             self._outcomes = evaluate(self.rules, self.snapshots, self.reports, self.at)
         return self._outcomes
@@ -139,7 +139,7 @@ def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
         state = repo.load_rule_state(session)
         current = _current_levels(session, ctx.settings.drill_mode)
         evaluated = reached_levels(report.rules, report.snapshots, report.reports, now)
-        report.reached = evaluated.reached
+        report.winners = evaluated.winners
         decided = decide_evaluated(evaluated, current, state, now)
         repo.save_rule_state(session, decided.state, now)
         report.decisions = decided.decisions

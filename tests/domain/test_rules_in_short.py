@@ -1,4 +1,4 @@
-"""A cycle judges every station but makes outcome objects only where a rule gives a level: the short form
+"""A cycle judges every station but makes one outcome object per hazard, the one that wins: the short form
 (``reached_levels``, ``decide_evaluated``) must decide exactly what the full ``evaluate`` and ``decide`` do."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ NOW = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 RULES = TypeAdapter(list[Rule]).validate_python([
     {"id": "rain-24h", "kind": "rain_total", "window": "24h", "thresholds": {2: 200, 3: 100, 4: 50}},
-    {"id": "rain-1h", "kind": "rain_total", "window": "1h", "thresholds": {3: 40}, "mode": "auto",
+    {"id": "storm-1h", "kind": "rain_total", "window": "1h", "thresholds": {3: 40}, "mode": "auto",
      "step_down_hold": "2h"},
     {"id": "river-rising", "kind": "rate_of_rise", "limit": 0.3},
     {"id": "river-warning", "kind": "water_level", "within": {3: 0.5, 4: 1.0}, "at_guaranteed": 1},
@@ -83,8 +83,11 @@ def test_the_short_form_decides_what_the_full_one_does(snaps: tuple[StationSnaps
     by_id = {s.station: s for s in snaps}
     full = evaluate(rules, by_id, given_reports, NOW)
     short = reached_levels(rules, by_id, given_reports, NOW)
-    assert short.reached == [o for o in full if o.level is not None]
+    reached = [o for o in full if o.level is not None]
     assert short == summarise(full)
+    for hazard, winner in short.winners.items():
+        best = min(o.level for o in reached if o.hazard == hazard)
+        assert winner in reached and winner.level == best
     assert decide_evaluated(short, current, states, NOW) == decide(full, current, states, NOW)
 
 
@@ -92,7 +95,16 @@ def test_a_quiet_cycle_makes_no_outcome_objects_but_still_knows_its_hazards() ->
     quiet = {f"g{i}": StationSnapshot(f"g{i}", "rain", "rain_mm", {"rain_mm": Latest(NOW, 0.0)}, {24 * H: 1.0},
                                       dry_days=0, stale=False) for i in range(50)}
     short = reached_levels(RULES, quiet, [], NOW)
-    assert short.reached == []
+    assert short.winners == {}
     assert sorted(short.hazards) == ["drought", "flood"]
     assert short.hazards["flood"].hold == timedelta(hours=6) and short.hazards["flood"].first == "rain-24h"
     assert short.hazards["flood"].confirm
+
+
+def test_on_a_tie_the_short_form_also_lets_the_auto_rule_win() -> None:
+    gauge = StationSnapshot("r1", "rain", "rain_mm", {"rain_mm": Latest(NOW, 1.0)}, {H: 50.0, 24 * H: 150.0},
+                            dry_days=0, stale=False)
+    full = evaluate(RULES, {"r1": gauge}, [], NOW)
+    assert sorted((o.rule, o.level) for o in full if o.level) == [("rain-24h", 3), ("storm-1h", 3)]
+    short = reached_levels(RULES, {"r1": gauge}, [], NOW)
+    assert short.winners["flood"].rule == "storm-1h" and short == summarise(full)

@@ -8,7 +8,7 @@ that condition has been gone for the hold period. State in, state out, time pass
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
@@ -96,14 +96,11 @@ def decide(outcomes: Iterable[RuleOutcome], current_levels: Mapping[str, int | N
 
 def decide_evaluated(evaluated: Evaluated, current_levels: Mapping[str, int | None],
                      state: Mapping[str, HazardState], now: datetime) -> Decided:
-    """``decide`` on a cycle in short (``evaluate.reached_levels``): only the outcomes with a level are needed."""
-    by_hazard: dict[str, list[RuleOutcome]] = {hazard: [] for hazard in evaluated.hazards}
-    for outcome in evaluated.reached:
-        by_hazard[outcome.hazard].append(outcome)
+    """``decide`` on a cycle in short (``evaluate.reached_levels``): per hazard, only the outcome that wins."""
     decisions: list[RuleDecision] = []
     new_state = dict(state)
-    for hazard in sorted(by_hazard):
-        decision, new_state[hazard] = _decide_hazard(hazard, by_hazard[hazard], evaluated.hazards[hazard],
+    for hazard in sorted(evaluated.hazards):
+        decision, new_state[hazard] = _decide_hazard(hazard, evaluated.winners.get(hazard), evaluated.hazards[hazard],
                                                      current_levels.get(hazard), state.get(hazard, HazardState()),
                                                      now)
         if decision is not None:
@@ -111,16 +108,10 @@ def decide_evaluated(evaluated: Evaluated, current_levels: Mapping[str, int | No
     return Decided(decisions, new_state)
 
 
-def _winner(outcomes: Sequence[RuleOutcome]) -> RuleOutcome | None:
-    """The most severe level; on a tie an ``auto`` rule wins, so that it is declared rather than asked."""
-    reached = [o for o in outcomes if o.level is not None]
-    return min(reached, key=lambda o: (o.level, o.mode != "auto", o.rule, o.station or "")) if reached else None
-
-
-def _decide_hazard(hazard: str, outcomes: Sequence[RuleOutcome], rules: HazardRules, current: int | None,
+def _decide_hazard(hazard: str, winner: RuleOutcome | None, rules: HazardRules, current: int | None,
                    st: HazardState, now: datetime) -> tuple[RuleDecision | None, HazardState]:
-    """``outcomes``: those that gave a level; ``rules``: what every rule that gave an outcome adds."""
-    winner = _winner(outcomes)
+    """``winner``: the most severe level given (on a tie an ``auto`` rule wins, so that it is declared rather than
+    asked); ``rules``: what every rule that gave an outcome adds."""
     target = winner.level if winner else None
     hold, confirm = rules.hold, rules.confirm
     changed = st.since is None or st.current != current

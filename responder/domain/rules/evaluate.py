@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,17 @@ from responder.domain.rules.model import (
     StationRule,
     WaterLevelRule,
 )
-from responder.domain.rules.outcomes import Evaluated, Evidence, RuleOutcome, evidence_of, given, outcome_of, reached
+from responder.domain.rules.outcomes import (
+    Evaluated,
+    Evidence,
+    RuleOutcome,
+    WinnerKey,
+    evidence_of,
+    given,
+    outcome_of,
+    reached,
+    winner_key,
+)
 from responder.domain.types import format_duration
 
 Selected = Iterator[tuple[str, StationSnapshot | None]]
@@ -235,55 +246,122 @@ def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
              now: datetime) -> list[RuleOutcome]:
     """The level each rule gives now, per station (and per rule for reports), level or not: what `feeds check`
     shows. Rate-of-rise rules go last: they raise what the other rules give at the same station."""
-    outcomes: list[RuleOutcome] = []
-    _judge(rules, snapshots, reports, now, outcomes, None)
-    return outcomes
+    every = _Every()
+    _judge(rules, snapshots, reports, now, every)
+    return every.outcomes
 
 
 def reached_levels(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
                    reports: Sequence[ManualReport], now: datetime) -> Evaluated:
-    """What ``summarise(evaluate(...))`` gives, making outcome objects only where a rule gives a level: a cycle
-    judges every station, and at most a few give a level, so the others cost a comparison each, not objects."""
-    out = Evaluated()
-    _judge(rules, snapshots, reports, now, out.reached, out)
-    return out
+    """What ``summarise(evaluate(...))`` gives, with one outcome object per hazard: a cycle judges every station
+    (a level or None, and a comparison with the best so far), and builds the outcome of the one that wins."""
+    short = _Short()
+    _judge(rules, snapshots, reports, now, short)
+    return short.evaluated()
+
+
+def _as_is(outcome: RuleOutcome) -> RuleOutcome:
+    return outcome
+
+
+class _Every:
+    """Every outcome, level or not (``evaluate``)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[RuleOutcome] = []
+        self.base: dict[tuple[str | None, str], int] = {}
+
+    def gave(self, rule: AnyRule, outcomes: Iterable[RuleOutcome]) -> None:
+        self.outcomes.extend(outcomes)
+
+    def chose(self, rule: AnyRule, chosen: Sequence[object]) -> None:
+        """The stations of a per-station rule (its outcomes come one by one)."""
+
+    def unusable(self, rule: AnyRule, sid: str, snap: StationSnapshot | None) -> None:
+        self.outcomes.append(_unusable(rule, sid, snap))
+
+    def judged(self, rule: AnyRule, sid: str, snap: StationSnapshot, judge: Judge, level_of: LevelOf) -> None:
+        self.outcomes.append(judge(rule, sid, snap))
+
+    def base_levels(self) -> Mapping[tuple[str | None, str], int]:
+        return _base_levels(self.outcomes)
+
+
+class _Short:
+    """Levels without objects; per hazard the best so far, built once at the end (``reached_levels``)."""
+
+    def __init__(self) -> None:
+        self.hazards = Evaluated()
+        self.best: dict[str, tuple[WinnerKey, Callable[[], RuleOutcome]]] = {}
+        self.base: dict[tuple[str | None, str], int] = {}
+
+    def _offer(self, rule: AnyRule, level: int, sid: str | None, build: Callable[[], RuleOutcome]) -> None:
+        key = winner_key(level, rule, sid)
+        known = self.best.get(rule.hazard)
+        if known is None or key < known[0]:
+            self.best[rule.hazard] = (key, build)
+        if not isinstance(rule, RateOfRiseRule):
+            where = (sid, rule.hazard)
+            self.base[where] = min(level, self.base.get(where, level))
+
+    def gave(self, rule: AnyRule, outcomes: Iterable[RuleOutcome]) -> None:
+        outcomes = list(outcomes)
+        if outcomes:
+            self.hazards.gave(rule)
+        for o in outcomes:
+            if o.level is not None:
+                self._offer(rule, o.level, o.station, functools.partial(_as_is, o))
+
+    def chose(self, rule: AnyRule, chosen: Sequence[object]) -> None:
+        if chosen:
+            self.hazards.gave(rule)
+
+    def unusable(self, rule: AnyRule, sid: str, snap: StationSnapshot | None) -> None:
+        return None
+
+    def judged(self, rule: AnyRule, sid: str, snap: StationSnapshot, judge: Judge, level_of: LevelOf) -> None:
+        level = level_of(rule, snap)
+        if level is not None:
+            self._offer(rule, level, sid, functools.partial(judge, rule, sid, snap))
+
+    def base_levels(self) -> Mapping[tuple[str | None, str], int]:
+        return self.base
+
+    def evaluated(self) -> Evaluated:
+        self.hazards.winners = {hazard: build() for hazard, (_, build) in self.best.items()}
+        return self.hazards
 
 
 def _judge(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
-           now: datetime, outcomes: list[RuleOutcome], short: Evaluated | None) -> None:
-    """Every outcome into ``outcomes``; with ``short``, only those with a level, and the rules that gave any."""
+           now: datetime, sink: _Every | _Short) -> None:
+    """Every rule at every station it applies to, in order, into ``sink``. Rate-of-rise rules go last: they raise
+    what the other rules give at the same station."""
     rules = list(rules)
-    append = outcomes.append
     of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
     ordered: list[AnyRule] = [r for r in rules if not isinstance(r, RateOfRiseRule)]
     ordered += [r for r in rules if isinstance(r, RateOfRiseRule)]
-    base_levels: dict[tuple[str | None, str], int] | None = None
+    base_levels: Mapping[tuple[str | None, str], int] | None = None
     for rule in ordered:
-        if isinstance(rule, (DrinkingWaterRule, DamBreakRule)):
-            given_now = [_drinking_water(rule, reports, now)] if isinstance(rule, DrinkingWaterRule) else list(
-                _dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
-            if short is None:
-                outcomes.extend(given_now)
-            elif given_now:
-                short.gave(rule)
-                outcomes.extend(o for o in given_now if o.level is not None)
+        if isinstance(rule, DrinkingWaterRule):
+            sink.gave(rule, [_drinking_water(rule, reports, now)])
+            continue
+        if isinstance(rule, DamBreakRule):
+            sink.gave(rule, _dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
             continue
         chosen = _chosen(rule, snapshots, of_kinds)
-        if short is not None and chosen:
-            short.gave(rule)
+        sink.chose(rule, chosen)
         if isinstance(rule, RateOfRiseRule):
             if base_levels is None:
-                base_levels = _base_levels(outcomes)
-            _rates(rule, chosen, base_levels, outcomes, short is None)
+                base_levels = sink.base_levels()
+            _rates(rule, chosen, base_levels, sink)
             continue
         judge, level_of = next((judge, level_of) for kind, judge, level_of in _PER_STATION if isinstance(rule, kind))
         stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
         for sid, snap in chosen:
             if snap is None or (stale_matters and snap.stale):
-                if short is None:
-                    append(_unusable(rule, sid, snap))
-            elif short is None or level_of(rule, snap) is not None:
-                append(judge(rule, sid, snap))
+                sink.unusable(rule, sid, snap)
+            else:
+                sink.judged(rule, sid, snap, judge, level_of)
 
 
 def _base_levels(outcomes: Iterable[RuleOutcome]) -> dict[tuple[str | None, str], int]:
@@ -298,11 +376,12 @@ def _base_levels(outcomes: Iterable[RuleOutcome]) -> dict[tuple[str | None, str]
 
 
 def _rates(rule: RateOfRiseRule, chosen: Sequence[tuple[str, StationSnapshot | None]],
-           base_levels: Mapping[tuple[str | None, str], int], outcomes: list[RuleOutcome], every: bool) -> None:
+           base_levels: Mapping[tuple[str | None, str], int], sink: _Every | _Short) -> None:
     hazard = rule.hazard
     for sid, snap in chosen:
         if snap is None or snap.stale:
-            if every:
-                outcomes.append(_unusable(rule, sid, snap))
-        elif every or _rate_level(rule, snap, base_levels.get((sid, hazard))) is not None:
-            outcomes.append(_rate(rule, sid, snap, base_levels.get((sid, hazard))))
+            sink.unusable(rule, sid, snap)
+        else:
+            base = base_levels.get((sid, hazard))
+            sink.judged(rule, sid, snap, functools.partial(_rate, base=base),
+                        functools.partial(_rate_level, base=base))

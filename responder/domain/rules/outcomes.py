@@ -109,11 +109,21 @@ class HazardRules:
     """The first of them (the step down names it when no rule gives a level)."""
 
 
+WinnerKey = tuple[int, bool, str, str]
+"""How outcomes compare for a hazard: the most severe level first; on a tie an ``auto`` rule, then by rule and
+station, so that the same outcome wins whatever order they come in (the first one, on a whole tie)."""
+
+
+def winner_key(level: int, rule: AnyRule, station: str | None) -> WinnerKey:
+    return (level, rule.mode != "auto", rule.id, station or "")
+
+
 @dataclass
 class Evaluated:
-    """A cycle's rules in short: the outcomes that gave a level, and per hazard what the others add."""
+    """A cycle's rules in short: per hazard the outcome that decides (the most severe level), and what every rule
+    that gave an outcome adds (level or not)."""
 
-    reached: list[RuleOutcome] = field(default_factory=list)
+    winners: dict[str, RuleOutcome] = field(default_factory=dict)
     hazards: dict[str, HazardRules] = field(default_factory=dict)
 
     def gave(self, rule: AnyRule) -> None:
@@ -129,11 +139,14 @@ class Evaluated:
 def summarise(outcomes: Iterable[RuleOutcome]) -> Evaluated:
     """``evaluate``'s outcomes as ``reached_levels`` gives them."""
     out = Evaluated()
+    best: dict[str, WinnerKey] = {}
     for o in outcomes:
         known = out.hazards.get(o.hazard)
         out.hazards[o.hazard] = HazardRules(o.step_down_hold, o.step_down_needs_confirmation, o.rule) if known is None \
             else HazardRules(max(known.hold, o.step_down_hold), known.confirm or o.step_down_needs_confirmation,
                              known.first)
         if o.level is not None:
-            out.reached.append(o)
+            key = (o.level, o.mode != "auto", o.rule, o.station or "")
+            if o.hazard not in best or key < best[o.hazard]:
+                best[o.hazard], out.winners[o.hazard] = key, o
     return out
