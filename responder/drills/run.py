@@ -45,7 +45,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     from responder.app.contacts import import_contacts
     from responder.app.feed_cycle import ingest_and_evaluate
     from responder.app.reports import build_report
-    from responder.app.setup import init_database
+    from responder.app.setup import init_database, rebuild_state
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
     from responder.reports.write import write_files
@@ -65,6 +65,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     drill = drill_context(ctx, url, clock)
     try:
         init_database(drill)
+        rebuild_state(drill)
         import_contacts(drill, ctx.settings.roster_file, loaded=roster_file)
         runner = DrillRunner(drill, scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:

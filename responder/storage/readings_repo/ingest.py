@@ -25,6 +25,7 @@ from responder.storage.feed_models import (
     ReadingConflictRow,
     ReadingRow,
 )
+from responder.storage.readings_repo import rain_state
 from responder.storage.readings_repo.bulk import (
     HOUR,
     SUMMED,
@@ -221,6 +222,7 @@ def _add_to_hours_and_latest(session: Session, new: Columns) -> None:
                [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
                "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
                "count = reading_hours.count + excluded.count")
+    rain_state.advance(session, sums)
     rows_into(session, "reading_latest", _LATEST_COLUMNS,
                [(s, q, t, value, source) for (s, q), (t, value, source) in newest.items()],
                "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "

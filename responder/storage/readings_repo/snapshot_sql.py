@@ -142,6 +142,21 @@ def _first_query() -> Any:
 
 
 
-_BUILDERS: dict[str, Any] = {"latest": _latest_query, "edges": _edges_query, "rain": _rain_query,
-                             "slopes": _slopes_query, "first": _first_query, "older": _older_query}
+def _windows_query(windows: int, skip_zeros: bool) -> Any:
+    """The rain windows' whole hours in ``(lo, hi]`` per station (FILTERed sums, as in ``_rain_query``)."""
+    h, total = ReadingHourRow.hour, ReadingHourRow.total
+    conditions = [ReadingHourRow.quantity == "rain_mm", h > bound_int("lo"), h <= bound_int("hi")]
+    if skip_zeros:
+        conditions.append(total != literal_column("0"))
+    return select(ReadingHourRow.station, *[func.sum(total).filter(h > bound_int(f"w{i}")) for i in range(windows)]
+                  ).where(*conditions).group_by(ReadingHourRow.station)
+
+
+def _daily_query(cuts: int) -> Any:
+    return _daily_rain(False, cuts)
+
+
+_BUILDERS: dict[str, Any] = {"daily": _daily_query, "windows": _windows_query, "latest": _latest_query,
+                             "edges": _edges_query, "rain": _rain_query, "slopes": _slopes_query,
+                             "first": _first_query, "older": _older_query}
 

@@ -29,6 +29,7 @@ from responder.domain.stations import Station
 from responder.storage.feed_models import (
     ReadingRow,
 )
+from responder.storage.readings_repo import rain_state
 from responder.storage.readings_repo.bulk import (
     HOUR,
     epoch,
@@ -57,16 +58,23 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
     at = epoch(now)
     rain = any(s.measures("rain_mm") for s in stations)
     stage = any(s.measures("stage_m") for s in stations)
-    latest = _latest(session, now, stations)
+    latest, ahead = _latest(session, now, stations)
     totals: dict[str, dict[timedelta, float]] = {}
     dry: dict[str, int | None] = {}
     if rain:
         days = LocalDays(now, spec)
         plans = _window_plans(at, spec.windows)
         edges = _edge_sums(session, plans)
-        totals, wet_days = _rain_hours(session, days, spec, plans)
-        _add_edges(totals, plans, edges)
-        dry = _dry_days(session, days, spec, wet_days, edges.get((days.last_full, at), {}))
+        # Dry days from each gauge's state row where it is kept and tells (no rain stored after ``now``).
+        states = None if "rain_mm" in ahead else rain_state.read(session, spec.zone, spec.dry_below_mm)
+        kept = None if states is None else _dry_from_state(session, days, spec, states)
+        if kept is None:
+            totals, wet_days = _rain_hours(session, days, spec, plans)
+            _add_edges(totals, plans, edges)
+            dry = _dry_days(session, days, spec, wet_days, edges.get((days.last_full, at), {}))
+        else:
+            totals, dry = _window_hours(session, days, spec, plans), kept
+            _add_edges(totals, plans, edges)
     no_rate = dict.fromkeys(spec.lookbacks)
     rates: dict[str, dict[timedelta, float | None]] = {}
     if stage:
@@ -83,8 +91,10 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
 
 
 
-def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dict[str, dict[str, Latest]]:
-    """Latest value per station and quantity; newer-than-``now`` ones (a clock set back) looked up again."""
+def _latest(session: Session, now: datetime, stations: Sequence[Station],
+            ) -> tuple[dict[str, dict[str, Latest]], set[str]]:
+    """Latest value per station and quantity; newer-than-``now`` ones (a clock set back) looked up again, and
+    the quantities that had some."""
     out: dict[str, dict[str, Latest]] = {}
     ahead: set[tuple[str, str]] = set()
     at = epoch(now)
@@ -114,7 +124,7 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station]) -> dic
         for station, quantity, time, value in session.execute(query):
             if (station, quantity) in ahead:
                 out.setdefault(station, {})[quantity] = Latest(time, value)
-    return out
+    return out, {quantity for _, quantity in ahead}
 
 
 
@@ -175,6 +185,39 @@ def _rain_hours(session: Session, days: LocalDays, spec: SnapshotSpec,
                 per_station[w] = float(v or 0.0)
     return totals, wet_days
 
+
+
+def _dry_from_state(session: Session, days: LocalDays, spec: SnapshotSpec,
+                    states: dict[str, rain_state.RainState]) -> dict[str, int | None] | None:
+    """Dry days per rain gauge from its state row; a gauge dry all through the horizon with data from before
+    it counts from its first hour in the horizon (or today, with only the current hour)."""
+    told = rain_state.dry_days(states, days.today, days.first, spec.dry_below_mm)
+    if told is None:
+        return None
+    dry, pending = told
+    firsts = rain_state.first_in_horizon(session, pending, days.start, days.last_full)
+    for station in pending:
+        first = firsts.get(station)
+        dry[station] = count_dry_days(days.today, None, days.today if first is None else days.day_of(first))
+    return dry
+
+
+def _window_hours(session: Session, days: LocalDays, spec: SnapshotSpec,
+                  plans: Sequence[_Plan]) -> dict[str, dict[timedelta, float]]:
+    """Each window's whole hours per station, and nothing older (the dry days come from the state rows)."""
+    full = [(w, first) for w, first, _ in plans if first is not None]
+    if not full:
+        return {}
+    params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
+        "lo": min(first for _, first in full), "hi": days.last_full}
+    every = [w for w, _, _ in plans]
+    totals: dict[str, dict[timedelta, float]] = {}
+    for station, *sums in session.connection().execute(
+            cached_query("windows", len(full), spec.dry_below_mm > 0), params).all():
+        per_station = totals[station] = dict.fromkeys(every, 0.0)
+        for (w, _), v in zip(full, sums, strict=True):
+            per_station[w] = float(v or 0.0)
+    return totals
 
 
 def _add_edges(totals: dict[str, dict[timedelta, float]], plans: Sequence[_Plan],
