@@ -95,11 +95,12 @@ def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) 
     known = _load(session, added)
     rows = []
     for station, per_day in added.items():
-        state = known.get(station)
+        before = state = known.get(station)
         for day in sorted(per_day):
             state = _step(session, kept, station, state, day, per_day[day])
-        assert state is not None
-        rows.append((station, *state))
+        if state != before:  # most readings of a dry spell add 0.0 to the day they are on: nothing to write
+            assert state is not None
+            rows.append((station, *state))
     rows_into(session, "rain_state", _COLUMNS, rows, _UPSERT)
 
 
