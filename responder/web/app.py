@@ -7,7 +7,9 @@ Routes, each in a module of its own:
 * :mod:`responder.web.voice_hooks`: ``POST|GET /twilio/voice/{outbox_id}`` (a call's TwiML) and
   ``POST /twilio/voice/{outbox_id}/gather`` (the keypress);
 * :mod:`responder.web.health`: ``GET /health``;
-* :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings).
+* :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings);
+* :mod:`responder.web.auth`: ``GET|POST /login``, ``POST /logout``, and the gate (:class:`BoardGate`) in front of
+  everything else: sign-in, roles and CSRF for the duty board. The paths above are outside it.
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -23,10 +25,12 @@ that loads this package.
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from responder.app.ports import Context
 from responder.web import health as health_hook
 from responder.web import sms_hooks, voice_hooks
+from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
 from responder.web.signatures import SignatureCheck
@@ -45,4 +49,5 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     """
     check = SignatureCheck(ctx.settings)
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx)])
+                             *health_hook.routes(ctx, health), *cap_routes(ctx), *login_routes(ctx)],
+                     middleware=[Middleware(BoardGate, ctx=ctx)])
