@@ -28,6 +28,23 @@ class Settings(BaseSettings):
     """Point the real SDK at another server (tests, staging)."""
     public_url: str | None = None
     """The URL Twilio reaches this service at; status callbacks and signature checks use it."""
+    alibaba_access_key_id: str | None = None
+    """Alibaba Cloud's AccessKey for the plan's ``provider: alibaba`` gateways (SMS and voice)."""
+    alibaba_access_key_secret: SecretStr | None = None
+    alibaba_sms_endpoint: str | None = None
+    """dysmsapi's host (default dysmsapi.aliyuncs.com); the local stub's ``127.0.0.1:port`` in tests."""
+    alibaba_vms_endpoint: str | None = None
+    alibaba_protocol: Literal["https", "http"] = "https"
+    alibaba_callback_token: SecretStr | None = None
+    """The secret path segment of the receipt and reply push addresses given in Alibaba Cloud's console
+    (``/alibaba/{token}/sms-up`` ...): its HTTP batch push is not signed, so only a caller who knows it is heard."""
+    robot_webhooks: dict[str, SecretStr] = {}
+    """Group chat robots' webhook addresses (with their key), by the plan's robot name: JSON, e.g.
+    ``{"flood-office": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."}``."""
+    robot_secrets: dict[str, SecretStr] = {}
+    """DingTalk robots' signing secrets (加签, ``SEC...``), by robot name."""
+    robot_api_base_url: str | None = None
+    """Send every robot's messages to this host instead (the local stub in tests)."""
 
     send_rate_per_second: float | None = Field(default=None, ge=0)
     """Messages per second per sender number, the limit the provider enforces; 0 means none.
@@ -68,6 +85,9 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     """The session cookie's Secure flag. Unset: set when ``public_url`` is https or the request came over HTTPS
     (behind a proxy, uvicorn takes the scheme from X-Forwarded-Proto sent by FORWARDED_ALLOW_IPS)."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only requests with ``Authorization: Bearer <token>`` (Prometheus's
+    ``authorization`` setting); unset, anyone who reaches it may scrape it."""
     health_max_backlog_seconds: float = Field(default=900, gt=0)
     """``/healthz`` is unhealthy once a message due this long ago is still unsent."""
 

@@ -16,7 +16,7 @@ from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
+from responder.domain.messages import IncidentFacts, compose
 from responder.domain.plan import Plan
 from responder.domain.replies import parse_reply
 from responder.storage import incidents as store
@@ -125,8 +125,9 @@ def _confirm(ctx: Context, conn: Connection, candidate: Candidate, channel: str,
                      "after_seconds": int((now - candidate.called_at).total_seconds())})
         if reply:
             contact = _contact(candidate)
-            text = render(_plan_of(conn, candidate), "confirmed", contact.language, _facts(candidate), when=now)
-            store.enqueue(conn, incident_id, [OutgoingMessage(contact, "confirmed", text)], now,
+            plan = _plan_of(conn, candidate)
+            text = compose(plan, "confirmed", contact.language, _facts(candidate), when=now)
+            store.enqueue(conn, incident_id, [OutgoingMessage.of(plan, contact, "confirmed", text)], now,
                           timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
         return ConfirmResult("confirmed", incident_id, person_id)
     told_since = conn.scalar(_TOLD_SINCE, {"incident_id": incident_id, "person_id": person_id,
@@ -223,9 +224,10 @@ def _ask_which(ctx: Context, conn: Connection, candidates: list[Candidate], now:
     first = candidates[0]
     codes = ", ".join(f"{c.code} ({c.hazard} L{c.level})" for c in candidates)
     contact = _contact(first)
-    text = render(_plan_of(conn, first), "which_incident", contact.language, _facts(first),
-                  extras={"codes": codes}, when=now)
-    store.enqueue(conn, None, [OutgoingMessage(contact, "which_incident", text)], now,
+    plan = _plan_of(conn, first)
+    text = compose(plan, "which_incident", contact.language, _facts(first),
+                   extras={"codes": codes}, when=now)
+    store.enqueue(conn, None, [OutgoingMessage.of(plan, contact, "which_incident", text)], now,
                   timedelta(seconds=ctx.settings.send_deadline_seconds), sender)
 
 

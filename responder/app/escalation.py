@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from responder.app.ports import Context
 from responder.domain.callout import Contact, chain_contacts, group_heads
 from responder.domain.escalation import Pending, names_list, previous_chain_step, schedule, targets
-from responder.domain.incidents import Assignment, OutgoingMessage
-from responder.domain.messages import IncidentFacts, Task, render
+from responder.domain.incidents import Assignment, OutgoingMessage, calls_to_confirm
+from responder.domain.messages import IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Roster
 from responder.domain.types import Role
@@ -153,13 +153,16 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
     who = targets(step.action, unconfirmed)
     out: list[OutgoingMessage] = []
     if step.action in ("resend_sms", "voice_call"):
-        kind, channel = ("resend", "sms") if step.action == "resend_sms" else ("voice", "voice")
-        template = "callout" if kind == "resend" else "voice"
         for pid in who.reminders:
             r = by_id[pid]
+            # Someone with no SMS reply channel (the route confirms by voice) is reminded by another call: 叫应.
+            by_voice = step.action == "voice_call" or calls_to_confirm(plan, r.phone) != "reply"
+            kind, channel = ("voice", "voice") if by_voice else ("resend", "sms")
+            template = "voice" if by_voice else "callout"
             tasks = [t for a in r.assignments if (t := Assignment.from_dict(a).as_task()) is not None]
-            text = render(plan, template, r.language, facts, tasks, when=now)
-            out.append(OutgoingMessage(Contact(r.person_id, r.name, r.phone, r.language), kind, text, channel))
+            text = compose(plan, template, r.language, facts, tasks, when=now)
+            out.append(OutgoingMessage.of(plan, Contact(r.person_id, r.name, r.phone, r.language), kind, text, channel))
+        channel = "sms" if step.action == "resend_sms" else "voice"
         return "done", f"{len(out)} people reminded by {channel}", out
     if step.action in ("notify_group_deputy", "notify_group_leader"):
         role = Role.DEPUTY if step.action == "notify_group_deputy" else Role.LEADER
@@ -174,9 +177,9 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
                 count = len([m for m in members if m.person_id != head.id])
                 if count == 0:
                     continue
-                text = render(plan, "escalate_group", contact.language, facts,
-                              [Task(group, {}, {})], {"names": names, "count": str(count)}, when=now)
-                out.append(OutgoingMessage(contact, "escalate_group", text))
+                text = compose(plan, "escalate_group", contact.language, facts,
+                               [Task(group, {}, {})], {"names": names, "count": str(count)}, when=now)
+                out.append(OutgoingMessage.of(plan, contact, "escalate_group", text))
         title = "deputies" if role == Role.DEPUTY else "leaders"
         detail = f"{len(out)} group {title} told of {len(unconfirmed)} unconfirmed"
         if missing_groups:
@@ -193,9 +196,9 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
             others = [p.name for p in who.chain_report if p.person_id != contact.id]
             if not others:
                 continue
-            text = render(plan, "escalate_chain", contact.language, facts,
-                          extras={"names": names_list(others, contact.language), "count": str(len(others))}, when=now)
-            out.append(OutgoingMessage(contact, "escalate_chain", text))
+            text = compose(plan, "escalate_chain", contact.language, facts,
+                           extras={"names": names_list(others, contact.language), "count": str(len(others))}, when=now)
+            out.append(OutgoingMessage.of(plan, contact, "escalate_chain", text))
             if contact.id not in called:  # outsiders (the county) become recipients so they can confirm
                 session.execute(insert(RecipientRow).values(
                     incident_id=incident.id, person_id=contact.id, name=contact.name, phone=contact.phone,

@@ -12,7 +12,7 @@ from responder.app.incident_basis import sender_key, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
+from responder.domain.messages import IncidentFacts, compose
 from responder.storage import incidents as store
 from responder.storage.db import reading, transaction
 from responder.storage.models import IncidentRow, OutboxRow
@@ -99,9 +99,9 @@ def _summarise(ctx: Context, session: object, incident: IncidentRow, rows: list[
         contact = heads[head_id]
         listed = "、".join(sorted(names[m] for m in members)) if contact.language == "zh" else ", ".join(
             sorted(names[m] for m in members))
-        text = render(plan, "failure_summary", contact.language, facts,
-                      extras={"names": listed, "count": str(len(members))}, when=now)
-        messages.append(OutgoingMessage(contact, "failure_summary", text))
+        text = compose(plan, "failure_summary", contact.language, facts,
+                       extras={"names": listed, "count": str(len(members))}, when=now)
+        messages.append(OutgoingMessage.of(plan, contact, "failure_summary", text))
     store.enqueue(session, incident.id, messages, now, timedelta(seconds=ctx.settings.send_deadline_seconds),
                   sender_key(ctx))
     store.audit(session, now, "dispatcher", "delivery_failed",

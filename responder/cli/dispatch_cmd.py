@@ -21,7 +21,7 @@ def dispatch(
 
     ctx = app_context()
     ctx.require_schema()
-    gateway = make_gateway(ctx.settings, ctx.clock)
+    gateway = make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

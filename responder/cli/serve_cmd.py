@@ -30,7 +30,7 @@ def serve(
     ctx = app_context()
     ctx.require_schema()
     ttl = lease_ttl if lease_ttl is not None else ctx.settings.lease_ttl_seconds
-    service = Service(ctx, make_gateway(ctx.settings, ctx.clock), scheduler=not no_scheduler,
+    service = Service(ctx, make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging), scheduler=not no_scheduler,
                       dispatcher=not no_dispatcher, lease_ttl=ttl, renew_every=max(0.5, ttl / 6))
     config = uvicorn.Config(create_app(ctx, health=service.health), host=host or ctx.settings.http_host,
                             port=port if port is not None else ctx.settings.http_port, log_level="info",

@@ -134,7 +134,8 @@ def enqueue(db: Db, incident_id: int | None, messages: Sequence[OutgoingMessage]
     same = dict(incident_id=incident_id, sender=sender, status="pending", created_at=now, due_at=due,
                 deadline_at=due + deadline, attempts=0, failure_reported=False, dedupe_key=None)
     rows = [{**same, "person_id": m.contact.id, "channel": m.channel, "to_number": m.contact.phone, "body": m.text,
-             "language": m.contact.language, "kind": m.kind} for m in messages]
+             "language": m.contact.language, "kind": m.kind,
+             "fields": dict(m.fields) if m.fields is not None else None} for m in messages]
     if dedupe:
         for row, key in zip(rows, dedupe, strict=True):
             row["dedupe_key"] = key
