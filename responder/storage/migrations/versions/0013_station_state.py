@@ -1,11 +1,11 @@
-"""station state (0012): per rain gauge, its latest day, that day's rain, the last wet day before it and its first day
+"""station state (0013): per rain gauge, its latest day, that day's rain, the last wet day before it and its first day
 
 Kept as readings are stored, in the same transaction, so that a cycle counts dry days from one row per gauge
 instead of summing weeks of hourly totals; ``state_basis`` says which zone and threshold the days are cut by
 (none yet: the state is filled by ``responder init`` or ``responder db rebuild-state``).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
