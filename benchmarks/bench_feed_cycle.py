@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from responder.configfiles.plan_file import read_plan  # noqa: E402
 from responder.domain.readings import Reading  # noqa: E402
-from responder.domain.rules import decide, evaluate, snapshot_spec  # noqa: E402
+from responder.domain.rules import decide_evaluated, reached_levels, snapshot_spec  # noqa: E402
 from responder.domain.stations import Station  # noqa: E402
 from responder.storage import readings_repo as repo  # noqa: E402
 from responder.storage.db import make_engine, session_factory, transaction  # noqa: E402
@@ -42,10 +42,12 @@ def stations(n: int) -> list[Station]:
                 warning_level=4.5, guaranteed_level=5.2) for i in range(n - half)]
 
 
-def fill(url: str, all_stations: list[Station]) -> None:
+def fill(url: str, all_stations: list[Station], below: float) -> None:
     engine = make_engine(url)
     upgrade(engine)
     sessions = session_factory(engine)
+    with transaction(sessions) as session:  # what `responder init` does: the state is kept from the start
+        repo.rebuild_state(session, UTC, below)
     for step in range(288, -1, -1):  # 24 h of 5-minute readings, oldest first, one feed cycle at a time
         when = NOW - timedelta(minutes=5 * step)
         batch = [Reading(s.id, when, "rain_mm" if s.kind == "rain" else "stage_m",
@@ -59,7 +61,7 @@ def fill(url: str, all_stations: list[Station]) -> None:
     engine.dispose()
 
 
-def add_history(url: str, days: int) -> None:
+def add_history(url: str, days: int, below: float) -> None:
     """Hourly rain totals for the ``days - 1`` days before the stored 24 h, written straight into
     ``reading_hours`` (what storing their readings would leave there; 3 hours in 10 wet, at 1.5 mm): a
     database in use holds the whole dry-day horizon (60 days), and the rain query reads it every cycle."""
@@ -74,8 +76,12 @@ def add_history(url: str, days: int) -> None:
             "INSERT INTO reading_hours (station, quantity, hour, total, count) "
             "SELECT l.station, 'rain_mm', h.x, CASE WHEN (h.x / 3600 + length(l.station)) % 10 < 3 "
             "THEN 1.5 ELSE 0.0 END, 12 FROM reading_latest l, h WHERE l.quantity = 'rain_mm'"))
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("ANALYZE reading_hours")
+    # Written past the readings: the per-gauge state is rebuilt from the hourly totals (`responder db rebuild-state`).
+    with transaction(session_factory(engine)) as session:
+        repo.rebuild_state(session, UTC, below)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
 
 
@@ -89,8 +95,8 @@ def cycle(url: str, chosen: list[Station], rules: list[object]) -> float:
         start = time.perf_counter()
         with sessions() as session:
             snaps = repo.snapshots(session, chosen, NOW, spec)
-        outcomes = evaluate(rules, snaps, [], NOW)  # type: ignore[arg-type]
-        decide(outcomes, {}, {}, NOW)
+        evaluated = reached_levels(rules, snaps, [], NOW)  # type: ignore[arg-type]
+        decide_evaluated(evaluated, {}, {}, NOW)
         best = min(best, time.perf_counter() - start)
     engine.dispose()
     return best
@@ -122,8 +128,9 @@ def main() -> None:
                 url, drop = f"postgresql://postgres@127.0.0.1:5432/{name}", name
             try:
                 start = time.perf_counter()
-                fill(url, everyone)
-                add_history(url, args.history_days)
+                below = snapshot_spec(rules, UTC).dry_below_mm
+                fill(url, everyone, below)
+                add_history(url, args.history_days, below)
                 filled = time.perf_counter() - start
                 small = cycle(url, tenth, rules)
                 full = cycle(url, everyone, rules)

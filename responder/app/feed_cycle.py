@@ -20,7 +20,16 @@ from responder.domain.derived import StationSnapshot
 from responder.domain.entry import MAX_NOTE, check_text
 from responder.domain.errors import InputError, Problem
 from responder.domain.readings import RawReading, Reading, Rejected, Series, report_value, validate
-from responder.domain.rules import ManualReport, RuleDecision, RuleOutcome, decide, evaluate, snapshot_spec
+from responder.domain.rules import (
+    AnyRule,
+    ManualReport,
+    RuleDecision,
+    RuleOutcome,
+    decide_evaluated,
+    evaluate,
+    reached_levels,
+    snapshot_spec,
+)
 from responder.storage import feed_health
 from responder.storage import incidents as store
 from responder.storage import readings_repo as repo
@@ -50,10 +59,22 @@ class CycleReport:
     at: datetime
     feeds: list[FeedCheck] = field(default_factory=list)
     snapshots: dict[str, StationSnapshot] = field(default_factory=dict)
-    outcomes: list[RuleOutcome] = field(default_factory=list)
+    winners: dict[str, RuleOutcome] = field(default_factory=dict)
+    """Per hazard, the outcome the decision was made on (the most severe level given)."""
     decisions: list[RuleDecision] = field(default_factory=list)
     proposals: list[proposals.ProposalOutcome] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    rules: list[AnyRule] = field(default_factory=list, repr=False)
+    reports: list[ManualReport] = field(default_factory=list, repr=False)
+    _outcomes: list[RuleOutcome] | None = field(default=None, repr=False)
+
+    @property
+    def outcomes(self) -> list[RuleOutcome]:
+        """Every rule's outcome at every station, level or not, as `feeds check` shows them: worked out when
+        first asked, from the same snapshots and reports (the cycle itself needs only ``winners``)."""
+        if self._outcomes is None:
+            self._outcomes = evaluate(self.rules, self.snapshots, self.reports, self.at)
+        return self._outcomes
 
 
 def store_batch(ctx: Context, session: Session, readings: list[Reading], rejected: list[Rejected]) -> FeedCheck:
@@ -119,36 +140,23 @@ def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
 
 def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     """The plan's rules on the stored readings; decisions go through the same proposal use case."""
-    import gc
-
     plan = ctx.plan
     now = report.at
-    # A cycle makes tens of thousands of short-lived objects (a snapshot and outcomes per station) and no
-    # reference cycles: a garbage collection while they are alive walks the whole heap for nothing, which
-    # in a long drill cost more than the rules themselves. They are freed by reference counting anyway.
-    # Collection stays off until the end: the first allocation after it is back on, while they are
-    # still alive (the stale-feed check), would otherwise set one off.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with transaction(ctx.sessions) as session:
-            report.snapshots = repo.snapshots(session, plan.stations, now,
-                                              snapshot_spec(plan.rules, plan.area.zone))
-            reports = repo.recent_reports(session, now)
-            state = repo.load_rule_state(session)
-            current = _current_levels(session, ctx.settings.drill_mode)
-            report.outcomes = evaluate(plan.rules, report.snapshots, reports, now)
-            decided = decide(report.outcomes, current, state, now)
-            repo.save_rule_state(session, decided.state, now)
-            report.decisions = decided.decisions
-        for d in report.decisions:
-            outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
-            if outcome is not None:
-                report.proposals.append(outcome)
-        report.alarms = feed_alarms.stale_alarms(ctx, report.snapshots)
-    finally:
-        if collecting:
-            gc.enable()
+    with transaction(ctx.sessions) as session:
+        report.snapshots = repo.snapshots(session, plan.stations, now, snapshot_spec(plan.rules, plan.area.zone))
+        report.rules, report.reports = list(plan.rules), repo.recent_reports(session, now)
+        state = repo.load_rule_state(session)
+        current = _current_levels(session, ctx.settings.drill_mode)
+        evaluated = reached_levels(report.rules, report.snapshots, report.reports, now)
+        report.winners = evaluated.winners
+        decided = decide_evaluated(evaluated, current, state, now)
+        repo.save_rule_state(session, decided.state, now)
+        report.decisions = decided.decisions
+    for d in report.decisions:
+        outcome = proposals.submit(ctx, d.hazard, d.level, d.rule, d.mode, dict(d.evidence))
+        if outcome is not None:
+            report.proposals.append(outcome)
+    report.alarms = feed_alarms.stale_alarms(ctx, report.snapshots)
     return report
 
 

@@ -18,7 +18,7 @@ def init(
                                                                  "global --roster, or contacts/roster.csv).")] = None,
 ) -> None:
     from responder.app.contacts import import_contacts
-    from responder.app.setup import init_database
+    from responder.app.setup import init_database, rebuild_state
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.domain.errors import InputError, Problem
     from responder.storage.people import load_roster
@@ -37,6 +37,7 @@ def init(
                                      "later", str(ctx.settings.roster_file), field="--roster"))
         validate_roster_file(ctx.settings.roster_file, plan).raise_if_bad()
     result = init_database(ctx)
+    rebuild_state(ctx, only_if_stale=True)
     out = console()
     if result.created:
         out.print(f"created database {result.url} at schema {result.after}")
@@ -57,6 +58,15 @@ def upgrade() -> None:
 
     result = init_database(app_context())
     console().print(f"{result.url}: {result.before or 'empty'} → {result.after}")
+
+
+@app.command("rebuild-state", help="Recompute the state kept per station as readings are stored (each rain "
+                                    "gauge's dry days) from the stored readings, for the plan's zone and threshold.")
+def rebuild_state_command() -> None:
+    from responder.app.setup import rebuild_state
+
+    ctx = app_context()
+    console().print(f"{rebuild_state(ctx)} rain gauges' state rebuilt from their hourly totals")
 
 
 @app.command("current", help="Show the schema revision of the database and of this version.")

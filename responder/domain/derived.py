@@ -10,10 +10,10 @@ copes with irregular and missing reports.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from responder.domain.stations import Quantity, Station, StationKind
 
@@ -24,28 +24,6 @@ DEFAULT_DRY_BELOW_MM = 1.0
 DEFAULT_DRY_HORIZON_DAYS = 60
 STALE_FACTOR = 2
 """A station silent for this many of its reporting intervals is stale."""
-
-_T = TypeVar("_T")
-
-
-def slot_filler(cls: type[_T]) -> Callable[..., _T]:
-    """A function that makes an instance of the frozen, slotted dataclass ``cls`` from all its fields, in order.
-
-    The ``__init__`` that ``frozen`` generates sets each field through ``object.__setattr__``; this fills the
-    slots directly, in half the time, for what a cycle makes by the thousand (a snapshot per station, an
-    outcome per rule and station). The instance is the same, frozen included. No defaults: pass every field.
-    """
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} checks itself in __post_init__, which filling its slots would skip")
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    source = (f"def make({', '.join(names)}):\n    made = new(cls)\n"
-              + "".join(f"    set_{name}(made, {name})\n" for name in names) + "    return made\n")
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    scope |= {f"set_{name}": getattr(cls, name).__set__ for name in names}
-    exec(source, scope)
-    made: Callable[..., _T] = scope["make"]
-    return made
-
 
 class Sample(Protocol):
     """Anything with a time and a value: a Reading, or a test's point."""
@@ -277,9 +255,6 @@ class StationSnapshot:
         return next(iter(self.rates.values()), None)
 
 
-_snapshot: Callable[..., StationSnapshot] = slot_filler(StationSnapshot)
-
-
 def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
                      totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
                      dry_days: int | None) -> StationSnapshot:
@@ -314,7 +289,7 @@ def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Lates
         warning = margin(stage.value, station.warning_level)
         guaranteed = margin(stage.value, station.guaranteed_level)
     rain = "rain_mm" in measured
-    return _snapshot(
+    return StationSnapshot(
         station.id, station.kind, measured[0], kept,
         totals if rain else {},
         rates if "stage_m" in measured else {},

@@ -15,6 +15,8 @@ from responder.drills.runner import DrillProgress, DrillResult, DrillRunner
 from responder.wiring import AppContext
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from responder.reports.model import ReportData
 
 
@@ -28,25 +30,29 @@ class DrillOutcome:
     wall_seconds: float
 
 
-def drill_context(ctx: Context, url: str, clock: FakeClock) -> AppContext:
-    """The same plan and roster files, its own database (worked on in memory, saved to ``url`` at the end),
-    the fake gateway and a virtual clock."""
+def drill_context(ctx: Context, url: str, clock: FakeClock, engine: Engine | None = None) -> AppContext:
+    """The same plan and roster files, its own database (worked on in memory, saved to ``url`` at the end;
+    or ``engine``'s), the fake gateway and a virtual clock."""
     settings = ctx.settings.model_copy(update={"database_url": url, "gateway": "fake",
                                                "send_rate_per_second": 0.0,
                                                "drill_mode": True})
     from responder.storage.db import scratch_engine
 
-    return AppContext(settings, clock=clock, engine_override=scratch_engine(), plan_file_override=ctx.plan_file)
+    return AppContext(settings, clock=clock, engine_override=engine or scratch_engine(),
+                      plan_file_override=ctx.plan_file)
 
 
 def run_scenario(ctx: Context, path: Path, out_dir: Path,
-                 on_progress: Callable[[DrillProgress], None] | None = None, seed: int | None = None) -> DrillOutcome:
-    """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures."""
+                 on_progress: Callable[[DrillProgress], None] | None = None, seed: int | None = None,
+                 engine: Engine | None = None) -> DrillOutcome:
+    """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures.
+    ``engine``: an empty database of its own to run in instead of the drill's SQLite file (the benchmark's
+    PostgreSQL run); nothing is copied to a file then."""
     from responder.app.contacts import import_contacts
     from responder.app.feed_cycle import ingest_and_evaluate
     from responder.app.outfiles import write_whole
     from responder.app.reports import build_report
-    from responder.app.setup import init_database
+    from responder.app.setup import init_database, rebuild_state
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
     from responder.reports.write import write_files
@@ -61,31 +67,37 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     start = loaded.start_utc(plan)
     name = path.stem
     database = drill_database(out_dir, name)
-    url = f"sqlite:///{database}"
+    url = f"sqlite:///{database}" if engine is None else engine.url.render_as_string(hide_password=True)
     clock = FakeClock(start)
-    drill = drill_context(ctx, url, clock)
+    drill = drill_context(ctx, url, clock, engine)
+    save = save_copy if engine is None else _no_copy
     try:
         init_database(drill)
+        rebuild_state(drill)
         import_contacts(drill, ctx.settings.roster_file, loaded=roster_file)
         runner = DrillRunner(drill, scenario, start, on_progress=on_progress, feed_cycle=ingest_and_evaluate)
         try:
             result = runner.run()
             result.notes[:0] = loaded.notes  # what the scenario left implicit, stated before what the run found
         except BaseException:  # an interrupted drill keeps what it did, for a look with the database's tools
-            save_copy(drill.engine, database)
+            save(drill.engine, database)
             raise
         data = build_report(drill, result.incidents)
         _as_the_report_counts(result, data)
         # The copy to disk (SQLite works without Python's lock) runs while the chart is drawn: the report
         # reads nothing more from the database.
         with ThreadPoolExecutor(1, thread_name_prefix="drill-save") as pool:
-            saved = pool.submit(save_copy, drill.engine, database)
+            saved = pool.submit(save, drill.engine, database)
             written = write_files(data, out_dir, name, write=write_whole)
             saved.result()
         html, markdown = written["html"], written["md"]
     finally:
         drill.engine.dispose()
     return DrillOutcome(name, result, url, html, markdown, time.perf_counter() - wall)
+
+
+def _no_copy(engine: Engine, database: Path) -> None:
+    """A drill in a database server's own database: it is there already."""
 
 
 def _as_the_report_counts(result: DrillResult, data: ReportData) -> None:

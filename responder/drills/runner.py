@@ -144,6 +144,7 @@ class DrillRunner:
             self._report_progress()
         self.clock.set(self.end)
         self._dispatch()
+        self.gauges = None  # every reading is stored by now: the generated series (tens of MB) go before the report
         with self.ctx.sessions() as session:
             self.result.incidents = progress.incident_ids(session)
             self.result.messages = progress.reached_count(session)

@@ -163,3 +163,30 @@ class ManualReportRow(Base):
     by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
+
+
+class RainStateRow(Base):
+    """Per rain gauge, what its dry days are counted from, kept by ``readings_repo.rain_state`` as readings are
+    stored (same transaction) and rebuilt from the hourly totals by ``responder db rebuild-state``.
+
+    Days are local day numbers in the zone, and wet means at least the threshold, of ``StateBasisRow``."""
+
+    __tablename__ = "rain_state"
+    station: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer)
+    """The latest local day with a reading."""
+    day_total: Mapped[float] = mapped_column(Float)
+    """Its rain so far."""
+    wet_before: Mapped[int | None] = mapped_column(Integer)
+    """The last wet day before ``day``."""
+    first_day: Mapped[int] = mapped_column(Integer)
+    """The first day with a reading."""
+
+
+class StateBasisRow(Base):
+    """The zone and wet-day threshold ``rain_state`` is cut by (one row); none: the state is not kept."""
+
+    __tablename__ = "state_basis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    dry_below_mm: Mapped[float] = mapped_column(Float)

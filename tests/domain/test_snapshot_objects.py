@@ -1,40 +1,14 @@
-"""The objects a cycle makes by the thousand: built quickly, and the same as the plain way to build them."""
+"""The snapshots a cycle makes by the thousand: they keep what they are given."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from responder.domain.derived import Latest, StationSnapshot, compose_snapshot, slot_filler
-from responder.domain.rules import RuleOutcome
+from responder.domain.derived import Latest, StationSnapshot, compose_snapshot
 from responder.domain.stations import Station
 
 NOW = datetime(2027, 7, 1, 1, 37, 20, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-def test_slot_filler_makes_the_same_frozen_object_as_the_dataclass() -> None:
-    plain = RuleOutcome("rain-24h", "rain_total", "flood", 3, "propose", "rain-1", {"value": 120.0}, 6 * H, True)
-    quick = slot_filler(RuleOutcome)(*[getattr(plain, f.name) for f in dataclasses.fields(plain)])
-    assert type(quick) is RuleOutcome and quick == plain and repr(quick) == repr(plain)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        quick.level = 2  # type: ignore[misc]
-    latest = slot_filler(Latest)(NOW, 1.5)
-    assert latest == Latest(NOW, 1.5) and hash(latest) == hash(Latest(NOW, 1.5))
-    with pytest.raises(TypeError):
-        slot_filler(Latest)(NOW)  # no defaults: every field is given
-
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Checked:
-        value: int
-
-        def __post_init__(self) -> None:
-            assert self.value >= 0
-
-    with pytest.raises(TypeError, match="__post_init__"):
-        slot_filler(Checked)  # its check would be skipped
 
 
 def test_a_snapshot_keeps_what_it_is_given_and_leaves_out_what_the_station_does_not_measure() -> None:

@@ -17,6 +17,7 @@ from responder.domain.derived import SnapshotSpec, build_snapshot
 from responder.domain.readings import Reading
 from responder.domain.stations import Station
 from responder.storage import readings_repo as repo
+from responder.storage.readings_repo import station_snapshots
 
 T0 = datetime(2027, 7, 3, 2, 0, tzinfo=UTC)  # 10:00 in Sanjian
 H = timedelta(hours=1)
@@ -97,7 +98,7 @@ def test_dry_days_found_in_every_stretch_of_a_long_horizon(session: Session, nam
     """Wet days are looked for in the last days first and further back only for the stations still dry
     (``_older_wet``): a last wet day in each stretch, on its edges, or none, agrees with the pure functions."""
     if not named:
-        monkeypatch.setattr(repo, "NAMED_STATIONS", 0)
+        monkeypatch.setattr(station_snapshots, "NAMED_STATIONS", 0)
     now = T0 + 25 * M
     today_start = datetime(2027, 7, 2, 16, 0, tzinfo=UTC)  # 00:00 on 3 July in Sanjian
     stations: list[Station] = []

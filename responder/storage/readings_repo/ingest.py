@@ -1,0 +1,240 @@
+"""Storing readings: a batch in bulk, with de-duplication and conflict checks as set operations.
+
+``store_readings`` inserts with ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL), then looks up the
+rows that did not insert: the same value is a duplicate, another value is recorded as a conflict and
+the stored value stays. In the same transaction it adds the new readings to the hourly totals and the
+latest value per station, which is what keeps a cycle's snapshots cheap."""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Table,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from responder.domain.readings import Reading, Series
+from responder.storage.feed_models import (
+    ReadingConflictRow,
+    ReadingRow,
+)
+from responder.storage.readings_repo import rain_state
+from responder.storage.readings_repo.bulk import (
+    HOUR,
+    SUMMED,
+    Key,
+    chunks,
+    epoch,
+    insert_for,
+    is_postgres,
+    rows_into,
+    same_value,
+)
+from responder.storage.readings_repo.columns import Columns, Conflict, runs_of
+
+
+class StoreResult(NamedTuple):
+    inserted: int
+    duplicates: int
+    conflicts: int
+
+
+
+def store_readings(session: Session, readings: Iterable[Reading], now: datetime) -> StoreResult:
+    """Store new readings; the same reading again is a duplicate, a different value a recorded conflict."""
+    batch: dict[Key, Reading] = {}
+    conflicts: list[Conflict] = []
+    duplicates = 0
+    for reading in readings:
+        key = (reading.station, reading.quantity, epoch(reading.time))
+        first = batch.setdefault(key, reading)
+        if first is not reading:
+            if same_value(first.value, reading.value):
+                duplicates += 1
+            else:
+                conflicts.append(Conflict(key, reading.value, reading.source, first.value))
+    columns = Columns()
+    for (station, quantity, t), reading in batch.items():
+        columns.add(station, quantity, t, reading.value, reading.unit, reading.source)
+    return _store_unique(session, columns, now, conflicts, duplicates)
+
+
+
+
+def store_series(session: Session, series: Sequence[Series], now: datetime) -> StoreResult:
+    """Store whole series (drills, bulk feeds) without one object per reading; same outcome as store_readings."""
+    seen: set[tuple[str, str]] = set()
+    for one in series:
+        times = one.times
+        if (one.station, one.quantity) in seen or not all(map(operator.lt, times, times[1:])):
+            # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
+            return store_readings(session, [r for s in series for r in s.readings()], now)
+        seen.add((one.station, one.quantity))
+    columns = Columns()
+    for one in series:
+        columns.add_series(one)
+    return _store_unique(session, columns, now, [], 0)
+
+
+
+def _store_unique(session: Session, columns: Columns, now: datetime, conflicts: list[Conflict],
+                  duplicates: int) -> StoreResult:
+    """Insert what is not stored yet, then the hourly totals and latest values of what was."""
+    if is_postgres(session):
+        rows = list(zip(columns.station, columns.quantity, columns.time, columns.value, columns.unit,
+                        columns.source, [now] * len(columns), strict=True))
+        returned = rows_into(session, "readings", _READING_COLUMNS, rows,
+                              "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
+        inserted = {(station, quantity, int(t)) for station, quantity, t in returned}
+        new = columns if len(inserted) == len(columns) else columns.without(
+            {key for key in columns.key_rows() if key not in inserted})
+        stored = {} if new is columns else _stored_values(session, [k for k in columns.key_rows() if k not in inserted])
+    else:
+        # SQLite: every transaction holds the write lock (BEGIN IMMEDIATE), so what is stored cannot change
+        # between this look-up and the insert; ON CONFLICT stays as a safety net.
+        stored = _stored_in_spans(session, columns)
+        new = columns.without(stored) if stored else columns
+        received = _received_param(session, now)
+        rows_into(session, "readings", _READING_COLUMNS, list(zip(
+            new.station, new.quantity, new.time, new.value, new.unit, new.source, [received] * len(new),
+            strict=True)), "ON CONFLICT (station, quantity, time) DO NOTHING")
+    if stored:
+        for i, key in enumerate(columns.key_rows()):
+            value = stored.get(key)
+            if value is None:
+                continue
+            if same_value(value, columns.value[i]):
+                duplicates += 1
+            else:
+                conflicts.append(Conflict(key, columns.value[i], columns.source[i], value))
+    _record_conflicts(session, conflicts, now)
+    _add_to_hours_and_latest(session, new)
+    return StoreResult(len(new), duplicates, len(conflicts))
+
+
+
+_READING_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"), ("value", "float8"),
+                    ("unit", "varchar"), ("source", "varchar"), ("received_at", "timestamptz"))
+
+
+
+def _received_param(session: Session, now: datetime) -> Any:
+    """``now`` as the received_at column stores it on this engine (its type's own conversion, down to the
+    driver's value: otherwise the driver converts the same datetime again for every row)."""
+    column = ReadingRow.__table__.c.received_at
+    dialect = session.get_bind().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(now) if process else now
+
+
+
+def _stored_in_spans(session: Session, columns: Columns) -> dict[Key, float]:
+    """SQLite: the stored values among ``columns``' keys, one range query per quantity.
+
+    A cycle's readings are recent and close together, so the range holds little besides them; few
+    stations (a back-filled gauge) are looked up by their own key range instead of every station's.
+    """
+    found: dict[Key, float] = {}
+    connection = session.connection()
+    for quantity, (lo, hi, stations) in columns.spans.items():
+        sql = "SELECT station, quantity, time, value FROM readings WHERE quantity = ? AND time >= ? AND time <= ?"
+        params: list[Any] = [quantity, lo, hi]
+        if len(stations) <= 50:
+            sql += f" AND station IN ({', '.join('?' for _ in stations)})"
+            params += sorted(stations)
+        for station, q, t, value in connection.exec_driver_sql(sql, tuple(params)):
+            found[(station, q, int(t))] = value
+    if found:
+        wanted = set(columns.key_rows())
+        found = {key: value for key, value in found.items() if key in wanted}
+    return found
+
+
+
+def _stored_values(session: Session, keys: Sequence[Key]) -> dict[Key, float]:
+    """PostgreSQL: the stored values of ``keys`` (those an insert skipped), in one join."""
+    if not keys:
+        return {}
+    joined = text("SELECT k.station, k.quantity, k.time, r.value FROM unnest(CAST(:station AS varchar[]), "
+                  "CAST(:quantity AS varchar[]), CAST(:time AS bigint[])) AS k(station, quantity, time) "
+                  "JOIN readings r ON r.station = k.station AND r.quantity = k.quantity AND r.time = k.time")
+    params = {"station": [k[0] for k in keys], "quantity": [k[1] for k in keys], "time": [k[2] for k in keys]}
+    return {(station, quantity, int(t)): value for station, quantity, t, value in session.execute(joined, params)}
+
+
+
+def _record_conflicts(session: Session, conflicts: Sequence[Conflict], now: datetime) -> None:
+    if not conflicts:
+        return
+    table = ReadingConflictRow.__table__
+    assert isinstance(table, Table)
+    rows = [{"station": c.key[0], "quantity": c.key[1], "time": datetime.fromtimestamp(c.key[2], UTC),
+             "stored_value": c.stored, "conflicting_value": c.value, "source": c.source, "at": now}
+            for c in conflicts]
+    for chunk in chunks(rows):
+        session.execute(insert_for(session, table).on_conflict_do_nothing(
+            index_elements=["station", "quantity", "time", "conflicting_value"]), chunk)
+
+
+
+_HOUR_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("hour", "bigint"), ("total", "float8"),
+                 ("count", "int"))
+_LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"), ("value", "float8"),
+                   ("source", "varchar"))
+
+
+
+def _add_to_hours_and_latest(session: Session, new: Columns) -> None:
+    """The hourly totals and the latest value per station, kept in step with the readings just inserted.
+
+    Per run of readings (``runs_of``), its last one is the newest, and each hour's readings are a slice found
+    by bisection and summed by ``sum`` in time order, as they were added one by one before: no Python loop
+    over single readings, which at a drill's million readings cost seconds."""
+    sums: dict[tuple[str, str, int], list[float]] = {}
+    newest: dict[tuple[str, str], tuple[int, float, str]] = {}
+    times, values = new.time, new.value
+    for station, quantity, lo, hi in runs_of(new):
+        last = times[hi - 1]
+        known = newest.get((station, quantity))
+        if known is None or last > known[0]:
+            newest[station, quantity] = (last, values[hi - 1], new.source[hi - 1])
+        if quantity not in SUMMED:
+            continue
+        i = lo
+        while i < hi:
+            hour = -(-times[i] // HOUR) * HOUR
+            j = bisect.bisect_right(times, hour, i, hi)
+            bucket = sums.get((station, quantity, hour))
+            if bucket is None:
+                sums[station, quantity, hour] = [sum(values[i:j]), j - i]
+            else:
+                bucket[0] += sum(values[i:j])
+                bucket[1] += j - i
+            i = j
+    rows_into(session, "reading_hours", _HOUR_COLUMNS,
+               [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
+               "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
+               "count = reading_hours.count + excluded.count")
+    rain_state.advance(session, sums)
+    rows_into(session, "reading_latest", _LATEST_COLUMNS,
+               [(s, q, t, value, source) for (s, q), (t, value, source) in newest.items()],
+               "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
+               "source = excluded.source WHERE excluded.time > reading_latest.time")
+
+
+
+def readings_of(session: Session, station: str, quantity: str, start: datetime, end: datetime) -> list[Reading]:
+    """One station's readings in ``(start, end]``, oldest first (charts, checks, tests)."""
+    query = select(ReadingRow).where(ReadingRow.station == station, ReadingRow.quantity == quantity,
+                                     ReadingRow.time > start, ReadingRow.time <= end).order_by(ReadingRow.time)
+    return [Reading(r.station, r.time, r.quantity, r.value, r.unit, r.source)  # type: ignore[arg-type]
+            for r in session.scalars(query)]
+
+
