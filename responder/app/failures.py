@@ -5,68 +5,43 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, select
-
 from responder.app.duty import duty_officer
 from responder.app.incident_basis import sender_key, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, compose
+from responder.storage import failure_reports, outbox
 from responder.storage import incidents as store
-from responder.storage import outbox
 from responder.storage.db import reading, transaction
 from responder.storage.models import IncidentRow, OutboxRow
 
-SUMMARISED_KINDS = ("callout", "upgrade", "downgrade", "released", "evacuation", "inform_chain", "resend")
 SETTLE = timedelta(seconds=60)
 """Wait this long for the rest of a call-out to settle before summarising, unless it is all done."""
-
-
-_UNREPORTED = (select(OutboxRow).where(store.one_of(OutboxRow.status, ("failed", "undelivered")),
-                                      OutboxRow.failure_reported.is_(False), OutboxRow.incident_id.is_not(None),
-                                      store.one_of(OutboxRow.kind, SUMMARISED_KINDS))
-               .order_by(OutboxRow.incident_id, OutboxRow.id))
-_ANY_UNREPORTED = select(_UNREPORTED.with_only_columns(OutboxRow.id).limit(1).exists())
-"""Built once: every pass of the dispatcher asks, and the answer is almost always no."""
-_R = store.RECIPIENTS
-_PEOPLE = select(_R.c.person_id, _R.c.name, _R.c.assignments).where(_R.c.incident_id == bindparam("incident_id"))
-"""What a summary needs of the people it names, as plain rows: loading every recipient of a call-out (thousands)
-as ORM objects cost far more than the summary itself."""
-
-
-def any_unreported(conn: Connection) -> bool:
-    """Whether a summary may be due; cheap, for the dispatcher to ask after every pass (on ``conn``, in whatever
-    transaction it has open) before ``report_failures`` does the work."""
-    return bool(conn.scalar(_ANY_UNREPORTED))
-
 
 def report_failures(ctx: Context) -> int:
     """Summarise unreported permanent failures per incident; returns how many summaries were queued."""
     with reading(ctx.engine) as conn:
-        if not any_unreported(conn):
+        if not failure_reports.any_unreported(conn):
             return 0
     now = ctx.clock.now()
     queued = 0
     with transaction(ctx.sessions) as session:
-        failed = list(session.scalars(_UNREPORTED))
+        failed = failure_reports.unreported(session)
         by_incident: dict[int, list[OutboxRow]] = defaultdict(list)
         for row in failed:
             assert row.incident_id is not None
             by_incident[row.incident_id].append(row)
         for incident_id, rows in by_incident.items():
-            still_going = session.scalar(select(OutboxRow.id).where(
-                OutboxRow.incident_id == incident_id, OutboxRow.status.in_(("pending", "sending")),
-                OutboxRow.kind.in_(SUMMARISED_KINDS)).limit(1))
             oldest = min(r.final_at or now for r in rows)
-            if still_going is not None and now - oldest < SETTLE:
+            if failure_reports.still_going(session, incident_id) and now - oldest < SETTLE:
                 continue
             # Claimed first: another worker summarising the same failures at the same time claims none of them.
             ours = outbox.claim_failure_reports(session, [r.id for r in rows])
             rows = [r for r in rows if r.id in ours]
             if not rows:
                 continue
-            incident = session.get(IncidentRow, incident_id)
+            incident = store.incident(session, incident_id)
             assert incident is not None
             queued += _summarise(ctx, session, incident, rows)
     return queued
@@ -79,8 +54,7 @@ def _summarise(ctx: Context, session: object, incident: IncidentRow, rows: list[
     now = ctx.clock.now()
     plan, roster = snapshot_of(incident)
     failed_ids = {r.person_id for r in rows if r.person_id}
-    recipients = {r.person_id: r for r in session.execute(_PEOPLE, {"incident_id": incident.id})
-                  if r.person_id in failed_ids}
+    recipients = {r.person_id: r for r in failure_reports.people(session, incident.id) if r.person_id in failed_ids}
     names = {pid: recipients[pid].name if pid in recipients else pid for pid in failed_ids}
     # Each head hears about the failed members of their own groups.
     per_head: dict[str, set[str]] = defaultdict(set)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from responder.app import feed_alarms, proposals
@@ -34,7 +33,6 @@ from responder.storage import feed_health
 from responder.storage import incidents as store
 from responder.storage import readings_repo as repo
 from responder.storage.db import transaction
-from responder.storage.models import IncidentRow
 
 MAX_PARALLEL_READS = 8
 """Feeds read at once by one cycle."""
@@ -128,16 +126,6 @@ def ingest_and_evaluate(ctx: Context, series: list[Series], rejected: list[Rejec
     return result.inserted
 
 
-# Built once: building a statement costs about as much as running it, and these run every cycle.
-_OPEN_LEVELS = {drill: select(IncidentRow.hazard, IncidentRow.level).where(
-    IncidentRow.status == "open", IncidentRow.is_drill.is_(drill)) for drill in (False, True)}
-
-
-def _current_levels(session: Session, drill: bool) -> dict[str, int | None]:
-    rows = session.execute(_OPEN_LEVELS[drill]).all()
-    return {hazard: level for hazard, level in rows}
-
-
 def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
     """The plan's rules on the stored readings; decisions go through the same proposal use case."""
     plan = ctx.plan
@@ -146,7 +134,7 @@ def evaluate_rules(ctx: Context, report: CycleReport) -> CycleReport:
         report.snapshots = repo.snapshots(session, plan.stations, now, snapshot_spec(plan.rules, plan.area.zone))
         report.rules, report.reports = list(plan.rules), repo.recent_reports(session, now)
         state = repo.load_rule_state(session)
-        current = _current_levels(session, ctx.settings.drill_mode)
+        current = store.open_levels(session, ctx.settings.drill_mode)
         evaluated = reached_levels(report.rules, report.snapshots, report.reports, now)
         report.winners = evaluated.winners
         decided = decide_evaluated(evaluated, current, state, now)

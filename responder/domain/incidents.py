@@ -18,6 +18,8 @@ from responder.domain.roster import Person, Roster
 from responder.domain.routes import as_sent, template_language
 from responder.domain.types import Role
 
+SUMMARISED_KINDS = ("callout", "upgrade", "downgrade", "released", "evacuation", "inform_chain", "resend")
+"""The messages whose permanent failure is told to the group heads and the duty officer, in one summary."""
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 """Letters for incident codes: no I or O, which read as 1 and 0 on a phone."""
 

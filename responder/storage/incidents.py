@@ -241,3 +241,13 @@ def call_text(session: Session, outbox_id: int) -> tuple[str, str] | None:
     """(body, language) of one outbox message, without loading the row."""
     row = session.execute(select(OutboxRow.body, OutboxRow.language).where(OutboxRow.id == outbox_id)).first()
     return None if row is None else (row[0], row[1])
+
+
+_OPEN_LEVELS = {drill: select(IncidentRow.hazard, IncidentRow.level).where(
+    IncidentRow.status == "open", IncidentRow.is_drill.is_(drill)) for drill in (False, True)}
+"""Built once: building a statement costs about as much as running it, and every feed cycle asks."""
+
+
+def open_levels(session: Session, drill: bool) -> dict[str, int | None]:
+    """The level each hazard's open incident stands at (live ones, or drills)."""
+    return {hazard: level for hazard, level in session.execute(_OPEN_LEVELS[drill])}

@@ -30,12 +30,13 @@ from sqlalchemy import Connection
 # The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
 # rate-limited stream holds that send back, and the next ones bunch up behind it.
 from responder.app.confirm import apply_early_receipts
-from responder.app.failures import any_unreported, report_failures
+from responder.app.failures import report_failures
 from responder.app.ports import Context
 from responder.domain.escalation import REMINDER_KINDS
 from responder.gateways.base import Accepted, Gateway, GatewayError, PermanentError
 from responder.storage import outbox
 from responder.storage.db import reading
+from responder.storage.failure_reports import any_unreported
 from responder.storage.outbox import Claimed
 from responder.worker.dispatch_stats import DispatchStats
 from responder.worker.handover import Outcome, hand_over
