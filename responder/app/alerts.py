@@ -71,6 +71,14 @@ def check_level(level: int) -> None:
                                  "1 (red)", field="--level"))
 
 
+def check_direction(incident: IncidentRow, level: int, verb: str) -> None:
+    """``alert upgrade`` asks for a more severe level (a smaller number), ``downgrade`` for a less severe one."""
+    if (verb == "upgrade") != (level < incident.level):
+        asked, instead = ("an upgrade", "a downgrade") if verb == "upgrade" else ("a downgrade", "an upgrade")
+        raise InputError(Problem(f"incident #{incident.id} is at level {incident.level}: level {level} would be "
+                                 f"{instead}, not {asked} (1 is the most severe)", field="--level"))
+
+
 def _check_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:

@@ -34,7 +34,7 @@ def serve(
                       dispatcher=not no_dispatcher, lease_ttl=ttl, renew_every=max(0.5, ttl / 6))
     config = uvicorn.Config(create_app(ctx, health=service.health), host=host or ctx.settings.http_host,
                             port=port if port is not None else ctx.settings.http_port, log_level="info",
-                            lifespan="off")
+                            lifespan="off", timeout_graceful_shutdown=5)  # open boards' event streams never end
     server = uvicorn.Server(config)
     import signal
 

@@ -7,7 +7,8 @@ Routes, each in a module of its own:
 * :mod:`responder.web.voice_hooks`: ``POST|GET /twilio/voice/{outbox_id}`` (a call's TwiML) and
   ``POST /twilio/voice/{outbox_id}/gather`` (the keypress);
 * :mod:`responder.web.health`: ``GET /health``;
-* :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings).
+* :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings);
+* :mod:`responder.web.board`: the duty board at ``/`` (pages, the officer's actions, live updates).
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -25,6 +26,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from responder.app.ports import Context
+from responder.web import board
 from responder.web import health as health_hook
 from responder.web import sms_hooks, voice_hooks
 from responder.web.cap_feed import cap_routes
@@ -44,5 +46,7 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     are refused unless the gateway is "console" or "fake" (local use), which accept them unsigned.
     """
     check = SignatureCheck(ctx.settings)
+    board_routes, pages = board.routes(ctx)
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx)])
+                             *health_hook.routes(ctx, health), *cap_routes(ctx), *board_routes],
+                     exception_handlers={404: pages.http_error})
