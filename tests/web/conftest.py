@@ -20,3 +20,6 @@ def web_ctx(sqlite_ctx: AppContext) -> AppContext:
 def twilio(web_ctx: AppContext) -> Iterator[SignedClient]:
     with AsgiClient(create_app(web_ctx)) as client:
         yield SignedClient(client)
+
+
+pytest_plugins = ["board_fixtures"]
