@@ -26,9 +26,8 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from responder.app.ports import Context
-from responder.web import board
+from responder.web import board, sms_hooks, voice_hooks
 from responder.web import health as health_hook
-from responder.web import sms_hooks, voice_hooks
 from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
 from responder.web.signatures import SignatureCheck

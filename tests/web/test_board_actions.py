@@ -56,7 +56,7 @@ def test_raise_shows_the_clis_preview_and_writes_nothing_until_confirmed(sqlite_
         assert text.text in preview.text
         assert f"{text.segments.segments} × {text.segments.encoding} ({text.segments.chars})" in preview.text
 
-    page, target = preview_then_confirm(officer, "raise", hazard="flood", level="2", reason=REASON)
+    _, target = preview_then_confirm(officer, "raise", hazard="flood", level="2", reason=REASON)
     assert target.startswith("/incidents/1?done=")
     row = incident(sqlite_ctx, 1)
     assert (row.level, row.status, row.raised_by) == (2, "open", "officer1 (board)")

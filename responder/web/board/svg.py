@@ -66,7 +66,7 @@ def area_map(stations: Sequence[tuple[Station, str, str]], zones: Sequence[tuple
         if geometry is None:
             continue
         if geometry.polygon is not None:
-            shapes.append((zone, label, [tuple(p) for p in geometry.polygon]))
+            shapes.append((zone, label, [(p[0], p[1]) for p in geometry.polygon]))
         elif geometry.circle is not None:
             shapes.append((zone, label, _circle_ring(geometry.circle.centre, geometry.circle.radius_km)))
     placed = [(s, label, state) for s, label, state in stations if s.location is not None]
