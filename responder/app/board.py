@@ -18,7 +18,14 @@ from responder.app.status import IncidentStatus, inbound_messages, incident_stat
 from responder.domain.derived import StationSnapshot
 from responder.domain.errors import InputError
 from responder.domain.roster import Roster, Shift
-from responder.domain.rules import RainTotalRule, snapshot_spec
+from responder.domain.rules import (
+    AnyRule,
+    DrinkingWaterRule,
+    RainTotalRule,
+    ReservoirStorageRule,
+    WaterLevelRule,
+    snapshot_spec,
+)
 from responder.domain.stations import Station
 from responder.storage import history, progress
 from responder.storage import readings_repo as repo
@@ -108,21 +115,32 @@ class StationsView:
     windows: list[timedelta]
 
 
-def _thresholds(station: Station, snap: StationSnapshot, rain_rules: list[RainTotalRule]) -> list[Threshold]:
+def _less(a: float | None, b: float) -> float | None:
+    return None if a is None else round(a - b, 2)
+
+
+def _thresholds(station: Station, snap: StationSnapshot, rules: list[AnyRule]) -> list[Threshold]:
+    """Each level a rule would give at this station, with how far the reading is from it."""
     out: list[Threshold] = []
     if station.warning_level is not None:
         out.append(Threshold("warning", station.warning_level, snap.margin))
     if station.guaranteed_level is not None:
         out.append(Threshold("guaranteed", station.guaranteed_level, snap.guaranteed_margin))
-    for rule in rain_rules:
-        if rule.stations != "all" and station.id not in rule.stations:
+    for rule in rules:
+        if isinstance(rule, DrinkingWaterRule) or station.kind not in rule.applies_to or (
+                rule.stations != "all" and station.id not in rule.stations):
             continue
-        if station.kind not in rule.applies_to:
-            continue
-        total = snap.totals.get(rule.window)
-        hours = int(rule.window.total_seconds() // 3600)
-        for level, limit in sorted(rule.thresholds.items()):
-            out.append(Threshold(f"L{level} {hours}h", limit, None if total is None else round(limit - total, 2)))
+        if isinstance(rule, RainTotalRule):
+            total = snap.totals.get(rule.window)
+            hours = int(rule.window.total_seconds() // 3600)
+            out += [Threshold(f"L{level} {hours}h", limit, None if total is None else round(limit - total, 2))
+                    for level, limit in sorted(rule.thresholds.items())]
+        elif isinstance(rule, WaterLevelRule) and station.warning_level is not None:
+            out += [Threshold(f"L{level}", round(station.warning_level - below, 3), _less(snap.margin, below))
+                    for level, below in sorted(rule.within.items())]
+        elif isinstance(rule, ReservoirStorageRule):
+            out += [Threshold(f"L{level} %", share * 100, _less(snap.storage_pct, share * 100))
+                    for level, share in sorted(rule.below.items())]
     return out
 
 
@@ -139,8 +157,7 @@ def stations_view(ctx: Context) -> StationsView:
     series: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
     for station_id, quantity, at, value, _unit in rows:
         series.setdefault((station_id, quantity), []).append((at, value))
-    rain_rules = [r for r in plan.rules if isinstance(r, RainTotalRule)]
-    lines = [StationLine(s, snaps[s.id], _thresholds(s, snaps[s.id], rain_rules),
+    lines = [StationLine(s, snaps[s.id], _thresholds(s, snaps[s.id], list(plan.rules)),
                          series.get((s.id, s.measured[0]), [])) for s in plan.stations]
     return StationsView(now, lines, sorted(spec.windows))
 

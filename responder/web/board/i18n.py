@@ -95,6 +95,13 @@ WORDS: dict[str, dict[str, str]] = {
     "all_incidents": {"zh": "全部事件", "en": "All incidents"},
     "sign_in_needed": {"zh": "需要登录", "en": "Sign in needed"},
     "error": {"zh": "错误", "en": "Error"},
+    "st_pending": {"zh": "排队中", "en": "queued"},
+    "st_sending": {"zh": "发送中", "en": "sending"},
+    "st_sent": {"zh": "已发出", "en": "sent"},
+    "st_delivered": {"zh": "已送达", "en": "delivered"},
+    "st_failed": {"zh": "失败", "en": "failed"},
+    "st_undelivered": {"zh": "未送达", "en": "undelivered"},
+    "st_cancelled": {"zh": "已取消", "en": "cancelled"},
 }
 
 LANGUAGES = ("zh", "en")

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from responder.app.ports import Context
 from responder.domain.plan import Plan, pick
 from responder.web.board import access
-from responder.web.board.i18n import LANGUAGES, word
+from responder.web.board.i18n import LANGUAGES, WORDS, word
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -64,6 +64,11 @@ class Page:
 
     def name(self, value: dict[str, str]) -> str:
         return pick(value, self.lang, self.plan.default_language)
+
+    def state(self, status: str) -> str:
+        """A message's state (queued, sent, delivered, failed, ...) in the page's language."""
+        key = f"st_{status}"
+        return self.t(key) if key in WORDS else status
 
     def local(self, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         return "—" if when is None else when.astimezone(self.zone).strftime(fmt)

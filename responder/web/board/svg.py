@@ -89,7 +89,7 @@ def area_map(stations: Sequence[tuple[Station, str, str]], zones: Sequence[tuple
     for zone, label, ring in shapes:
         corners = " ".join("{},{}".format(*xy(p)) for p in ring)
         cx, cy = xy((sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)))
-        parts.append(f'<polygon points="{corners}" class="zone"><title>{escape(zone.id)}</title></polygon>'
+        parts.append(f'<polygon points="{corners}" class="zone"><title>{escape(label)}</title></polygon>'
                      f'<text x="{cx}" y="{cy}" class="zone-label">{escape(label)}</text>')
     for station, label, state in placed:
         assert station.location is not None
