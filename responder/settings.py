@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 
+    session_secret: SecretStr | None = None
+    """Signs the duty board's session cookies. Unset: a secret generated once and kept in the database
+    (``board_secrets``), so every worker on the database signs and accepts the same cookies."""
+    session_hours: float = Field(default=12, gt=0)
+    """A board sign-in lasts this long (a duty shift), then the user signs in again."""
+    secure_cookies: bool | None = None
+    """The session cookie's Secure flag. Unset: set when ``public_url`` is https or the request came over HTTPS
+    (behind a proxy, uvicorn takes the scheme from X-Forwarded-Proto sent by FORWARDED_ALLOW_IPS)."""
+    health_max_backlog_seconds: float = Field(default=900, gt=0)
+    """``/healthz`` is unhealthy once a message due this long ago is still unsent."""
+
 
 def load_settings() -> Settings:
     return Settings()

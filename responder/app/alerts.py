@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,7 +135,7 @@ def _draft_raise(ctx: Context, hazard: str, level: int, reason: str, is_drill: b
         raise InputError(Problem("no people in the database: run `responder contacts import contacts/roster.csv`",
                                  field="roster"))
     taken = {row.code for row in store.open_incidents(session)}
-    sequence = (session.scalar(select(func.count()).select_from(IncidentRow)) or 0) + 1
+    sequence = store.incident_count(session) + 1
     facts = IncidentFacts(incident_code(sequence, taken), hazard, level, reason, is_drill)
     decision = decide_raise(plan, roster, facts, duty_officer(ctx, roster, plan), ctx.clock.now())
     texts = _check_messages(plan, decision)
@@ -195,8 +194,7 @@ def _raise_once(ctx: Context, hazard: str, level: int, reason: str, by: str, is_
             open_key=f"{plan.area.id}:{hazard}:{'drill' if is_drill else 'live'}", open_code=facts.code,
             **snapshot_columns(plan.model_dump(mode="json"), roster.to_list()),
         )
-        session.add(incident)
-        session.flush()
+        store.add_incident(session, incident)
         store.save_recipients(session, incident.id, decision.recipients, level, now)
         queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
         plan_steps(session, incident, plan, level, now)

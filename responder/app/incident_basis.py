@@ -7,13 +7,13 @@ import hashlib
 import json
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from responder.app.ports import Context
 from responder.domain.errors import Conflict, NotFound
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
+from responder.storage import incidents as store
 from responder.storage.models import IncidentRow
 
 
@@ -25,10 +25,7 @@ def sender_key(ctx: Context) -> str:
 
 def load_open(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow:
     """The incident (locked for this transaction on PostgreSQL); NotFound, or Conflict once it has ended."""
-    query = select(IncidentRow).where(IncidentRow.id == incident_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    incident = session.scalar(query)
+    incident = store.incident_for_change(session, incident_id, for_update)
     if incident is None:
         raise NotFound(f"no incident #{incident_id}")
     if incident.status != "open":

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from responder.app import alerts
 from responder.app.duty import duty_officer
 from responder.app.incident_basis import sender_key
@@ -22,6 +19,7 @@ from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, render
 from responder.storage import incidents as store
+from responder.storage import proposals as proposal_store
 from responder.storage.db import transaction
 from responder.storage.models import IncidentRow, ProposalRow
 
@@ -48,11 +46,6 @@ def _action(current: IncidentRow | None, level: int | None) -> str | None:
     return None
 
 
-def _open(session: Session, hazard: str, is_drill: bool) -> IncidentRow | None:
-    return session.scalar(select(IncidentRow).where(IncidentRow.hazard == hazard, IncidentRow.status == "open",
-                                                    IncidentRow.is_drill.is_(is_drill)))
-
-
 def evidence_text(evidence: dict[str, Any]) -> str:
     """A short line for an SMS: station, value, threshold."""
     parts = []
@@ -68,20 +61,16 @@ def submit(ctx: Context, hazard: str, level: int | None, rule_id: str, mode: str
     is_drill = is_drill or ctx.settings.drill_mode
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        current = _open(session, hazard, is_drill)
+        current = proposal_store.open_incident(session, hazard, is_drill)
         action = _action(current, level)
         if action is None:
             return None
-        pending = list(session.scalars(select(ProposalRow).where(
-            ProposalRow.hazard == hazard, ProposalRow.status == "pending", ProposalRow.is_drill.is_(is_drill))))
-        for p in pending:
+        for p in proposal_store.pending_for(session, hazard, is_drill):
             if p.level == level and p.action == action:
                 return ProposalOutcome(p.id, "pending", action, level, current.id if current else None, False)
             p.status, p.decided_at, p.decided_by = "superseded", now, f"rule {rule_id}"
-        proposal = ProposalRow(hazard=hazard, level=level, action=action, rule_id=rule_id, mode=mode,
-                               evidence=evidence, status="pending", is_drill=is_drill, created_at=now)
-        session.add(proposal)
-        session.flush()
+        proposal = proposal_store.add(session, hazard=hazard, level=level, action=action, rule_id=rule_id, mode=mode,
+                                      evidence=evidence, is_drill=is_drill, now=now)
         store.audit(session, now, f"rule {rule_id}", "proposed" if mode == "propose" else "auto_declare",
                     f"{action} {hazard} to level {level}" if level else f"stand down {hazard}",
                     current.id if current else None, evidence_text(evidence),
@@ -114,12 +103,12 @@ def planned_action(ctx: Context, proposal_id: int) -> tuple[ProposalRow, Inciden
     """What confirming a pending proposal would run now: the proposal, the open incident of its hazard, and
     raise / upgrade / downgrade / end (None: the level already stands). NotFound, or Conflict once decided."""
     with ctx.sessions() as session:
-        proposal = session.get(ProposalRow, proposal_id)
+        proposal = proposal_store.proposal(session, proposal_id)
         if proposal is None:
             raise NotFound(f"no proposal P{proposal_id}")
         if proposal.status != "pending":
             raise Conflict(f"proposal P{proposal_id} is already {proposal.status}")
-        current = _open(session, proposal.hazard, proposal.is_drill)
+        current = proposal_store.open_incident(session, proposal.hazard, proposal.is_drill)
     return proposal, current, _action(current, proposal.level)
 
 
@@ -155,7 +144,7 @@ def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str |
         if proposal.mode == "auto" and status == "confirmed":
             status = "declared"
     with transaction(ctx.sessions) as session:
-        row = session.get(ProposalRow, proposal_id)
+        row = proposal_store.proposal(session, proposal_id)
         assert row is not None
         row.status, row.decided_at, row.decided_by, row.decision_reason = status, now, by, reason
         row.incident_id = incident_id
@@ -167,5 +156,4 @@ def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str |
 def pending_proposals(ctx: Context) -> list[ProposalRow]:
     ctx.require_schema()
     with ctx.sessions() as session:
-        return list(session.scalars(select(ProposalRow).where(ProposalRow.status == "pending")
-                                    .order_by(ProposalRow.id)))
+        return proposal_store.all_pending(session)

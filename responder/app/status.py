@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from responder.app.escalation import next_step
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
 from responder.domain.plan import Plan, pick
 from responder.storage import incidents as store
-from responder.storage.models import IncidentRow, OutboxRow
+from responder.storage.models import IncidentRow
 
 RANK = {"delivered": 6, "sent": 5, "sending": 4, "pending": 3, "undelivered": 2, "failed": 1, "cancelled": 0}
 
@@ -66,16 +64,13 @@ class IncidentStatus:
 def list_incidents(ctx: Context, include_ended: bool = True, limit: int = 50) -> list[IncidentRow]:
     ctx.require_schema()
     with ctx.sessions() as session:
-        query = select(IncidentRow).order_by(IncidentRow.id.desc()).limit(limit)
-        if not include_ended:
-            query = query.where(IncidentRow.status == "open")
-        return list(session.scalars(query))
+        return store.incidents_newest_first(session, include_ended, limit)
 
 
 def get_incident(ctx: Context, incident_id: int) -> IncidentRow:
     ctx.require_schema()
     with ctx.sessions() as session:
-        incident = session.get(IncidentRow, incident_id)
+        incident = store.incident(session, incident_id)
     if incident is None:
         raise NotFound(f"no incident #{incident_id}")
     return incident
@@ -86,14 +81,13 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
 
     ctx.require_schema()
     with ctx.sessions() as session:
-        incident = session.get(IncidentRow, incident_id)
+        incident = store.incident(session, incident_id)
         if incident is None:
             raise NotFound(f"no incident #{incident_id}")
         # Inside the session: a fresh process has not parsed this snapshot yet, and its columns load on first read.
         plan, _ = snapshot_of(incident)
         recipients = store.recipient_states(session, incident_id)
-        messages = session.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind).where(
-            OutboxRow.incident_id == incident_id)).all()
+        messages = store.message_states(session, incident_id)
     best: dict[str, str] = {}
     totals: dict[str, int] = defaultdict(int)
     for pid, status, _kind in messages:
@@ -143,13 +137,8 @@ HANDLED = ("confirmed", "acknowledged", "duplicate", "repeat")
 
 
 def inbound_messages(ctx: Context, limit: int = 50, only_unhandled: bool = True) -> list[dict[str, Any]]:
-    from responder.storage.models import InboundMessageRow
-
     ctx.require_schema()
     with ctx.sessions() as session:
-        query = select(InboundMessageRow).order_by(InboundMessageRow.id.desc()).limit(limit)
-        if only_unhandled:
-            query = query.where(InboundMessageRow.outcome.not_in(HANDLED))
         return [{"received_at": r.received_at, "from_number": r.from_number, "person_id": r.person_id,
                  "incident_id": r.incident_id, "outcome": r.outcome, "body": r.body}
-                for r in session.scalars(query)]
+                for r in store.recent_inbound(session, limit, HANDLED if only_unhandled else ())]

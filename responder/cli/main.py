@@ -41,6 +41,7 @@ def _register() -> None:
         plan_cmd,
         report_cmd,
         serve_cmd,
+        users_cmd,
     )
 
     app.command("init", help="Create or upgrade the database and load the roster the first time. Safe to run twice.")(
@@ -67,6 +68,7 @@ def _register() -> None:
     app.command("serve", help="Run web hooks, the outbox dispatcher and the escalation scheduler in one process.")(
         serve_cmd.serve
     )
+    app.add_typer(users_cmd.app, name="users")
 
 
 _register()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Insert, Table, Text, cast, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, Insert, Table, Text, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session, undefer
 from sqlalchemy.sql.elements import SQLCoreOperations
 
@@ -213,3 +213,57 @@ def handled_replies(session: Session, incident_id: int, outcomes: Sequence[str])
         InboundMessageRow.incident_id == incident_id, InboundMessageRow.outcome.in_(list(outcomes)),
         InboundMessageRow.person_id.is_not(None)))
     return [(str(pid), at) for pid, at in rows]
+
+
+def incidents_newest_first(session: Session, include_ended: bool, limit: int) -> list[IncidentRow]:
+    query = select(IncidentRow).order_by(IncidentRow.id.desc()).limit(limit)
+    if not include_ended:
+        query = query.where(IncidentRow.status == "open")
+    return list(session.scalars(query))
+
+
+def incident(session: Session, incident_id: int) -> IncidentRow | None:
+    return session.get(IncidentRow, incident_id)
+
+
+def message_states(session: Session, incident_id: int) -> list[tuple[str | None, str, str]]:
+    """(person, status, kind) of every outbox message of an incident."""
+    rows = session.execute(select(OutboxRow.person_id, OutboxRow.status, OutboxRow.kind)
+                           .where(OutboxRow.incident_id == incident_id))
+    return [(r.person_id, r.status, r.kind) for r in rows]
+
+
+def recent_inbound(session: Session, limit: int, except_outcomes: Sequence[str] = ()) -> list[InboundMessageRow]:
+    query = select(InboundMessageRow).order_by(InboundMessageRow.id.desc()).limit(limit)
+    if except_outcomes:
+        query = query.where(InboundMessageRow.outcome.not_in(except_outcomes))
+    return list(session.scalars(query))
+
+
+def incident_for_change(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow | None:
+    """The incident, locked for this transaction on PostgreSQL (SQLite's single writer needs no lock)."""
+    query = select(IncidentRow).where(IncidentRow.id == incident_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def incident_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(IncidentRow)) or 0
+
+
+def add_incident(session: Session, row: IncidentRow) -> IncidentRow:
+    """Stores a new incident and flushes, so its id is known (and a second open one of the same key refused)."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def message(session: Session, outbox_id: int) -> OutboxRow | None:
+    return session.get(OutboxRow, outbox_id)
+
+
+def call_text(session: Session, outbox_id: int) -> tuple[str, str] | None:
+    """(body, language) of one outbox message, without loading the row."""
+    row = session.execute(select(OutboxRow.body, OutboxRow.language).where(OutboxRow.id == outbox_id)).first()
+    return None if row is None else (row[0], row[1])

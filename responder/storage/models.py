@@ -285,4 +285,5 @@ class DeliveryReceiptRow(Base):
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+import responder.storage.board_models  # noqa: E402  (registers the duty board tables on Base)
 import responder.storage.feed_models  # noqa: E402, F401  (registers the feed tables on Base)

@@ -8,7 +8,9 @@ Routes, each in a module of its own:
   ``POST /twilio/voice/{outbox_id}/gather`` (the keypress);
 * :mod:`responder.web.health`: ``GET /health``;
 * :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings);
-* :mod:`responder.web.board`: the duty board at ``/`` (pages, the officer's actions, live updates).
+* :mod:`responder.web.auth`: ``GET|POST /login``, ``POST /logout``, and the gate (:class:`BoardGate`) in front of
+  everything else: sign-in, roles and CSRF for the duty board. The paths above are outside it;
+* :mod:`responder.web.board`: the duty board at ``/`` (pages, the officer's actions, live updates), behind the gate.
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -24,10 +26,12 @@ that loads this package.
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from responder.app.ports import Context
 from responder.web import board, sms_hooks, voice_hooks
 from responder.web import health as health_hook
+from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
 from responder.web.health import HealthCheck
 from responder.web.signatures import SignatureCheck
@@ -47,5 +51,6 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     check = SignatureCheck(ctx.settings)
     board_routes, pages = board.routes(ctx)
     return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx), *board_routes],
-                     exception_handlers={404: pages.http_error})
+                             *health_hook.routes(ctx, health), *cap_routes(ctx), *login_routes(ctx),
+                             *board_routes],
+                     middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})

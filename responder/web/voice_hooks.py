@@ -10,7 +10,6 @@ The markup is the Twilio adapter's (``responder.gateways.twilio.twiml``): these 
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,7 +21,7 @@ from responder.domain.errors import ResponderError
 from responder.domain.messages import IncidentFacts, render
 from responder.gateways.callbacks import KEYPRESS_PATH, keypress_url
 from responder.gateways.twilio.twiml import call_twiml, confirmed_twiml, hangup_twiml
-from responder.storage.models import IncidentRow, OutboxRow
+from responder.storage import incidents as store
 from responder.web.forms import DIGITS, guarded, log, outbox_id, remote, required_field, run
 from responder.web.signatures import SignatureCheck
 
@@ -34,16 +33,15 @@ def _twiml(xml: str) -> Response:
 def _voice_call(ctx: Context, outbox_id: int) -> tuple[str, str] | None:
     """(body, language) of the call's outbox row."""
     with ctx.sessions() as session:
-        row = session.execute(select(OutboxRow.body, OutboxRow.language).where(OutboxRow.id == outbox_id)).first()
-    return (row[0], row[1]) if row is not None else None
+        return store.call_text(session, outbox_id)
 
 
 def _confirmed_text(ctx: Context, outbox_id: int) -> str | None:
     """The plan's "confirmed" text for the incident of this call (with its code and drill marker), if any."""
     try:
         with ctx.sessions() as session:
-            message = session.get(OutboxRow, outbox_id)
-            incident = session.get(IncidentRow, message.incident_id) if message and message.incident_id else None
+            message = store.message(session, outbox_id)
+            incident = store.incident(session, message.incident_id) if message and message.incident_id else None
             if message is None or incident is None:
                 return None
             plan, _ = snapshot_of(incident)

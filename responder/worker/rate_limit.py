@@ -70,40 +70,21 @@ class DatabaseLimiter:
         self._known: set[str] = set()
 
     def _ensure(self, sender: str) -> None:
-        from sqlalchemy import insert, select
-        from sqlalchemy.exc import IntegrityError
-
-        from responder.storage.models import RateSlotRow
+        from responder.storage.rate_slots import ensure_slot_row
 
         if sender in self._known:
             return
         with self.engine.begin() as conn:
-            if conn.execute(select(RateSlotRow.sender).where(RateSlotRow.sender == sender)).first() is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(RateSlotRow).values(sender=sender, next_at=0.0))
-                except IntegrityError:
-                    pass  # another worker created it first
+            ensure_slot_row(conn, sender)
         self._known.add(sender)
 
     def acquire(self, sender: str) -> float | None:
-        from sqlalchemy import case, update
-
-        from responder.storage.models import RateSlotRow
+        from responder.storage.rate_slots import take_slot
 
         self._ensure(sender)
-        now = self._wall()
-        start = case((RateSlotRow.next_at > now, RateSlotRow.next_at), else_=now)
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Every worker's every send goes through this one row, and its lock is held until the commit
-                # returns: waiting for the WAL flush (milliseconds) would cap all workers together at a few hundred
-                # slots a second. A slot lost in a database crash only lets a few messages go out early once.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            next_at = conn.execute(update(RateSlotRow).where(RateSlotRow.sender == sender)
-                                   .values(next_at=start + self.interval).returning(RateSlotRow.next_at)).scalar_one()
-        slot = next_at - self.interval
+            slot = take_slot(conn, sender, self._wall(), self.interval)
         wait = slot - self._wall()
         if wait > 0:
             self._sleep(wait)
-        return float(slot)
+        return slot

@@ -1,29 +1,33 @@
-"""Fixtures of the board's tests: the real app on the sample plan and roster (SQLite), an officer signed in."""
+"""Fixtures of the board's tests: the real app (its sign-in gate included) on the sample plan and roster (SQLite),
+a duty officer or a viewer signed in through ``/login``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from board_support import AsUser, User
-from web_hooks_support import AsgiClient
+from board_support import BoardClient
 
+from responder.app.board_users import add_user
+from responder.domain.board_users import Role
 from responder.web import create_app
 from responder.wiring import AppContext
 
-
-def board_client(ctx: AppContext, role: str | None) -> AsgiClient:
-    user = User(f"{role}1", role) if role else None
-    return AsgiClient(AsUser(create_app(ctx), user))
+PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def officer(sqlite_ctx: AppContext) -> Iterator[AsgiClient]:
-    with board_client(sqlite_ctx, "officer") as client:
+def signed_in(ctx: AppContext, username: str, role: Role) -> Iterator[BoardClient]:
+    add_user(ctx, username, role, PASSWORD, by="test")
+    with BoardClient(create_app(ctx)) as client:
+        client.sign_in(username, PASSWORD)
         yield client
 
 
 @pytest.fixture
-def viewer(sqlite_ctx: AppContext) -> Iterator[AsgiClient]:
-    with board_client(sqlite_ctx, "viewer") as client:
-        yield client
+def officer(sqlite_ctx: AppContext) -> Iterator[BoardClient]:
+    yield from signed_in(sqlite_ctx, "officer1", Role.OFFICER)
+
+
+@pytest.fixture
+def viewer(sqlite_ctx: AppContext) -> Iterator[BoardClient]:
+    yield from signed_in(sqlite_ctx, "viewer1", Role.VIEWER)

@@ -1,39 +1,46 @@
-"""The board on a real SQLite database through the real ASGI app, with a user signed in."""
+"""A client of the board that signs in through ``/login`` like a browser and sends its session's CSRF token with
+every form, and the hidden fields of a page's form (what pressing its button posts)."""
 
 from __future__ import annotations
 
+import html
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import httpx
+from web_hooks_support import AsgiClient
 
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-
-
-class AsUser:
-    """Puts ``user`` on every request, as the sign-in middleware does for a signed-in session."""
-
-    def __init__(self, app: ASGIApp, user: User | None) -> None:
-        self.app, self.user = app, user
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.user is not None:
-            scope.setdefault("state", {})["user"] = self.user
-        await self.app(scope, receive, send)
-
-
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
 
-def hidden_fields(html: str, form_class: str = "confirm-form") -> dict[str, Any]:
-    """The hidden fields of the page's ``form_class`` form (what pressing its button posts)."""
-    start = html.index(f'class="{form_class}"')
-    end = html.index("</form>", start)
-    import html as entities
+class BoardClient(AsgiClient):
+    token = ""
 
-    return {name: entities.unescape(value) for name, value in HIDDEN.findall(html[start:end])}
+    def sign_in(self, username: str, password: str) -> None:
+        login = self.get("/login")
+        found = CSRF.search(login.text)
+        assert found, login.text
+        done = super().post("/login", data={"username": username, "password": password, "next": "/",
+                                            "csrf_token": found[1]})
+        assert done.status_code == 303, done.text
+        page = self.get("/")
+        token = CSRF.search(page.text)
+        assert token, page.text
+        self.token = token[1]
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        """A form post with this session's CSRF token, unless the form carries one (or ``csrf_token=None``)."""
+        data = dict(kwargs.pop("data", {}) or {})
+        if data.get("csrf_token", "") == "":
+            data["csrf_token"] = self.token
+        if data["csrf_token"] is None:
+            del data["csrf_token"]
+        return super().post(path, data=data, **kwargs)
+
+
+def hidden_fields(page: str, form_class: str = "confirm-form") -> dict[str, Any]:
+    """The hidden fields of the page's ``form_class`` form."""
+    start = page.index(f'class="{form_class}"')
+    end = page.index("</form>", start)
+    return {name: html.unescape(value) for name, value in HIDDEN.findall(page[start:end])}

@@ -6,19 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from board_support import hidden_fields
+from board_support import BoardClient, hidden_fields
 from sqlalchemy import select
-from web_hooks_support import AsgiClient, table_counts
+from web_hooks_support import table_counts
 
 from responder.app.alerts import preview_change, preview_raise, raise_alert
 from responder.app.proposals import submit
+from responder.domain.board_users import mask_phone
 from responder.storage.models import AuditEventRow, IncidentRow, OutboxRow, ProposalRow, RecipientRow
 from responder.wiring import AppContext
 
 REASON = "龙河水位超警戒线0.5米"
 
 
-def preview_then_confirm(client: AsgiClient, action: str, **fields: Any) -> tuple[str, str]:
+def preview_then_confirm(client: BoardClient, action: str, **fields: Any) -> tuple[str, str]:
     """Press Preview with ``fields``, then the preview's Confirm; the preview page and where it went."""
     preview = client.post(f"/actions/{action}", data={"step": "preview", "csrf_token": "", **fields})
     assert preview.status_code == 200, preview.text[-3000:]
@@ -42,7 +43,7 @@ def incident(ctx: AppContext, incident_id: int) -> IncidentRow:
 
 
 def test_raise_shows_the_clis_preview_and_writes_nothing_until_confirmed(sqlite_ctx: AppContext,
-                                                                         officer: AsgiClient) -> None:
+                                                                         officer: BoardClient) -> None:
     form = officer.get("/actions/raise?lang=en")
     assert form.status_code == 200 and 'name="reason"' in form.text and 'name="csrf_token"' in form.text
     before = table_counts(sqlite_ctx)
@@ -69,7 +70,7 @@ def test_raise_shows_the_clis_preview_and_writes_nothing_until_confirmed(sqlite_
     assert shown.status_code == 200 and "Done: raised" in officer.get(target + "&lang=en").text
 
 
-def test_upgrade_downgrade_ack_escalate_and_stand_down(sqlite_ctx: AppContext, officer: AsgiClient) -> None:
+def test_upgrade_downgrade_ack_escalate_and_stand_down(sqlite_ctx: AppContext, officer: BoardClient) -> None:
     outcome = raise_alert(sqlite_ctx, "flood", 3, REASON, "tester")
     number = str(outcome.incident_id)
     expected = preview_change(sqlite_ctx, outcome.incident_id, 2, "水位继续上涨")
@@ -107,7 +108,7 @@ def proposal(ctx: AppContext, level: int = 3) -> int:
     return outcome.proposal_id
 
 
-def test_confirming_a_proposal_raises_through_the_same_use_case(sqlite_ctx: AppContext, officer: AsgiClient) -> None:
+def test_confirming_a_proposal_raises_through_the_same_use_case(sqlite_ctx: AppContext, officer: BoardClient) -> None:
     pid = proposal(sqlite_ctx)
     now = officer.get("/?lang=en")
     assert f"P{pid}" in now.text and "rain-yuquanzi" in now.text
@@ -120,7 +121,7 @@ def test_confirming_a_proposal_raises_through_the_same_use_case(sqlite_ctx: AppC
     assert incident(sqlite_ctx, 1).level == 3
 
 
-def test_rejecting_a_proposal_needs_a_reason(sqlite_ctx: AppContext, officer: AsgiClient) -> None:
+def test_rejecting_a_proposal_needs_a_reason(sqlite_ctx: AppContext, officer: BoardClient) -> None:
     pid = proposal(sqlite_ctx)
     refused = officer.post("/actions/reject_proposal", data={"step": "preview", "proposal": f"P{pid}", "reason": " "})
     assert refused.status_code == 400 and 'data-field="reason"' in refused.text
@@ -133,7 +134,7 @@ def test_rejecting_a_proposal_needs_a_reason(sqlite_ctx: AppContext, officer: As
 
 
 @pytest.mark.parametrize("action", ["raise", "upgrade", "end", "ack", "escalate", "confirm_proposal"])
-def test_a_viewer_can_change_nothing(sqlite_ctx: AppContext, viewer: AsgiClient, action: str) -> None:
+def test_a_viewer_can_change_nothing(sqlite_ctx: AppContext, viewer: BoardClient, action: str) -> None:
     raise_alert(sqlite_ctx, "flood", 3, REASON, "tester")
     pid = proposal(sqlite_ctx, 2)
     before = table_counts(sqlite_ctx)
@@ -146,4 +147,13 @@ def test_a_viewer_can_change_nothing(sqlite_ctx: AppContext, viewer: AsgiClient,
     assert table_counts(sqlite_ctx) == before
     page = viewer.get("/incidents/1?lang=en")
     assert "/actions/" not in page.text
-    assert "+8617400023757" not in page.text and "•••••••••3757" in page.text, "a viewer sees no number in full"
+    assert "+8617400023757" not in page.text and mask_phone("+8617400023757") in page.text, "a viewer sees no number"
+
+
+def test_an_action_without_the_sessions_csrf_token_is_refused(sqlite_ctx: AppContext, officer: BoardClient) -> None:
+    before = table_counts(sqlite_ctx)
+    for token in (None, "forged"):
+        answer = officer.post("/actions/raise", data={"step": "confirm", "hazard": "flood", "level": "2",
+                                                      "reason": REASON, "csrf_token": token})
+        assert answer.status_code == 403
+    assert table_counts(sqlite_ctx) == before

@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from web_hooks_support import AsgiClient, table_counts
+from board_support import BoardClient
+from web_hooks_support import table_counts
 
 from responder.app.alerts import raise_alert
 from responder.wiring import AppContext
@@ -22,7 +23,7 @@ GOOD = {"hazard": "flood", "level": "2", "reason": "河水上涨"}
     ({"hazard": "earthquake"}, "hazard", "unknown hazard 'earthquake'"),
 ])
 @pytest.mark.parametrize("step", ["preview", "confirm"])
-def test_a_bad_raise_is_refused_next_to_its_field(sqlite_ctx: AppContext, officer: AsgiClient,
+def test_a_bad_raise_is_refused_next_to_its_field(sqlite_ctx: AppContext, officer: BoardClient,
                                                   change: dict[str, str], field: str, words: str, step: str) -> None:
     before = table_counts(sqlite_ctx)
     answer = officer.post("/actions/raise", data={**GOOD, **change, "step": step})
@@ -42,7 +43,7 @@ def test_a_bad_raise_is_refused_next_to_its_field(sqlite_ctx: AppContext, office
     ("end", {"reason": ""}, "reason", "a reason is required"),
     ("ack", {"person": "NOBODY"}, "person", "was not called out"),
 ])
-def test_bad_values_on_an_incident_change_nothing(sqlite_ctx: AppContext, officer: AsgiClient, action: str,
+def test_bad_values_on_an_incident_change_nothing(sqlite_ctx: AppContext, officer: BoardClient, action: str,
                                                   fields: dict[str, str], field: str, words: str) -> None:
     raise_alert(sqlite_ctx, "flood", 3, "河水上涨", "tester")
     before = table_counts(sqlite_ctx)
@@ -55,7 +56,7 @@ def test_bad_values_on_an_incident_change_nothing(sqlite_ctx: AppContext, office
 
 
 def test_a_second_raise_of_the_same_hazard_is_a_conflict_shown_on_the_form(sqlite_ctx: AppContext,
-                                                                           officer: AsgiClient) -> None:
+                                                                           officer: BoardClient) -> None:
     raise_alert(sqlite_ctx, "flood", 3, "河水上涨", "tester")
     before = table_counts(sqlite_ctx)
     answer = officer.post("/actions/raise", data={**GOOD, "step": "confirm"})
@@ -67,7 +68,7 @@ def test_a_second_raise_of_the_same_hazard_is_a_conflict_shown_on_the_form(sqlit
                                   "/incidents/99999999999999999999", "/actions/upgrade?incident=999",
                                   "/actions/upgrade?incident=x", "/actions/confirm_proposal?proposal=P77",
                                   "/actions/explode", "/no/such/page"])
-def test_unknown_ids_and_pages_are_a_404_page(sqlite_ctx: AppContext, officer: AsgiClient, path: str) -> None:
+def test_unknown_ids_and_pages_are_a_404_page(sqlite_ctx: AppContext, officer: BoardClient, path: str) -> None:
     answer = officer.get(path + ("&" if "?" in path else "?") + "lang=en")
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
@@ -83,7 +84,7 @@ def test_unknown_ids_and_pages_are_a_404_page(sqlite_ctx: AppContext, officer: A
     ("reject_proposal", {"proposal": "twelve", "reason": "x"}),
 ])
 @pytest.mark.parametrize("step", ["preview", "confirm"])
-def test_actions_on_unknown_ids_are_a_404_page(sqlite_ctx: AppContext, officer: AsgiClient, action: str,
+def test_actions_on_unknown_ids_are_a_404_page(sqlite_ctx: AppContext, officer: BoardClient, action: str,
                                                fields: dict[str, str], step: str) -> None:
     before = table_counts(sqlite_ctx)
     answer = officer.post(f"/actions/{action}", data={**fields, "step": step})
@@ -91,7 +92,7 @@ def test_actions_on_unknown_ids_are_a_404_page(sqlite_ctx: AppContext, officer: 
     assert table_counts(sqlite_ctx) == before
 
 
-def test_acting_on_an_incident_that_has_ended_is_refused(sqlite_ctx: AppContext, officer: AsgiClient) -> None:
+def test_acting_on_an_incident_that_has_ended_is_refused(sqlite_ctx: AppContext, officer: BoardClient) -> None:
     from responder.app.alerts import end_alert
 
     raise_alert(sqlite_ctx, "flood", 3, "河水上涨", "tester")

@@ -14,10 +14,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from datetime import datetime, timedelta
 
 import httpx
 import pytest

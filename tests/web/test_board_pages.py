@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from web_hooks_support import AsgiClient
+from board_support import BoardClient
 
 from responder.app.alerts import raise_alert
 from responder.wiring import AppContext
 
 
-def test_now_page_shows_an_open_incident(sqlite_ctx: AppContext, officer: AsgiClient) -> None:
+def test_now_page_shows_an_open_incident(sqlite_ctx: AppContext, officer: BoardClient) -> None:
     outcome = raise_alert(sqlite_ctx, "flood", 3, "river at 4.1 m", "tester")
     page = officer.get("/?lang=en")
     assert page.status_code == 200, page.text

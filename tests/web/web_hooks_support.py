@@ -46,16 +46,18 @@ class AsgiClient:
     (starlette.testclient warns about plain httpx in this Starlette version, and warnings are errors here.)
     """
 
-    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("203.0.113.7", 4711)) -> None:
+    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("203.0.113.7", 4711),
+                 base_url: str = "http://testserver") -> None:
         self.app = app
         self.client_address = client
+        self.base_url = base_url
         self._stack = ExitStack()
         self._client: httpx.AsyncClient | None = None
 
     def __enter__(self) -> AsgiClient:
         self._portal = self._stack.enter_context(start_blocking_portal())
         transport = httpx.ASGITransport(app=self.app, client=self.client_address)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        self._client = httpx.AsyncClient(transport=transport, base_url=self.base_url)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

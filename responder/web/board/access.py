@@ -1,47 +1,43 @@
-"""Who is looking at the board, and what they may do: the one place the board reads the signed-in user.
+"""Who is looking at the board, and what they may do: the one place the board asks the sign-in module.
 
-The sign-in itself (users, sessions, roles, CSRF) is :mod:`responder.web.auth`'s: its middleware puts a
-``BoardUser(username, role)`` on ``request.state.user``. The board only asks here.
+The sign-in itself (users, sessions, roles, CSRF) is :mod:`responder.web.auth`'s: its gate has already refused
+anyone not signed in, and any POST without the session's CSRF token, before a board page runs.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-ACTING_ROLES = frozenset({"officer", "admin"})
+from responder.web.auth import BoardUser, Role, current_user, mask_phone, require_role
+from responder.web.auth import csrf_token as session_csrf_token
 
 
-def board_user(request: Request) -> Any | None:
-    """The signed-in user (``username``, ``role``), or None."""
-    return getattr(request.state, "user", None)
-
-
-def role_of(request: Request) -> str | None:
-    user = board_user(request)
-    role = getattr(user, "role", None)
-    return None if role is None else str(getattr(role, "value", role))
+def board_user(request: Request) -> BoardUser | None:
+    """The signed-in user, or None."""
+    return current_user(request)
 
 
 def may_act(request: Request) -> bool:
-    """A duty officer or an admin may act; a viewer (or nobody) only looks."""
-    return role_of(request) in ACTING_ROLES
+    """A duty officer or an admin may act; a viewer only looks."""
+    try:
+        require_role(request, Role.OFFICER)
+    except HTTPException:
+        return False
+    return True
 
 
 def actor(request: Request) -> str:
-    """The name the audit record gives a decision taken on the board."""
-    user = board_user(request)
-    return f"{getattr(user, 'username', '?')} (board)"
+    """The name the audit record gives a decision taken on the board: the signed-in user's."""
+    user = require_role(request, Role.OFFICER)
+    return f"{user.username} (board)"
 
 
 def csrf_token(request: Request) -> str:
-    """The form token of the session (the sign-in module's; empty until it is there)."""
-    return ""
+    """The session's form token (every form carries it; the gate refuses a POST without it)."""
+    return session_csrf_token(request)
 
 
 def shown_phone(request: Request, phone: str) -> str:
-    """A viewer sees no phone number in full: the last four digits only."""
-    if may_act(request) or len(phone) <= 4:
-        return phone
-    return "•" * (len(phone) - 4) + phone[-4:]
+    """A viewer sees no phone number in full."""
+    return mask_phone(phone, board_user(request))

@@ -93,7 +93,7 @@ WORDS: dict[str, dict[str, str]] = {
     "ended": {"zh": "已结束", "en": "ended"},
     "open": {"zh": "进行中", "en": "open"},
     "all_incidents": {"zh": "全部事件", "en": "All incidents"},
-    "sign_in_needed": {"zh": "需要登录", "en": "Sign in needed"},
+    "sign_out": {"zh": "退出", "en": "Sign out"},
     "error": {"zh": "错误", "en": "Error"},
     "st_pending": {"zh": "排队中", "en": "queued"},
     "st_sending": {"zh": "发送中", "en": "sending"},

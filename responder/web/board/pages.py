@@ -81,7 +81,7 @@ class Pages:
 
         stations = [(line.station, page.name(line.station.name) if label else "", state(line))
                     for line in view.stations]
-        zones = [(zone, zone.id) for zone in page.plan.evacuation_zones]
+        zones = [(zone, page.name(zone.stretch)) for zone in page.plan.evacuation_zones]
         return svg.area_map(stations, zones)
 
     async def duty(self, request: Request) -> Response:

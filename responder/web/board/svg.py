@@ -58,7 +58,8 @@ def _circle_ring(centre: Point, radius_km: float, corners: int = 24) -> list[Poi
 
 def area_map(stations: Sequence[tuple[Station, str, str]], zones: Sequence[tuple[EvacuationZone, str]],
              width: int = 640, height: int = 420) -> Markup:
-    """Stations (with a label and a state class: ok, over, stale) and zones (with a label) on one schematic,
+    """Stations (with a label and a state class: ok, over, stale) and zones (named by id, their stretch on hover)
+    on one schematic,
     north up, scaled so that a kilometre is as long east-west as north-south."""
     shapes: list[tuple[EvacuationZone, str, list[Point]]] = []
     for zone, label in zones:
@@ -90,7 +91,7 @@ def area_map(stations: Sequence[tuple[Station, str, str]], zones: Sequence[tuple
         corners = " ".join("{},{}".format(*xy(p)) for p in ring)
         cx, cy = xy((sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)))
         parts.append(f'<polygon points="{corners}" class="zone"><title>{escape(label)}</title></polygon>'
-                     f'<text x="{cx}" y="{cy}" class="zone-label">{escape(label)}</text>')
+                     f'<text x="{cx}" y="{cy}" class="zone-label">{escape(zone.id)}</text>')
     for station, label, state in placed:
         assert station.location is not None
         sx, sy = xy(station.location)
