@@ -49,8 +49,10 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     are refused unless the gateway is "console" or "fake" (local use), which accept them unsigned.
     """
     check = SignatureCheck(ctx.settings)
-    board_routes, pages = board.routes(ctx)
-    return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx), *login_routes(ctx),
-                             *board_routes],
-                     middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})
+    live = board.Broadcaster(ctx)
+    board_routes, pages = board.routes(ctx, live)
+    app = Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
+                            *health_hook.routes(ctx, health), *cap_routes(ctx), *login_routes(ctx), *board_routes],
+                    middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})
+    app.state.board_live = live  # `serve` ends the boards' event streams when it stops
+    return app

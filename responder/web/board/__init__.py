@@ -18,12 +18,14 @@ from responder.app.ports import Context
 from responder.web.board.actions import Actions
 from responder.web.board.live import Broadcaster
 from responder.web.board.pages import Pages
+
+__all__ = ["Broadcaster", "routes"]
 from responder.web.board.rendering import STATIC
 
 
-def routes(ctx: Context, live: Broadcaster | None = None) -> tuple[list[BaseRoute], Pages]:
+def routes(ctx: Context, live: Broadcaster) -> tuple[list[BaseRoute], Pages]:
     """The board's routes, and its pages (whose ``http_error`` renders the 404 page for the whole app)."""
-    pages, actions, live = Pages(ctx), Actions(ctx), live or Broadcaster(ctx)
+    pages, actions = Pages(ctx), Actions(ctx)
     return [
         Route("/", pages.now, methods=["GET"]),
         Route("/incidents", pages.incidents, methods=["GET"]),

@@ -27,6 +27,7 @@ class Broadcaster:
         self.ctx, self.poll, self.keepalive = ctx, poll, keepalive
         self.version = ""
         self.listeners = 0
+        self.closed = False
         self._changed: asyncio.Condition | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -61,10 +62,12 @@ class Broadcaster:
                 self.version = await run_in_threadpool(board_fingerprint, self.ctx)
             seen = self.version
             yield f"retry: 3000\nevent: hello\ndata: {seen}\n\n"
-            while True:
+            while not self.closed:
                 async with changed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), self.keepalive)
+                if self.closed:
+                    break
                 if self.version != seen:
                     seen = self.version
                     yield f"event: change\ndata: {seen}\n\n"
@@ -72,6 +75,13 @@ class Broadcaster:
                     yield ": keep-alive\n\n"
         finally:
             self.listeners -= 1
+
+    async def close(self) -> None:
+        """End every open stream (the server is stopping: they would otherwise hold its shutdown up)."""
+        self.closed = True
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
 
     async def endpoint(self, request: Request) -> StreamingResponse:
         return StreamingResponse(self.events(), media_type="text/event-stream",
