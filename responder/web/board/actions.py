@@ -204,16 +204,23 @@ class Actions:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _form_page(self, request: Request, action: Action, form: Mapping[str, str], status_code: int = 200,
-                   errors: Mapping[str, list[str]] | None = None) -> Response:
-        incident = None
-        if action.on_incident:
-            incident = incident_status(self.ctx, incident_id(form.get("incident", "")))
+    def _subject(self, action: Action, form: Mapping[str, str]) -> dict[str, Any]:
+        """The incident or proposal the action is about, for the page's heading (NotFound for an unknown one)."""
+        incident = incident_status(self.ctx, incident_id(form.get("incident", ""))) if action.on_incident else None
         proposal = None
         if action.name.endswith("_proposal"):
             proposal, _, _ = proposals.planned_action(self.ctx, _proposal(form))
+        return {"incident": incident, "proposal": proposal}
+
+    def _form_page(self, request: Request, action: Action, form: Mapping[str, str], status_code: int = 200,
+                   errors: Mapping[str, list[str]] | None = None) -> Response:
         return render(self.ctx, request, "action.html", status_code=status_code, action=action, form=form,
-                      errors=errors or {}, incident=incident, proposal=proposal, step="form")
+                      errors=errors or {}, step="form", **self._subject(action, form))
+
+    def _preview_page(self, request: Request, action: Action, form: Mapping[str, str], values: Values) -> Response:
+        preview = action.preview(self.ctx, values)
+        return render(self.ctx, request, "action.html", action=action, form=form, errors={}, preview=preview,
+                      step="preview", **self._subject(action, form))
 
     async def show(self, request: Request) -> Response:
         action = ACTIONS.get(str(request.path_params["name"]))
@@ -221,7 +228,7 @@ class Actions:
             return not_found_page(self.ctx, request, str(request.path_params["name"])[:40])
         if not access.may_act(request):
             return forbidden_page(self.ctx, request)
-        form = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        form = dict(request.query_params.items())
         try:
             return await run_in_threadpool(self._form_page, request, action, form)
         except NotFound as exc:
@@ -243,9 +250,7 @@ class Actions:
                 done = await run_in_threadpool(action.run, self.ctx, values, access.actor(request))
                 target = f"/incidents/{done.incident_id}" if done.incident_id is not None else "/"
                 return RedirectResponse(f"{target}?done={_quoted(done.what)}", status_code=303)
-            preview = await run_in_threadpool(action.preview, self.ctx, values)
-            return render(self.ctx, request, "action.html", action=action, form=form, errors={}, preview=preview,
-                          incident=None, proposal=None, step="preview")
+            return await run_in_threadpool(self._preview_page, request, action, form, values)
         except NotFound as exc:
             return not_found_page(self.ctx, request, str(exc))
         except InputError as exc:

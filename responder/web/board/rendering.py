@@ -96,11 +96,11 @@ class Page:
 
 
 def render(ctx: Context, request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
-    """The page, or only its ``live`` block for the page's live refresh."""
+    """The page, or only its ``live`` block for the page's live refresh (pages with forms turn it off)."""
     page = Page(ctx, request)
     tpl = _env.get_template(template)
     values = {"page": page, "t": page.t, "m": _env.get_template("macros.html").module, **values}
-    if request.headers.get("x-board-live") == "1" and "live" in tpl.blocks:
+    if request.headers.get("x-board-live") == "1" and "live_on" not in tpl.blocks:  # forms are never redrawn
         body = "".join(tpl.blocks["live"](tpl.new_context(values)))
     else:
         body = tpl.render(values)
