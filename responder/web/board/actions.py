@@ -222,26 +222,25 @@ class Actions:
         return render(self.ctx, request, "action.html", action=action, form=form, errors={}, preview=preview,
                       step="preview", **self._subject(action, form))
 
-    async def show(self, request: Request) -> Response:
+    def _allowed(self, request: Request) -> Action | Response:
+        """The action the path names, or the page saying why not: unknown (404), or not for this role (403)."""
         action = ACTIONS.get(str(request.path_params["name"]))
         if action is None:
             return not_found_page(self.ctx, request, str(request.path_params["name"])[:40])
         if not access.may_act(request):
             return forbidden_page(self.ctx, request)
-        form = dict(request.query_params.items())
-        try:
-            return await run_in_threadpool(self._form_page, request, action, form)
-        except NotFound as exc:
-            return not_found_page(self.ctx, request, str(exc))
-        except ResponderError as exc:
-            return render(self.ctx, request, "message.html", status_code=409, heading="error", detail=str(exc))
+        return action
+
+    async def show(self, request: Request) -> Response:
+        action = self._allowed(request)
+        if isinstance(action, Response):
+            return action
+        return await self._form(request, action, dict(request.query_params.items()), 200, {})
 
     async def act(self, request: Request) -> Response:
-        action = ACTIONS.get(str(request.path_params["name"]))
-        if action is None:
-            return not_found_page(self.ctx, request, str(request.path_params["name"])[:40])
-        if not access.may_act(request):
-            return forbidden_page(self.ctx, request)
+        action = self._allowed(request)
+        if isinstance(action, Response):
+            return action
         raw = await request.form()
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
         try:
@@ -254,12 +253,13 @@ class Actions:
         except NotFound as exc:
             return not_found_page(self.ctx, request, str(exc))
         except InputError as exc:
-            return await self._refused(request, action, form, 400, errors_of(exc))
+            return await self._form(request, action, form, 400, errors_of(exc))
         except ResponderError as exc:  # Conflict and the like: the state changed under the officer
-            return await self._refused(request, action, form, 409, {"": [str(exc)]})
+            return await self._form(request, action, form, 409, {"": [str(exc)]})
 
-    async def _refused(self, request: Request, action: Action, form: Mapping[str, str], status_code: int,
-                       errors: Mapping[str, list[str]]) -> Response:
+    async def _form(self, request: Request, action: Action, form: Mapping[str, str], status_code: int,
+                    errors: Mapping[str, list[str]]) -> Response:
+        """The form again (with the errors next to their fields); the 404 or the error page if it cannot be."""
         try:
             return await run_in_threadpool(self._form_page, request, action, form, status_code, errors)
         except NotFound as exc:
