@@ -84,9 +84,10 @@ _FINGERPRINT = select(
 
 
 def fingerprint(conn: Connection) -> str:
-    """A short string that changes whenever anything a duty board shows changes: a decision or confirmation
-    (audit), a reply, a message queued, sent, delivered or failed, a feed checked. One cheap statement, so one
-    poll serves every open board."""
+    """A short string that changes whenever anything a duty board shows changes, in ``|``-separated fields: the
+    last audit event (a decision, a confirmation, a reading typed in), reply, message queued, sent and finished,
+    messages waiting, confirmations, then the last feed success and error. One cheap statement, so one poll serves
+    every open board; a page watches the fields it shows."""
     return "|".join("" if v is None else str(v) for v in conn.execute(_FINGERPRINT).one())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from starlette.applications import Starlette
 from board_support import BoardClient
 
 from responder.app.board_users import add_user
@@ -16,9 +17,9 @@ from responder.wiring import AppContext
 PASSWORD = "correct horse battery"
 
 
-def signed_in(ctx: AppContext, username: str, role: Role) -> Iterator[BoardClient]:
+def signed_in(ctx: AppContext, username: str, role: Role, app: Starlette | None = None) -> Iterator[BoardClient]:
     add_user(ctx, username, role, PASSWORD, by="test")
-    with BoardClient(create_app(ctx)) as client:
+    with BoardClient(app or create_app(ctx)) as client:
         client.sign_in(username, PASSWORD)
         yield client
 

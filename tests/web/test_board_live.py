@@ -73,3 +73,22 @@ def test_nothing_of_the_board_without_signing_in(sqlite_ctx: AppContext, path: s
         refused = stranger.post("/actions/raise", data={"step": "confirm", "hazard": "flood", "level": "2",
                                                         "reason": "x"})
         assert refused.status_code in (401, 403)
+
+
+def test_boards_hearing_of_one_change_share_one_built_block(sqlite_ctx: AppContext) -> None:
+    from board_fixtures import signed_in
+
+    from responder.domain.board_users import Role
+
+    app = create_app(sqlite_ctx)
+    live: Broadcaster = app.state.board_live
+    live.listeners, live.version = 1, "v1"  # as while the poll runs and has seen version v1
+    for client in signed_in(sqlite_ctx, "officer2", Role.OFFICER, app):
+        refresh = {"X-Board-Live": "1"}
+        assert "#1" not in client.get("/?lang=en", headers=refresh).text
+        raise_alert(sqlite_ctx, "flood", 3, "河水上涨", "tester")
+        assert "#1 " not in client.get("/?lang=en", headers=refresh).text, "the block built for v1, shared"
+        assert 'id="incident-1"' in client.get("/?lang=en").text, "a whole page is always built afresh"
+        live.version = "v2"
+        assert 'id="incident-1"' in client.get("/?lang=en", headers=refresh).text
+        assert "当前没有" not in client.get("/?lang=zh", headers=refresh).text

@@ -25,7 +25,7 @@ from responder.web.board.rendering import STATIC
 
 def routes(ctx: Context, live: Broadcaster) -> tuple[list[BaseRoute], Pages]:
     """The board's routes, and its pages (whose ``http_error`` renders the 404 page for the whole app)."""
-    pages, actions = Pages(ctx), Actions(ctx)
+    pages, actions = Pages(ctx, live), Actions(ctx)
     return [
         Route("/", pages.now, methods=["GET"]),
         Route("/incidents", pages.incidents, methods=["GET"]),

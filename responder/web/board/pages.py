@@ -19,7 +19,9 @@ from responder.app.ports import Context
 from responder.app.status import list_incidents
 from responder.domain.errors import NotFound
 from responder.web.board import svg
-from responder.web.board.rendering import render
+from responder.web.board.cache import LiveCache
+from responder.web.board.live import Broadcaster
+from responder.web.board.rendering import language_of, render
 
 INCIDENT_ID = re.compile(r"^[0-9]{1,9}$")
 MANY_STATIONS = 60
@@ -43,29 +45,41 @@ def forbidden_page(ctx: Context, request: Request) -> Response:
 
 
 class Pages:
-    def __init__(self, ctx: Context) -> None:
+    """The page handlers; a live refresh is served from the block another board had built for the same version."""
+
+    def __init__(self, ctx: Context, live: Broadcaster) -> None:
         self.ctx = ctx
+        self.cache = LiveCache(live, lambda request: language_of(request, ctx.plan_file.plan))
 
     async def now(self, request: Request) -> Response:
-        view = await run_in_threadpool(board.now_view, self.ctx)
-        return render(self.ctx, request, "now.html", view=view, done=request.query_params.get("done", ""))
+        async def build() -> Response:
+            view = await run_in_threadpool(board.now_view, self.ctx)
+            return render(self.ctx, request, "now.html", view=view, done=request.query_params.get("done", ""))
+
+        return await self.cache.serve(request, build)
 
     async def incidents(self, request: Request) -> Response:
         rows = await run_in_threadpool(list_incidents, self.ctx, True, 200)
         return render(self.ctx, request, "incidents.html", rows=rows)
 
     async def incident(self, request: Request) -> Response:
-        try:
-            number = incident_id(request.path_params["incident_id"])
-            view = await run_in_threadpool(board.incident_view, self.ctx, number)
-        except NotFound as exc:
-            return not_found_page(self.ctx, request, str(exc))
-        return render(self.ctx, request, "incident.html", view=view, done=request.query_params.get("done", ""))
+        async def build() -> Response:
+            try:
+                number = incident_id(request.path_params["incident_id"])
+                view = await run_in_threadpool(board.incident_view, self.ctx, number)
+            except NotFound as exc:
+                return not_found_page(self.ctx, request, str(exc))
+            return render(self.ctx, request, "incident.html", view=view, done=request.query_params.get("done", ""))
+
+        return await self.cache.serve(request, build)
 
     async def stations(self, request: Request) -> Response:
-        view = await run_in_threadpool(board.stations_view, self.ctx)
-        return render(self.ctx, request, "stations.html", view=view, chart=svg.chart,
-                      area_map=self._map(request, view), span=board.CHART_SPAN)
+        async def build() -> Response:
+            view = await run_in_threadpool(board.stations_view, self.ctx)
+            return render(self.ctx, request, "stations.html", view=view, chart=svg.chart,
+                          area_map=self._map(request, view), span=board.CHART_SPAN)
+
+        return await self.cache.serve(request, build)
 
     def _map(self, request: Request, view: board.StationsView) -> Any:
         from responder.web.board.rendering import Page
