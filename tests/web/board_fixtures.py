@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from starlette.applications import Starlette
 from board_support import BoardClient
+from starlette.applications import Starlette
 
 from responder.app.board_users import add_user
 from responder.domain.board_users import Role
