@@ -104,8 +104,8 @@ class StationLine:
     station: Station
     snapshot: StationSnapshot
     thresholds: list[Threshold]
-    series: list[tuple[datetime, float]]
-    """The main quantity over the last ``CHART_SPAN``, oldest first, for the chart."""
+    series: list[tuple[int, float]]
+    """The main quantity over the last ``CHART_SPAN`` as (epoch seconds, value), oldest first, for the chart."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,9 @@ def stations_view(ctx: Context) -> StationsView:
     ctx.require_schema()
     with ctx.sessions() as session:
         snaps = repo.snapshots(session, plan.stations, now, spec)
-        rows = history.readings(session, [s.id for s in plan.stations], now - CHART_SPAN, now)
-    series: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
-    for station_id, quantity, at, value, _unit in rows:
+        rows = history.chart_points(session, [s.id for s in plan.stations], now - CHART_SPAN, now)
+    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for station_id, quantity, at, value in rows:
         series.setdefault((station_id, quantity), []).append((at, value))
     lines = [StationLine(s, snaps[s.id], _thresholds(s, snaps[s.id], list(plan.rules)),
                          series.get((s.id, s.measured[0]), [])) for s in plan.stations]

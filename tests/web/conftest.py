@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from board_fixtures import officer, viewer  # noqa: F401 - the board's signed-in clients, for the tests here
 from web_hooks_support import AsgiClient, SignedClient, twilio_context
 
 from responder.web import create_app
@@ -20,6 +21,3 @@ def web_ctx(sqlite_ctx: AppContext) -> AppContext:
 def twilio(web_ctx: AppContext) -> Iterator[SignedClient]:
     with AsgiClient(create_app(web_ctx)) as client:
         yield SignedClient(client)
-
-
-pytest_plugins = ["board_fixtures"]

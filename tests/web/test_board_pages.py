@@ -34,3 +34,23 @@ def test_a_drill_is_flagged_unmistakably(sqlite_ctx: AppContext, officer: BoardC
         page = officer.get(path).text
         assert 'class="drill-banner"' in page and "【演练 DRILL】" in page and "is-drill" in page
     assert "drill-banner" not in officer.get("/stations").text
+
+
+def test_stations_show_latest_margins_stale_and_a_chart(sqlite_ctx: AppContext, officer: BoardClient) -> None:
+    from datetime import timedelta
+
+    from responder.app.feed_cycle import add_reading
+
+    now = sqlite_ctx.clock.now()
+    for hours, stage, rain in ((3, 4.1, 20.0), (2, 4.4, 35.0), (0, 4.6, 50.0)):
+        add_reading(sqlite_ctx, "longhe-town", stage, now - timedelta(hours=hours), "O001")
+        add_reading(sqlite_ctx, "rain-yuquanzi", rain, now - timedelta(hours=hours), "O001")
+    page = officer.get("/stations?lang=en").text
+    river = page.split('id="station-longhe-town"', 1)[1].split("</tr>", 1)[0]
+    assert "4.6 m" in river and 'class="over">warning level 4.5: -0.10' in river
+    assert "<polyline" in river and 'class="threshold"' in river and "STALE" not in river
+    rain = page.split('id="station-rain-yuquanzi"', 1)[1].split("</tr>", 1)[0]
+    assert "105.0" in rain and 'class="over">L3 24h 100: -5.00' in rain and rain.count('class="bar"') == 3
+    silent = page.split('id="station-rain-caisenba"', 1)[1].split("</tr>", 1)[0]
+    assert "STALE" in silent and 'aria-label="no readings"' in silent
+    assert page.count('<g class="station') == 4 and page.count('class="zone"') >= 2, "the schematic map"

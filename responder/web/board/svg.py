@@ -15,9 +15,10 @@ from responder.domain.stations import Station
 Point = tuple[float, float]
 
 
-def chart(series: Sequence[tuple[datetime, float]], now: datetime, span: timedelta, level: float | None = None,
+def chart(series: Sequence[tuple[int, float]], now: datetime, span: timedelta, level: float | None = None,
           width: int = 240, height: int = 48, bars: bool = False) -> Markup:
-    """The readings of the last ``span`` (rain as bars, stage as a line), with ``level`` as a dashed red line."""
+    """The readings (epoch seconds, value) of the last ``span`` (rain as bars, stage as a line), with ``level`` as a
+    dashed red line."""
     if not series:
         return Markup(f'<svg class="chart" width="{width}" height="{height}" role="img" aria-label="no readings">'
                       f'<rect width="{width}" height="{height}" class="empty"/></svg>')
@@ -26,10 +27,11 @@ def chart(series: Sequence[tuple[datetime, float]], now: datetime, span: timedel
     high = max(values)
     if high - low < 1e-9:
         high = low + 1.0
-    start = now - span
+    seconds = span.total_seconds()
+    start = now.timestamp() - seconds
 
-    def x(at: datetime) -> float:
-        return round((at - start) / span * width, 1)
+    def x(at: int) -> float:
+        return round((at - start) / seconds * width, 1)
 
     def y(value: float) -> float:
         return round(height - 2 - (value - low) / (high - low) * (height - 4), 1)
