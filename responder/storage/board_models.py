@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from responder.storage.models import Base
+from responder.storage.base import Base
 
 
 class BoardUserRow(Base):

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from responder.storage.models import Base
+from responder.storage.base import Base
 
 
 class EpochSeconds(TypeDecorator[datetime]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,31 +11,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from responder.storage.types import JsonType, UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: JsonType,
-        list[Any]: JsonType,
-    }
+import responder.storage.board_models  # registers the duty board tables on Base
+import responder.storage.feed_models  # noqa: F401  (registers the feed tables on Base)
+from responder.storage.base import Base as Base  # re-exported: importing models registers every table
 
 
 class PersonRow(Base):
@@ -283,7 +267,3 @@ class DeliveryReceiptRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime]
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-import responder.storage.board_models  # noqa: E402  (registers the duty board tables on Base)
-import responder.storage.feed_models  # noqa: E402, F401  (registers the feed tables on Base)
