@@ -139,8 +139,9 @@ def _escalate_preview(ctx: Context, v: Values) -> Summary:
     if step is None:
         raise Conflict(f"incident #{status.incident.id} has no pending escalation step")
     chain = f" ({step['chain_step']})" if step.get("chain_step") else ""
+    due = step["due_at"].astimezone(ctx.plan.area.zone)
     return Summary((f"step {step['id']}: {step['action']}{chain}, round {step['round']}, "
-                    f"due {step['due_at']:%Y-%m-%d %H:%M} UTC — run now",))
+                    f"due {due:%Y-%m-%d %H:%M %Z} — run now",))
 
 
 def _escalate_run(ctx: Context, v: Values, by: str) -> Done:
