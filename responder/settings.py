@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     """The session cookie's Secure flag. Unset: set when ``public_url`` is https or the request came over HTTPS
     (behind a proxy, uvicorn takes the scheme from X-Forwarded-Proto sent by FORWARDED_ALLOW_IPS)."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only requests with ``Authorization: Bearer <token>`` (Prometheus's
+    ``authorization`` setting); unset, anyone who reaches it may scrape it."""
     health_max_backlog_seconds: float = Field(default=900, gt=0)
     """``/healthz`` is unhealthy once a message due this long ago is still unsent."""
 

@@ -9,7 +9,7 @@ import typer
 
 from responder.cli.common import app_context, console, dump_json, local_time, new_app
 
-app = new_app("Duty board users: add, list, disable, enable, new password. Roles: viewer, officer, admin.")
+app = new_app("Duty board users: add, list, disable, enable, new password, new role. Roles: viewer, officer, admin.")
 
 PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of "
                                              "standard input instead of asking for it.")]
@@ -89,3 +89,15 @@ def passwd(name: Annotated[str, typer.Argument(help="Username.")], password_stdi
 
     info = set_password(app_context(), username_of(name), _password(password_stdin), by=_by())
     console().print(f"board user [bold]{info.username}[/bold] has a new password")
+
+
+@app.command("role", help="Give a user another role; their sessions end, so it applies from their next sign-in.")
+def role(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    new_role: Annotated[str, typer.Argument(metavar="ROLE", help="viewer, officer or admin.")],
+) -> None:
+    from responder.app.board_users import set_role
+    from responder.domain.board_users import role_of
+
+    info = set_role(app_context(), name, role_of(new_role, field="ROLE"), by=_by())
+    console().print(f"board user [bold]{info.username}[/bold] is now {info.role.value}")

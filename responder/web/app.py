@@ -8,6 +8,7 @@ Routes, each in a module of its own:
   ``POST /twilio/voice/{outbox_id}/gather`` (the keypress);
 * :mod:`responder.web.health`: ``GET /health``;
 * :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings);
+* :mod:`responder.web.metrics`: ``GET /metrics`` (Prometheus) and ``GET /healthz``, read from the database;
 * :mod:`responder.web.auth`: ``GET|POST /login``, ``POST /logout``, and the gate (:class:`BoardGate`) in front of
   everything else: sign-in, roles and CSRF for the duty board. The paths above are outside it;
 * :mod:`responder.web.board`: the duty board at ``/`` (pages, the officer's actions, live updates), behind the gate.
@@ -28,8 +29,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from responder.app.board_users import configured_secret
 from responder.app.ports import Context
-from responder.web import board, sms_hooks, voice_hooks
+from responder.web import board, metrics, sms_hooks, voice_hooks
 from responder.web import health as health_hook
 from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
@@ -49,10 +51,12 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     are refused unless the gateway is "console" or "fake" (local use), which accept them unsigned.
     """
     check = SignatureCheck(ctx.settings)
+    configured_secret(ctx)  # a session secret too short to sign with stops serve here, not each request
     live = board.Broadcaster(ctx)
     board_routes, pages = board.routes(ctx, live)
     app = Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                            *health_hook.routes(ctx, health), *cap_routes(ctx), *login_routes(ctx), *board_routes],
+                            *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
+                            *login_routes(ctx), *board_routes],
                     middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})
     app.state.board_live = live  # `serve` ends the boards' event streams when it stops
     return app

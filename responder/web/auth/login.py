@@ -7,6 +7,7 @@ session's CSRF token, checked here (the gate lets these two paths through withou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,10 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_routes(ctx: Context) -> list[Route]:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+def login_routes(ctx: Context, templates: Environment | None = None) -> list[Route]:
+    """The routes; ``templates``: the board's Jinja2 environment, whose loader also finds this folder's
+    ``login.html`` (so that it may extend the board's base), else a standalone one."""
+    env = templates or Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     template = env.get_template("login.html")
 
     def languages() -> tuple[list[str], str]:
@@ -102,7 +105,7 @@ def login_routes(ctx: Context) -> list[Route]:
             csrf_token(request)  # a new token for the new session
             return RedirectResponse(next_path, 303)
         if result.retry_after > 0:
-            seconds = max(1, round(result.retry_after + 0.49))
+            seconds = max(1, math.ceil(result.retry_after))
             return page(request, 429, "wait", username, next_path, headers={"Retry-After": str(seconds)},
                         seconds=seconds)
         return page(request, 401, "wrong", username, next_path)

@@ -3,6 +3,7 @@ and a CSRF token on every unsafe request, outside the machine-facing paths.
 
 * ``/twilio/`` (signed by Twilio), ``/cap/`` (public warnings), ``/health``, ``/healthz``, ``/metrics`` and
   ``/static/`` go straight through: no cookie, no session, no login, no CSRF.
+* WebSocket connections are refused: the board serves none.
 * ``/login`` and ``/logout`` get a session but no login requirement; they check their CSRF token themselves.
 * Everything else needs a signed-in, active user: a GET or HEAD without one is sent to ``/login?next=…`` (303), an
   htmx request gets 401 with ``HX-Redirect``, anything else 401. A POST, PUT, PATCH or DELETE also needs the
@@ -15,6 +16,7 @@ given a new password, is signed out at their next request; a session older than 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,11 +33,14 @@ from responder.app.ports import Context
 from responder.domain.board_users import BoardUser
 from responder.web.auth.access import CSRF_FIELD, CSRF_HEADER, csrf_matches
 
+log = logging.getLogger(__name__)
 PUBLIC_PREFIXES = ("/twilio/", "/cap/", "/static/")
 PUBLIC_PATHS = frozenset({"/health", "/healthz", "/metrics"})
 SIGN_IN_PATHS = frozenset({"/login", "/logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "responder_session"
+CLOCK_SKEW_SECONDS = 60
+"""A session signed by another worker whose clock runs a little ahead is still good."""
 MAX_FORM_BYTES = 1_000_000
 """Larger bodies are refused (413) before the CSRF check reads them: no board form comes near it."""
 
@@ -60,6 +65,9 @@ class BoardGate:
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # none is served: none gets past the gate
+            return
         if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
@@ -94,7 +102,12 @@ class _Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
-        user = await self._user(connection)
+        try:
+            user = await self._user(connection)
+        except Exception:  # the database: nobody can be let in, and nothing else would work either
+            log.exception("board: the signed-in user could not be read")
+            await PlainTextResponse("the database is not answering: try again shortly", 503)(scope, receive, send)
+            return
         scope.setdefault("state", {})["user"] = user
         path, method = scope["path"], scope["method"]
         if path in SIGN_IN_PATHS:
@@ -121,7 +134,7 @@ class _Gate:
             return None
         now = self.ctx.clock.now().timestamp()
         user = None
-        if 0 <= now - at < self.ctx.settings.session_hours * 3600:
+        if -CLOCK_SKEW_SECONDS <= now - at < self.ctx.settings.session_hours * 3600:
             user = await run_in_threadpool(session_user, self.ctx, username, generation)
         if user is None:
             session.clear()
