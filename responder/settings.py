@@ -14,6 +14,10 @@ class Settings(BaseSettings):
                                       extra="ignore")
 
     database_url: str = "sqlite:///responder.db"
+    database_busy_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    """SQLite: how long a statement waits for another process's write lock before the database counts as busy."""
+    database_retry_max_seconds: float = Field(default=30, gt=0, le=3600)
+    """Workers: the longest wait between tries while the database is unreachable or busy (backoff from 0.5 s)."""
     plan_file: Path = Path("config/plan.yaml")
     roster_file: Path = Path("contacts/roster.csv")
     display_language: str | None = None
@@ -28,6 +32,23 @@ class Settings(BaseSettings):
     """Point the real SDK at another server (tests, staging)."""
     public_url: str | None = None
     """The URL Twilio reaches this service at; status callbacks and signature checks use it."""
+    alibaba_access_key_id: str | None = None
+    """Alibaba Cloud's AccessKey for the plan's ``provider: alibaba`` gateways (SMS and voice)."""
+    alibaba_access_key_secret: SecretStr | None = None
+    alibaba_sms_endpoint: str | None = None
+    """dysmsapi's host (default dysmsapi.aliyuncs.com); the local stub's ``127.0.0.1:port`` in tests."""
+    alibaba_vms_endpoint: str | None = None
+    alibaba_protocol: Literal["https", "http"] = "https"
+    alibaba_callback_token: SecretStr | None = None
+    """The secret path segment of the receipt and reply push addresses given in Alibaba Cloud's console
+    (``/alibaba/{token}/sms-up`` ...): its HTTP batch push is not signed, so only a caller who knows it is heard."""
+    robot_webhooks: dict[str, SecretStr] = {}
+    """Group chat robots' webhook addresses (with their key), by the plan's robot name: JSON, e.g.
+    ``{"flood-office": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."}``."""
+    robot_secrets: dict[str, SecretStr] = {}
+    """DingTalk robots' signing secrets (加签, ``SEC...``), by robot name."""
+    robot_api_base_url: str | None = None
+    """Send every robot's messages to this host instead (the local stub in tests)."""
 
     send_rate_per_second: float | None = Field(default=None, ge=0)
     """Messages per second per sender number, the limit the provider enforces; 0 means none.

@@ -20,7 +20,7 @@ from responder.domain.errors import InputError, Problem
 from responder.domain.plan import Plan
 from responder.domain.roster import DutyRota
 from responder.settings import Settings
-from responder.storage.db import make_engine, session_factory
+from responder.storage.db import make_engine, session_factory, sqlite_path
 
 
 @dataclass
@@ -39,7 +39,8 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return self.engine_override or make_engine(self.settings.database_url)
+        return self.engine_override or make_engine(self.settings.database_url,
+                                                  busy_timeout=self.settings.database_busy_timeout_seconds)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -87,15 +88,19 @@ class AppContext:
 
     def require_schema(self) -> None:
         """Refuse to work on a database that is not set up or not upgraded; checked once per process."""
-        from responder.storage.migrate import current_revision, head_revision
+        from responder.storage.migrate import current_revision, head_revision, newer_schema, unknown_revisions
 
         if self._schema_ok:
             return
         current = current_revision(self.engine)
         if current is None:
+            path = sqlite_path(self.engine)
+            folder = f" (its folder {path.parent} does not exist)" if path and not path.parent.is_dir() else ""
             raise InputError(Problem(f"the database {self.engine.url.render_as_string(hide_password=True)} is not set "
-                                     "up: run `responder init` first",
+                                     f"up{folder}: run `responder init` first",
                                      field="RESPONDER_DATABASE_URL"))
+        if unknown_revisions(current):
+            raise newer_schema(current)
         if current != head_revision():
             raise InputError(Problem(f"the database schema is at {current}, this version needs {head_revision()}: "
                                      "run `responder db upgrade`", field="RESPONDER_DATABASE_URL"))

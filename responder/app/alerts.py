@@ -6,7 +6,7 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from responder.app.duty import duty_officer
-from responder.app.escalation import cancel_steps, plan_steps
+from responder.app.escalation import plan_steps
 from responder.app.incident_basis import load_open, sender_key, snapshot_columns, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact
@@ -23,8 +23,10 @@ from responder.domain.incidents import Decision, decide_end, decide_level_change
 from responder.domain.messages import IncidentFacts, assess
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
+from responder.domain.routes import provider_warnings, signed
 from responder.domain.sms import Segments
 from responder.storage import incidents as store
+from responder.storage.escalation_steps import cancel_steps
 from responder.storage.models import IncidentRow
 
 MAX_REASON = 300
@@ -94,9 +96,13 @@ def _check_messages(plan: Plan, decision: Decision) -> list[PreviewText]:
     assessed: dict[tuple[str, Any], Any] = {}  # the same text under the same limit: assessed once
     for msg in decision.messages:
         limit = plan.sms.limit_for(msg.contact.phone)
-        rendered = assessed.get((msg.text, limit))
+        shown = signed(plan.messaging, msg.contact.phone, msg.channel, msg.text)
+        rendered = assessed.get((shown, limit))
         if rendered is None:
-            rendered = assessed[(msg.text, limit)] = assess(plan, msg.contact.phone, msg.text, msg.contact.language)
+            rendered = assessed[(shown, limit)] = assess(plan, msg.contact.phone, shown, msg.contact.language)
+        problems = provider_warnings(plan.messaging, msg.contact.phone, msg.kind, msg.channel, msg.fields)
+        if problems:
+            rendered = replace(rendered, warnings=(*rendered.warnings, *problems))
         key = (msg.kind, msg.contact.language, msg.text)
         if key in seen:
             seen[key][1] += 1

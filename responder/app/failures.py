@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from responder.app.duty import duty_officer
 from responder.app.incident_basis import sender_key, snapshot_of
 from responder.app.ports import Context
 from responder.domain.callout import Contact, group_heads
 from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
+from responder.domain.messages import IncidentFacts, compose
 from responder.storage import incidents as store
+from responder.storage import outbox
 from responder.storage.db import reading, transaction
 from responder.storage.models import IncidentRow, OutboxRow
 
@@ -60,11 +61,14 @@ def report_failures(ctx: Context) -> int:
             oldest = min(r.final_at or now for r in rows)
             if still_going is not None and now - oldest < SETTLE:
                 continue
+            # Claimed first: another worker summarising the same failures at the same time claims none of them.
+            ours = outbox.claim_failure_reports(session, [r.id for r in rows])
+            rows = [r for r in rows if r.id in ours]
+            if not rows:
+                continue
             incident = session.get(IncidentRow, incident_id)
             assert incident is not None
             queued += _summarise(ctx, session, incident, rows)
-            session.execute(update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows]))
-                            .values(failure_reported=True))
     return queued
 
 
@@ -99,9 +103,9 @@ def _summarise(ctx: Context, session: object, incident: IncidentRow, rows: list[
         contact = heads[head_id]
         listed = "、".join(sorted(names[m] for m in members)) if contact.language == "zh" else ", ".join(
             sorted(names[m] for m in members))
-        text = render(plan, "failure_summary", contact.language, facts,
-                      extras={"names": listed, "count": str(len(members))}, when=now)
-        messages.append(OutgoingMessage(contact, "failure_summary", text))
+        text = compose(plan, "failure_summary", contact.language, facts,
+                       extras={"names": listed, "count": str(len(members))}, when=now)
+        messages.append(OutgoingMessage.of(plan, contact, "failure_summary", text))
     store.enqueue(session, incident.id, messages, now, timedelta(seconds=ctx.settings.send_deadline_seconds),
                   sender_key(ctx))
     store.audit(session, now, "dispatcher", "delivery_failed",

@@ -12,7 +12,7 @@ from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.derived import StationSnapshot
 from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
+from responder.domain.messages import IncidentFacts, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person
 from responder.domain.stale_alarms import AlarmStep, FeedMessage, Observation, step
@@ -66,8 +66,8 @@ def _tell(ctx: Context, session: Session, officer: Person, message: FeedMessage)
               "time": format_duration(message.silent_for) if message.silent_for else
               ("长时间" if lang == "zh" else "a long time")}
     facts = IncidentFacts("", "flood", 4, "", ctx.settings.drill_mode)
-    text = render(plan, message.kind, lang, facts, extras=extras, when=ctx.clock.now())
-    store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), message.kind, text)], ctx.clock.now(),
+    text = compose(plan, message.kind, lang, facts, extras=extras, when=ctx.clock.now())
+    store.enqueue(session, None, [OutgoingMessage.of(plan, Contact.of(officer), message.kind, text)], ctx.clock.now(),
                   timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 

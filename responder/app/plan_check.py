@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from responder.app.ports import Context
 from responder.configfiles.roster_csv import validate_roster_file
 from responder.configfiles.rota_csv import read_rota
-from responder.domain.checks import Sources, check_all
+from responder.domain.checks import Sources, check_all, dotted
 from responder.domain.errors import InputError, Problem, Severity
 from responder.domain.plan import Plan
 from responder.domain.roster import DutyRota
+from responder.gateways.factory import missing_credentials, missing_robot_webhooks
+from responder.settings import Settings
 
 
 @dataclass
@@ -55,7 +57,32 @@ def check_plan(ctx: Context) -> CheckReport:
     located = {(p.file, p.line, p.field) for p in report.problems}
     report.problems.extend(p for p in check_all(plan, roster_file.roster, rota, ctx.clock.now(), sources)
                            if (p.file, p.line, p.field) not in located)
+    report.problems.extend(credential_problems(ctx.settings, plan, sources))
     return report
+
+
+def credential_problems(settings: Settings, plan: Plan, sources: Sources) -> list[Problem]:
+    """A route to a gateway whose credentials the settings lack, a robot without its webhook: located at the plan's
+    gateway (or robot), naming the settings to set. Nothing could be sent through them."""
+    messaging = plan.messaging
+    if messaging is None:
+        return []
+    problems = []
+    for ri, route in enumerate(messaging.routes):
+        for channel in ("sms", "voice"):
+            name = getattr(route, channel)
+            if name is None or name not in messaging.gateways:
+                continue  # an unknown gateway is the plan's own error
+            for missing in missing_credentials(settings, messaging.gateways[name].provider):
+                path: tuple[str | int, ...] = ("messaging", "routes", ri, channel)
+                problems.append(Problem(f"route {route.prefix} sends {channel} through {name!r} "
+                                        f"({messaging.gateways[name].provider}), whose credentials are missing: "
+                                        f"set {missing}", sources.plan_file, sources.plan_line(path), dotted(path)))
+    for name in missing_robot_webhooks(settings, messaging):
+        path = ("messaging", "robots", name)
+        problems.append(Problem(f"robot {name!r} has no webhook address: set it in RESPONDER_ROBOT_WEBHOOKS",
+                                sources.plan_file, sources.plan_line(path), dotted(path)))
+    return problems
 
 
 def plan_file_name(ctx: Context) -> str:

@@ -17,7 +17,7 @@ from responder.app.ports import Context
 from responder.domain.callout import Contact
 from responder.domain.errors import Conflict, InputError, NotFound, Problem
 from responder.domain.incidents import OutgoingMessage
-from responder.domain.messages import IncidentFacts, render
+from responder.domain.messages import IncidentFacts, compose
 from responder.storage import incidents as store
 from responder.storage import proposals as proposal_store
 from responder.storage.db import transaction
@@ -93,9 +93,9 @@ def _tell_duty_officer(ctx: Context, session: Any, proposal: ProposalRow, curren
         return
     level = proposal.level or (current.level if current else 4)
     facts = IncidentFacts(current.code if current else "", proposal.hazard, level, "", proposal.is_drill)
-    text = render(plan, "proposal", officer.language, facts, when=ctx.clock.now(),
-                  extras={"evidence": evidence_text(proposal.evidence), "proposal": f"P{proposal.id}"})
-    store.enqueue(session, None, [OutgoingMessage(Contact.of(officer), "proposal", text)], ctx.clock.now(),
+    text = compose(plan, "proposal", officer.language, facts, when=ctx.clock.now(),
+                   extras={"evidence": evidence_text(proposal.evidence), "proposal": f"P{proposal.id}"})
+    store.enqueue(session, None, [OutgoingMessage.of(plan, Contact.of(officer), "proposal", text)], ctx.clock.now(),
                   timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 

@@ -83,8 +83,10 @@ def _history(session: Session, incident: IncidentRow, now: datetime) -> Incident
 def write_report(ctx: Context, incident_ids: Sequence[int], out_dir: Path, basename: str | None = None,
                  title: str | None = None, language: str | None = None) -> tuple[Path, Path]:
     """Build the report of ``incident_ids`` and write it as HTML and Markdown; returns (html, md)."""
+    from responder.app.outfiles import prepare_folder, write_whole
     from responder.reports.write import default_basename, write_files
 
+    prepare_folder(out_dir)
     data = build_report(ctx, incident_ids, title=title, language=language)
-    written = write_files(data, out_dir, basename or default_basename(incident_ids))
+    written = write_files(data, out_dir, basename or default_basename(incident_ids), write=write_whole)
     return written["html"], written["md"]

@@ -10,6 +10,7 @@ from typing import Any
 from responder.app.escalation import next_step
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
+from responder.domain.incidents import calls_to_confirm
 from responder.domain.plan import Plan, pick
 from responder.storage import incidents as store
 from responder.storage.models import IncidentRow
@@ -26,6 +27,9 @@ class PersonStatus:
     confirmed_at: datetime | None
     confirmed_channel: str | None
     groups: list[str]
+    confirm_by: str = "reply"
+    """How this person confirms, as the plan's route for their number says: "reply" to the SMS, or by pressing 1 in a
+    voice call ("voice_after_sms", "voice_instead"): someone with no reply channel never "did not reply"."""
 
 
 @dataclass
@@ -38,6 +42,9 @@ class GroupStatus:
     required: int | None = None
     unreachable: list[str] = field(default_factory=list)
     not_confirmed: list[str] = field(default_factory=list)
+    """Not confirmed yet, who can reply to the SMS."""
+    awaiting_call: list[str] = field(default_factory=list)
+    """Not confirmed yet, who have no SMS reply channel: they confirm by pressing 1 when the voice call reaches them."""
 
 
 @dataclass
@@ -100,7 +107,8 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
     for r in recipients:
         delivery = best.get(r.person_id, "none")
         gids = [a["group"] for a in r.assignments if a.get("group")]
-        person = PersonStatus(r.person_id, r.name, r.phone, delivery, r.confirmed_at, r.confirmed_channel, gids)
+        person = PersonStatus(r.person_id, r.name, r.phone, delivery, r.confirmed_at, r.confirmed_channel, gids,
+                              calls_to_confirm(plan, r.phone))
         (people if gids else other).append(person)
         for gid in gids:
             g = groups.get(gid)
@@ -111,8 +119,10 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
             g.counts[delivery] = g.counts.get(delivery, 0) + 1
             if r.confirmed_at:
                 g.confirmed += 1
-            else:
+            elif person.confirm_by == "reply":
                 g.not_confirmed.append(r.name)
+            else:
+                g.awaiting_call.append(r.name)
             if delivery in ("failed", "undelivered"):
                 g.unreachable.append(r.name)
     ordered = [groups[g.id] for g in plan.groups if g.id in groups]

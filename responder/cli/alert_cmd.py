@@ -75,7 +75,7 @@ def _gateway(no_send: bool) -> Gateway | None:
     from responder.gateways.factory import make_gateway
 
     ctx = app_context()
-    return make_gateway(ctx.settings, ctx.clock)
+    return make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging)
 
 
 def _dispatch(outcome: Outcome, no_send: bool, gateway: Gateway | None = None) -> None:
@@ -226,7 +226,8 @@ def status(
                       str(c.get("sent", 0)), str(c.get("delivered", 0)),
                       str(c.get("failed", 0) + c.get("undelivered", 0)), str(g.confirmed),
                       "—" if g.required is None else f"{g.confirmed}/{g.required}",
-                      ", ".join(g.not_confirmed[:8]) + (" …" if len(g.not_confirmed) > 8 else ""),
+                      _names(g.not_confirmed) + (f"; awaiting the call's keypress: {_names(g.awaiting_call)}"
+                                                 if g.awaiting_call else ""),
                       ", ".join(g.unreachable))
     out.print(table)
     if st.other:
@@ -234,6 +235,10 @@ def status(
     out.print("messages: " + ", ".join(f"{k} {v}" for k, v in sorted(st.totals.items())))
     if st.next_step:
         out.print(f"next escalation: {st.next_step['action']} at {local_time(st.next_step['due_at'])}")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
 
 
 @app.command("timeline", help="Every audit event of an incident in order: who, when, what, why, evidence.")

@@ -67,19 +67,33 @@ def print_problems(problems: list[Problem], err: bool = True) -> None:
 
 
 class ResponderGroup(TyperGroup):
-    """Turns the project's own errors into a located message and an exit code, not a traceback."""
+    """The error boundary (``cli/errors.py``): every failure one line and a documented exit code, no traceback
+    unless ``--debug`` (or ``RESPONDER_DEBUG=1``)."""
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
-        from responder.domain.errors import InputError, ResponderError
+        from typer.exceptions import Abort, Exit, TyperException
 
         try:
             return super().invoke(ctx)
-        except InputError as exc:
-            print_problems(exc.problems)
-            raise typer.Exit(exc.exit_code) from None
-        except ResponderError as exc:
-            console(stderr=True).print(f"[red]error[/red]: {exc}", markup=True)
-            raise typer.Exit(exc.exit_code) from None
+        except (Exit, Abort, TyperException):  # typer's own: a requested exit, or a usage error it reports itself
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            from responder.cli.errors import debugging, explain
+
+            if debugging():
+                raise
+            code, problems = explain(exc, _database_url())
+            print_problems(problems)
+            raise typer.Exit(code) from None
+
+
+def _database_url() -> str:
+    import os
+
+    if State.ctx is not None:
+        return State.ctx.settings.database_url
+    return str(State.overrides.get("database_url") or os.environ.get("RESPONDER_DATABASE_URL")
+               or "sqlite:///responder.db")
 
 
 def new_app(help_text: str) -> typer.Typer:

@@ -20,8 +20,14 @@ def main(
     roster: Annotated[Path | None, typer.Option("--roster", help="Roster file (default: contacts/roster.csv).")] = None,
     language: Annotated[str | None, typer.Option("--lang", help="Language for names shown in tables (zh, en).")]
     = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error (also RESPONDER_DEBUG=1).")]
+    = False,
 ) -> None:
-    """Global options apply to every command."""
+    """Global options apply to every command. Exit codes: 0 done, 1 failed, 2 bad input, 3 conflict with the
+    current state, 4 database unavailable, 130 interrupted (README, "Exit codes")."""
+    from responder.cli.errors import Debug
+
+    Debug.enabled = debug
     State.ctx = None
     State.overrides = {k: v for k, v in {"database_url": database_url, "plan_file": plan, "roster_file": roster,
                                           "display_language": language}.items() if v is not None}

@@ -32,13 +32,15 @@ def report(
     steps used, unreachable and never-answering people, slow responders, plan gaps."""
     from rich.markup import escape
 
+    from responder.app.outfiles import prepare_folder, write_whole
     from responder.app.reports import build_report
     from responder.reports.write import default_basename, write_files
 
     ctx = app_context()
     data = build_report(ctx, incident, title=title, language=ctx.settings.display_language)
     formats = ("html", "md") if fmt == ReportFormat.both else (fmt.value,)
-    written = write_files(data, out, default_basename(incident), formats)
+    prepare_folder(out)
+    written = write_files(data, out, default_basename(incident), formats, write=write_whole)
     show = console()
     drill = " [magenta](DRILL 演练)[/magenta]" if data.is_drill else ""
     show.print(f"report of {', '.join(f'#{i.id} {i.code}' for i in data.incidents)}{drill}: "

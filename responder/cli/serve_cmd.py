@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from responder.cli.common import app_context, console
+
+if TYPE_CHECKING:
+    from responder.settings import Settings
 
 
 def serve(
@@ -28,9 +31,11 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = app_context()
+    _refuse_open_webhooks_beyond_loopback(ctx.settings, host or ctx.settings.http_host,
+                                          "--host" if host else "RESPONDER_HTTP_HOST")
     ctx.require_schema()
     ttl = lease_ttl if lease_ttl is not None else ctx.settings.lease_ttl_seconds
-    service = Service(ctx, make_gateway(ctx.settings, ctx.clock), scheduler=not no_scheduler,
+    service = Service(ctx, make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging), scheduler=not no_scheduler,
                       dispatcher=not no_dispatcher, lease_ttl=ttl, renew_every=max(0.5, ttl / 6))
     app = create_app(ctx, health=service.health)
     config = uvicorn.Config(app, host=host or ctx.settings.http_host,
@@ -60,3 +65,31 @@ def serve(
     finally:
         out.print("stopping: finishing the messages in hand, releasing the scheduler lease")
         service.stop()
+
+
+def _refuse_open_webhooks_beyond_loopback(settings: Settings, host: str, option: str) -> None:
+    """With the console (or fake) gateway and no Twilio auth token, anyone who can reach the hooks can confirm for
+    anybody: say so loudly, and never listen beyond this machine that way."""
+    from responder.domain.errors import InputError, Problem
+    from responder.web.signatures import accepts_unsigned
+
+    if not accepts_unsigned(settings):
+        return
+    if not _loopback(host):
+        raise InputError(Problem(f"refusing to listen on {host}: with the {settings.gateway} gateway and no "
+                                 "RESPONDER_TWILIO_AUTH_TOKEN, webhooks (confirmations!) are accepted unsigned; "
+                                 "listen on 127.0.0.1, or use the twilio gateway with its auth token", field=option))
+    console(stderr=True).print(
+        f"[bold red]WARNING[/bold red]: the {settings.gateway} gateway with no RESPONDER_TWILIO_AUTH_TOKEN: "
+        f"webhooks are accepted UNSIGNED (anyone reaching {host} can confirm for anybody); for local use only")
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere

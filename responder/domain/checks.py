@@ -15,6 +15,7 @@ from responder.domain.cap_checks import check_cap
 from responder.domain.errors import Problem, Severity
 from responder.domain.plan import TEMPLATE_FIELDS, LocalText, Plan, contains_url, template_fields
 from responder.domain.roster import DutyRota, Roster
+from responder.domain.route_checks import check_messaging
 from responder.domain.rules import (
     DamBreakRule,
     DrinkingWaterRule,
@@ -83,6 +84,7 @@ def check_all(
     _check_references(plan, roster, out)
     _check_stations(plan, out)
     check_cap(plan, out.plan)
+    check_messaging(plan, out.plan)
     if rota is not None:
         _check_rota(plan, roster, rota, now, out)
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))
@@ -97,6 +99,7 @@ def check_plan_in_force(plan: Plan, roster: Roster | None, sources: Sources | No
     _check_plan(plan, out)
     _check_templates(plan, out)
     _check_stations(plan, out)
+    check_messaging(plan, out.plan)
     if roster is not None:
         _check_references(plan, roster, out, coverage=False)
     return sorted(out.problems, key=lambda p: (p.severity != Severity.ERROR, p.file or "", p.line or 0))

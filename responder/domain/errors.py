@@ -61,3 +61,9 @@ class Conflict(ResponderError):
     """The request clashes with the current state (e.g. an incident already open)."""
 
     exit_code = 3
+
+
+class DatabaseUnavailable(ResponderError):
+    """The database cannot be used now or by this version: unreachable, busy, not a database, or newer schema."""
+
+    exit_code = 4

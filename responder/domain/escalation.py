@@ -12,6 +12,9 @@ from datetime import datetime
 
 from responder.domain.plan import Plan
 
+REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "escalate_group", "escalate_chain")
+"""What a confirmation cancels for that person; level changes and the stand-down still go out."""
+
 
 @dataclass(frozen=True)
 class PlannedStep:

@@ -6,15 +6,16 @@ Each function takes the plan and roster an incident lives under and returns what
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from responder.domain.callout import CallTarget, Contact, called_at, chain_contacts
-from responder.domain.messages import IncidentFacts, Task, render
+from responder.domain.messages import Composed, IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person, Roster
+from responder.domain.routes import as_sent, template_language
 from responder.domain.types import Role
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -72,6 +73,37 @@ class OutgoingMessage:
     kind: str
     text: str
     channel: str = "sms"
+    fields: Mapping[str, str] | None = field(default=None, compare=False)
+    """The values the text was filled with: a template-only provider's parameters are made from them."""
+
+    @classmethod
+    def of(cls, plan: Plan, contact: Contact, kind: str, composed: Composed, channel: str = "sms") -> OutgoingMessage:
+        """The message as the person will get it: through a template-only provider (the plan's route for their
+        number), the provider's approved template filled (:func:`responder.domain.routes.as_sent`)."""
+        language = template_language(plan.messaging, contact.phone, kind, channel)
+        if language is not None:
+            composed = composed.in_language(language)
+        sent = as_sent(plan.messaging, contact.phone, kind, channel, composed.text, composed.fields)
+        return cls(contact, kind, sent.text, channel, sent.fields)
+
+
+def calls_to_confirm(plan: Plan, phone: str) -> str:
+    """How a person on ``phone`` confirms a call-out: "reply" (to the SMS), "voice_after_sms" (a call right after it,
+    press 1) or "voice_instead" (the call alone), as the plan's route for the number says."""
+    route = plan.messaging.route_for(phone) if plan.messaging else None
+    return route.confirm if route is not None else "reply"
+
+
+def callout_messages(plan: Plan, contact: Contact, kind: str, sms: Composed, facts: IncidentFacts,
+                     tasks: Sequence[Task], when: datetime) -> list[OutgoingMessage]:
+    """A call-out's messages to one person: the SMS, a voice call (press 1) after it or instead of it, as the route
+    of their number says. A voice call-out reads the plan's ``voice`` template."""
+    how = calls_to_confirm(plan, contact.phone)
+    out = [] if how == "voice_instead" else [OutgoingMessage.of(plan, contact, kind, sms)]
+    if how != "reply":
+        out.append(OutgoingMessage.of(plan, contact, "voice", compose(plan, "voice", contact.language, facts, tasks,
+                                                                when=when), "voice"))
+    return out
 
 
 @dataclass
@@ -133,10 +165,10 @@ def _extras(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Pers
                 rec.assignments.append(Assignment(zone=zone.id))
                 into.recipients[pid] = rec
                 lang = contact.language
-                text = render(plan, "evacuation", lang, facts, extras={
+                text = compose(plan, "evacuation", lang, facts, extras={
                     "zone": pick(zone.stretch, lang, plan.default_language),
                     "shelter": pick(zone.shelter, lang, plan.default_language)}, when=when)
-                into.messages.append(OutgoingMessage(contact, "evacuation", text))
+                into.messages.append(OutgoingMessage.of(plan, contact, "evacuation", text))
     for step in callout.inform:
         for contact in chain_contacts(plan, roster, step, duty_officer):
             existing = into.recipients.get(contact.id) or known.get(contact.id)
@@ -146,22 +178,41 @@ def _extras(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Pers
                                                                    if existing else [])
             rec.assignments.append(Assignment(chain=step))
             into.recipients[contact.id] = rec
-            text = render(plan, "inform_chain", contact.language, facts, when=when)
-            into.messages.append(OutgoingMessage(contact, "inform_chain", text))
+            text = compose(plan, "inform_chain", contact.language, facts, when=when)
+            into.messages.append(OutgoingMessage.of(plan, contact, "inform_chain", text))
 
 
 def decide_raise(plan: Plan, roster: Roster, facts: IncidentFacts, duty_officer: Person | None,
                  when: datetime) -> Decision:
     decision = Decision(recipients=_targets(plan, roster, facts.hazard, facts.level))
-    texts: dict[tuple[str, tuple[int, ...]], str] = {}  # people with the same tasks and language: one render
+    texts: dict[tuple[str, tuple[int, ...]], Composed] = {}  # the same tasks and language: one render
     for rec in decision.recipients.values():
         key = (rec.contact.language, tuple(id(a) for a in rec.assignments))  # assignments are shared, see _targets
         text = texts.get(key)
         if text is None:
-            text = texts[key] = render(plan, "callout", rec.contact.language, facts, rec.tasks, when=when)
-        decision.messages.append(OutgoingMessage(rec.contact, "callout", text))
+            text = texts[key] = compose(plan, "callout", rec.contact.language, facts, rec.tasks, when=when)
+        decision.messages.extend(callout_messages(plan, rec.contact, "callout", text, facts, rec.tasks, when))
     _extras(plan, roster, facts, duty_officer, {}, decision, when)
+    decision.messages.extend(robot_messages(plan, "callout", decision.recipients.values(), facts, when))
     return decision
+
+
+def robot_messages(plan: Plan, kind: str, recipients: Iterable[RecipientPlan], facts: IncidentFacts,
+                   when: datetime) -> list[OutgoingMessage]:
+    """The group chats' copies: one message per robot whose group is called and which takes ``kind`` messages,
+    with the group's task, in the plan's first language, addressed ``robot:<name>``."""
+    if plan.messaging is None:
+        return []
+    tasks = {t.group: t for rec in recipients for t in rec.tasks}
+    out = []
+    for name, robot in plan.messaging.robots.items():
+        task = tasks.get(robot.group)
+        if kind not in robot.kinds or (task is None and kind != "standdown"):
+            continue  # a stand-down goes to every chat; the others to the chats of the groups called
+        contact = Contact(f"robot:{name}", name, f"robot:{name}", plan.default_language)
+        out.append(OutgoingMessage.of(plan, contact, kind, compose(plan, kind, contact.language, facts,
+                                                                   [task] if task else [], when=when), "robot"))
+    return out
 
 
 def decide_level_change(plan: Plan, roster: Roster, facts: IncidentFacts, already: Mapping[str, RecipientPlan],
@@ -177,19 +228,24 @@ def decide_level_change(plan: Plan, roster: Roster, facts: IncidentFacts, alread
                                                                if a.group is None])
         decision.recipients[pid] = merged
         kind = "callout" if old is None else ("upgrade" if upgrade else "downgrade")
-        decision.messages.append(OutgoingMessage(rec.contact, kind, render(
-            plan, kind, rec.contact.language, facts, merged.tasks, when=when)))
+        text = compose(plan, kind, rec.contact.language, facts, merged.tasks, when=when)
+        if kind == "downgrade":
+            decision.messages.append(OutgoingMessage.of(plan, rec.contact, kind, text))
+        else:
+            decision.messages.extend(callout_messages(plan, rec.contact, kind, text, facts, merged.tasks, when))
     for pid, old in already.items():
         if pid in wanted:
             continue
         kind = "upgrade" if upgrade else "released"
-        decision.messages.append(OutgoingMessage(old.contact, kind, render(
+        decision.messages.append(OutgoingMessage.of(plan, old.contact, kind, compose(
             plan, kind, old.contact.language, facts, old.tasks, when=when)))
         if kind == "released" and old.tasks:
             # Told to stand down: their group tasks end here, so no reminder repeats a task they were released from.
             decision.recipients[pid] = RecipientPlan(old.contact, [a for a in old.assignments if a.group is None])
     if upgrade:
         _extras(plan, roster, facts, duty_officer, {**already, **decision.recipients}, decision, when)
+    decision.messages.extend(robot_messages(plan, "upgrade" if upgrade else "downgrade", wanted.values(), facts,
+                                            when))
     return decision
 
 
@@ -197,6 +253,7 @@ def decide_end(plan: Plan, facts: IncidentFacts, told: Sequence[Contact], when: 
     """Stand-down (应急结束): everyone who was told anything hears it is over."""
     decision = Decision()
     for contact in told:
-        decision.messages.append(OutgoingMessage(contact, "standdown", render(
+        decision.messages.append(OutgoingMessage.of(plan, contact, "standdown", compose(
             plan, "standdown", contact.language, facts, when=when)))
+    decision.messages.extend(robot_messages(plan, "standdown", (), facts, when))
     return decision

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from responder.domain.plan import LocalText, Plan, contains_url, pick, template_fields
@@ -52,6 +52,22 @@ def template_for(plan: Plan, kind: str, level: int) -> LocalText:
     return value
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A message's text and the field values it was filled with: a provider that sends approved templates only
+    (Alibaba Cloud) fills its template parameters from these, in the adapter."""
+
+    text: str
+    fields: dict[str, str]
+    language: str = ""
+    redo: Callable[[str], Composed] | None = field(default=None, compare=False, repr=False)
+    """The same message composed in another language: a provider whose templates are registered in one language
+    gets its parameters in that language, whatever the person's."""
+
+    def in_language(self, language: str) -> Composed:
+        return self if language == self.language or self.redo is None else self.redo(language)
+
+
 def render(
     plan: Plan,
     kind: str | LocalText,
@@ -66,6 +82,19 @@ def render(
     ``kind`` names a template of ``plan.templates``, or is a template itself in several languages (the public
     CAP warning's headline, description and instruction), filled the same way.
     """
+    return compose(plan, kind, language, facts, tasks, extras, when).text
+
+
+def compose(
+    plan: Plan,
+    kind: str | LocalText,
+    language: str,
+    facts: IncidentFacts,
+    tasks: Sequence[Task] = (),
+    extras: Mapping[str, str] | None = None,
+    when: datetime | None = None,
+) -> Composed:
+    """:func:`render`, with the values of the fields it filled."""
     texts = template_for(plan, kind, facts.level) if isinstance(kind, str) else kind
     lang = language if language in plan.languages else plan.default_language
     level = plan.level(facts.level)
@@ -101,7 +130,8 @@ def render(
     text = template.format_map(values).strip()
     if facts.is_drill and "drill" not in template_fields(template):
         text = values["drill"] + text  # a drill is always marked, even where a template forgot {drill}
-    return text
+    return Composed(text, dict(values), lang,
+                    lambda other: compose(plan, kind, other, facts, tasks, extras, when))
 
 
 def assess(plan: Plan, phone: str, text: str, language: str) -> Rendered:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from responder.domain.cap_config import CapConfig
 from responder.domain.geometry import Geometry
+from responder.domain.routes import Messaging
 from responder.domain.rules import Rule
 from responder.domain.stale_alarms import AlarmPolicy
 from responder.domain.stations import Feed, Station
@@ -348,6 +349,9 @@ class Plan(Strict):
     """The public warning (CAP 1.2) each declared level publishes; none without this section."""
     feed_alarms: AlarmPolicy = AlarmPolicy()
     """How the duty officer hears of silent stations: hysteresis, quiet period, messages per hour."""
+    messaging: Messaging | None = None
+    """Gateways per route (+86 through a domestic provider, the rest through Twilio) and group chat robots; without
+    it every message goes through the deployment's one gateway (``RESPONDER_GATEWAY``)."""
 
     @model_validator(mode="after")
     def _four_levels(self) -> Plan:

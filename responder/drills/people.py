@@ -9,6 +9,7 @@ from typing import Any
 
 from responder.domain.drills import Behaviour, People, behaviour_for
 from responder.domain.roster import Roster
+from responder.domain.routes import Messaging
 from responder.worker.dispatcher import Claimed
 
 REPLY_KINDS = ("callout", "resend", "upgrade", "evacuation")
@@ -27,8 +28,11 @@ IncidentCodes = Callable[[], tuple[dict[int, str], int]]
 class SimulatedPeople:
     """The roster's people as the scenario says they behave, drawing on the drill's one random generator."""
 
-    def __init__(self, people: People, roster: Roster, rng: random.Random, schedule: Schedule) -> None:
+    def __init__(self, people: People, roster: Roster, rng: random.Random, schedule: Schedule,
+                 messaging: Messaging | None = None) -> None:
         self.people, self.roster, self.rng, self.schedule = people, roster, rng, schedule
+        self.messaging = messaging
+        """The plan's routes: someone whose route brings no SMS reply back answers the call instead."""
         self._decided: dict[tuple[str, int], tuple[bool, timedelta]] = {}
         self._answered: set[tuple[str, int]] = set()
 
@@ -49,12 +53,13 @@ class SimulatedPeople:
         answers, delay = self._decide(*key)
         if not answers or b.unreachable:
             return
+        by_voice = b.voice_only or self._no_reply_channel(item.to)
         if item.channel == "voice":
-            if b.voice_only and key not in self._answered:
+            if by_voice and key not in self._answered:
                 self._answered.add(key)
                 self.schedule(sent + KEYPRESS_AFTER, "keypress", item.id)
             return
-        if b.voice_only:
+        if by_voice:
             return
         if item.kind in REPLY_KINDS and key not in self._answered:
             self._answered.add(key)
@@ -66,6 +71,10 @@ class SimulatedPeople:
         else:
             return
         self.schedule(sent + delay, "sms", (item.to, text))
+
+    def _no_reply_channel(self, phone: str) -> bool:
+        route = self.messaging.route_for(phone) if self.messaging else None
+        return route is not None and (not route.replies or route.confirm == "voice_instead")
 
     def _decide(self, person_id: str, incident_id: int) -> tuple[bool, timedelta]:
         """Once per person and incident: will they ever answer, and after how long."""

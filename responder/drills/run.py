@@ -44,6 +44,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     """``seed``: instead of the scenario's own, to play the same scenario with other replies, delays and failures."""
     from responder.app.contacts import import_contacts
     from responder.app.feed_cycle import ingest_and_evaluate
+    from responder.app.outfiles import write_whole
     from responder.app.reports import build_report
     from responder.app.setup import init_database
     from responder.configfiles.roster_csv import validate_roster_file
@@ -79,7 +80,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
         # reads nothing more from the database.
         with ThreadPoolExecutor(1, thread_name_prefix="drill-save") as pool:
             saved = pool.submit(save_copy, drill.engine, database)
-            written = write_files(data, out_dir, name)
+            written = write_files(data, out_dir, name, write=write_whole)
             saved.result()
         html, markdown = written["html"], written["md"]
     finally:
@@ -100,5 +101,7 @@ def _as_the_report_counts(result: DrillResult, data: ReportData) -> None:
 
 def drill_database(out_dir: Path, name: str) -> Path:
     """Each drill run gets its own SQLite file: drill records never mix with real incidents."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from responder.app.outfiles import prepare_folder
+
+    prepare_folder(out_dir)  # an unusable --out is refused before the drill runs, located
     return out_dir / f"{name}.db"

@@ -108,7 +108,8 @@ class DrillRunner:
 
         with self.ctx.sessions() as session:
             self.roster = load_roster(session)
-        self.people = SimulatedPeople(self.scenario.people, self.roster, self.rng, self._push)
+        self.people = SimulatedPeople(self.scenario.people, self.roster, self.rng, self._push,
+                                      self.ctx.plan.messaging)
         self.gateway.fail_numbers({phone: lambda: PermanentError("unreachable destination handset (drill)",
                                                                  code=UNREACHABLE_CODE)
                                    for phone in self.people.unreachable()})

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from responder.domain.readings import RawReading, Reading, Rejected, validate
+from responder.domain.redact import redact
 from responder.domain.stations import Feed, Station, station_for, stations_of
 from responder.feeds.http import FeedError, fetch
 
@@ -43,7 +44,9 @@ class FeedResult:
         return self.error is None
 
     def fail(self, reason: str) -> None:
-        """Record a failure of part of the feed; what was read so far is kept."""
+        """Record a failure of part of the feed; what was read so far is kept. A URL's credentials are hidden here,
+        before the reason reaches the table, ``--json``, ``feed_status``, the audit record or a log."""
+        reason = redact(reason)
         self.error = reason if self.error is None else f"{self.error}; {reason}"
 
 

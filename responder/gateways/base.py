@@ -3,7 +3,7 @@ its text, language and keypress URL, and each vendor's adapter builds its own ma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +19,10 @@ class OutgoingSms:
     status_callback: str | None = None
     reference: str | None = None
     """Our outbox id, for logs and the fake gateway's records."""
+    kind: str | None = None
+    """The message kind (callout, standdown...): a template-only provider picks its approved template by it."""
+    fields: Mapping[str, str] | None = None
+    """The values the text was filled with, from which a template-only provider's adapter fills its parameters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class OutgoingCall:
     sender: str | None = None
     status_callback: str | None = None
     reference: str | None = None
+    kind: str | None = None
+    fields: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,21 +10,66 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from responder.domain.errors import InputError, Problem
+from responder.domain.errors import DatabaseUnavailable, InputError, Problem
+from responder.domain.redact import redact
+
+BUSY_TIMEOUT_SECONDS = 30.0
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS, **kwargs: Any) -> Engine:
+    """An engine whose pooled connections are tested before use (``pool_pre_ping``): after a server restart or a
+    failover a worker gets a fresh connection rather than the dead one. A SQLite file is opened, never created:
+    only ``migrate.upgrade`` creates one, so a command that fails leaves no empty database behind."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs.setdefault("pool_pre_ping", True)
     try:
         engine = create_engine(url, **kwargs)
     except Exception as exc:
-        raise InputError(Problem(f"cannot use database URL {url!r}: {exc}", field="RESPONDER_DATABASE_URL")) from None
+        raise InputError(Problem(f"cannot use database URL {redact(url)!r}: {redact(str(exc))}",
+                                 field="RESPONDER_DATABASE_URL")) from None
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, busy_timeout)
+        _open_existing_only(engine)
     return engine
+
+
+def _open_existing_only(engine: Engine) -> None:
+    path = sqlite_path(engine)
+    if path is None:
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_to_create(*_: Any) -> None:
+        if not path.exists():  # sqlite3's own error, so every handler of a database error handles this one too
+            import sqlite3
+
+            where = f"the folder {path.parent} does not exist" if not path.parent.is_dir() else "no such file"
+            raise sqlite3.OperationalError(f"unable to open database file {path}: {where}")
+
+
+def create_sqlite_file(engine: Engine) -> Path | None:
+    """Create the (empty) SQLite file of ``engine`` if it is not there; the path created, else None."""
+    import sqlite3
+
+    path = sqlite_path(engine)
+    if path is None or path.exists():
+        return None
+    if not path.parent.is_dir():
+        raise DatabaseUnavailable(f"cannot create the database {path}: the folder {path.parent} does not exist")
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(f"cannot create the database {path}: {exc}") from None
+    return path
+
+
+def remove_sqlite_file(path: Path) -> None:
+    """Undo :func:`create_sqlite_file` (a failed ``init`` leaves no half-made database)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def scratch_engine() -> Engine:
@@ -60,7 +105,7 @@ def save_copy(engine: Engine, path: Path) -> None:
         raw.close()
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy issue BEGIN itself so that BEGIN IMMEDIATE can be used for claims.
@@ -69,7 +114,7 @@ def _tune_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
+from responder.domain.redact import redact, redact_values
 from responder.storage.models import AuditEventRow, InboundMessageRow, IncidentRow, OutboxRow, RecipientRow
 
 PENDING_STATES = ("pending", "sending")
@@ -163,7 +164,8 @@ def enqueue(db: Db, incident_id: int | None, messages: Sequence[OutgoingMessage]
     same = dict(incident_id=incident_id, sender=sender, status="pending", created_at=now, due_at=due,
                 deadline_at=due + deadline, attempts=0, failure_reported=False, dedupe_key=None)
     rows = [{**same, "person_id": m.contact.id, "channel": m.channel, "to_number": m.contact.phone, "body": m.text,
-             "language": m.contact.language, "kind": m.kind} for m in messages]
+             "language": m.contact.language, "kind": m.kind,
+             "fields": dict(m.fields) if m.fields is not None else None} for m in messages]
     if dedupe:
         for row, key in zip(rows, dedupe, strict=True):
             row["dedupe_key"] = key
@@ -197,8 +199,9 @@ def audit(db: Db, at: datetime, actor: str, kind: str, summary: str, incident_id
 
     Written at once by a Core INSERT: an ORM object would cost a unit-of-work flush on every reply.
     """
-    insert_many(db, AUDIT, [dict(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
-                                 reason=reason, evidence=evidence or {})])
+    insert_many(db, AUDIT, [dict(incident_id=incident_id, at=at, actor=actor, kind=kind, summary=redact(summary),
+                                 reason=redact(reason) if reason else reason,
+                                 evidence=redact_values(evidence or {}))])
 
 
 def audit_events(session: Session, incident_id: int) -> list[AuditEventRow]:

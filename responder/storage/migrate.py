@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from responder.domain.errors import DatabaseUnavailable
+from responder.storage.db import create_sqlite_file, remove_sqlite_file, sqlite_path
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -35,6 +38,14 @@ def alembic_config(engine: Engine | None = None) -> Config:
 @functools.cache
 def head_revision() -> str | None:
     """This version's schema revision (several heads are listed joined by '+'): the revisions no other revises."""
+    revisions, revised = _revisions()
+    heads = sorted(revisions - revised)
+    return "+".join(heads) if heads else None
+
+
+@functools.cache
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """Every revision this version's migrations define, and those another revises."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
@@ -44,8 +55,20 @@ def head_revision() -> str | None:
         revision, down = found
         revisions.add(revision)
         revised.update(down)
-    heads = sorted(revisions - revised)
-    return "+".join(heads) if heads else None
+    return frozenset(revisions), frozenset(revised)
+
+
+def unknown_revisions(current: str) -> list[str]:
+    """The database's revisions this version has no migration for: a newer responder upgraded it."""
+    return [r for r in current.split("+") if r not in _revisions()[0]]
+
+
+def newer_schema(current: str) -> DatabaseUnavailable:
+    """A database upgraded by a newer responder: `db upgrade` cannot help (Alembic does not know the revision)."""
+    return DatabaseUnavailable(
+        f"the database schema is at {current}, which this version of responder does not know (it goes up to "
+        f"{head_revision()}): a newer responder has upgraded it; run that version, or restore a backup made for "
+        "this one (`db upgrade` cannot go back)")
 
 
 def _revision_lines(path: Path) -> tuple[str, tuple[str, ...]] | None:
@@ -74,22 +97,40 @@ def _revision_lines(path: Path) -> tuple[str, tuple[str, ...]] | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The database's revision(s), None where it has none (not set up)."""
+    """The database's revision(s), None where it has none (not set up, or a SQLite file not created yet)."""
+    path = sqlite_path(engine)
+    if path is not None and not path.exists():
+        return None
     try:
         with engine.connect() as conn:
             heads = sorted(str(v) for v in conn.scalars(text("SELECT version_num FROM alembic_version")))
-    except DBAPIError:  # no revision table: nothing set up yet
-        return None
+    except DBAPIError as exc:
+        if _no_such_table(exc):  # no revision table: nothing set up yet
+            return None
+        raise  # unreachable, busy, not a database: the caller's error boundary says which
     return "+".join(heads) if heads else None
+
+
+def _no_such_table(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> tuple[str | None, str | None]:
     """Bring the schema to ``revision``; safe to run again. Returns (before, after)."""
     from alembic import command
 
-    before = current_revision(engine)
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    created = create_sqlite_file(engine)
+    try:
+        before = current_revision(engine)
+        if before is not None and unknown_revisions(before):
+            raise newer_schema(before)
+        cfg = alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except BaseException:
+        if created is not None:
+            engine.dispose()
+            remove_sqlite_file(created)
+        raise
     return before, current_revision(engine)

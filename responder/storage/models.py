@@ -138,6 +138,8 @@ class OutboxRow(Base):
     final_at: Mapped[datetime | None]
     failure_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    fields: Mapped[dict[str, Any] | None]
+    """The values the text was filled with (0012): a template-only provider's parameters are made from them."""
 
 
 class SendAttemptRow(Base):

@@ -8,7 +8,7 @@ dispatcher runs them for every batch, and building a statement costs more than r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ class Claimed:
     person_id: str | None
     kind: str
     language: str
+    fields: dict[str, str] | None = field(default=None, compare=False)
+    """The values the text was filled with, for a template-only provider's parameters."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,13 @@ class Abandoned:
 
 def _claimed(row: Any) -> Claimed:
     return Claimed(row.id, row.to_number, row.body, row.channel, row.sender, row.attempts, row.deadline_at,
-                   row.incident_id, row.person_id, row.kind, row.language)
+                   row.incident_id, row.person_id, row.kind, row.language, row.fields)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _SEND_COLUMNS = (OutboxRow.id, OutboxRow.to_number, OutboxRow.body, OutboxRow.channel, OutboxRow.sender,
                  OutboxRow.attempts, OutboxRow.deadline_at, OutboxRow.incident_id, OutboxRow.person_id,
-                 OutboxRow.kind, OutboxRow.language)
+                 OutboxRow.kind, OutboxRow.language, OutboxRow.fields)
 _DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_at <= _NOW)
         .order_by(OutboxRow.due_at, OutboxRow.id).limit(bindparam("limit")))
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
@@ -243,3 +245,16 @@ def queue_depth(conn: Connection) -> tuple[int, datetime | None]:
     depth, oldest = conn.execute(select(func.count(), func.min(OutboxRow.created_at))
                                  .where(OutboxRow.status.in_(PENDING_STATES))).one()
     return int(depth), oldest
+
+
+def claim_failure_reports(conn: Connection | Any, ids: Sequence[int]) -> set[int]:
+    """Mark failed rows reported and return those *this* transaction marked (a conditional UPDATE ... RETURNING).
+
+    Two workers that both saw the rows unreported: on PostgreSQL the second one's UPDATE waits for the first's
+    commit and then finds them reported; on SQLite the write lock orders them. Each failure is summarised once.
+    """
+    if not ids:
+        return set()
+    claimed = conn.execute(update(OutboxRow).where(OutboxRow.id.in_(list(ids)), OutboxRow.failure_reported.is_(False))
+                           .values(failure_reported=True).returning(OutboxRow.id))
+    return {int(oid) for oid in claimed.scalars()}

@@ -53,6 +53,7 @@ from responder.domain.derived import (
     utc_offsets,
 )
 from responder.domain.readings import Reading, Rejected, Series, epoch_seconds
+from responder.domain.redact import redact
 from responder.domain.rules import HazardState, ManualReport
 from responder.domain.stations import Station
 from responder.storage.feed_models import (
@@ -792,7 +793,7 @@ def record_feed_status(session: Session, kind: str, ref: str, error: str | None,
     if error is None:
         row.last_ok_at = now
     else:
-        row.last_error, row.last_error_at = error, now
+        row.last_error, row.last_error_at = redact(error), now
     return row
 
 

@@ -31,7 +31,7 @@ from starlette.middleware import Middleware
 
 from responder.app.board_users import configured_secret
 from responder.app.ports import Context
-from responder.web import board, metrics, sms_hooks, voice_hooks
+from responder.web import alibaba_hooks, board, metrics, sms_hooks, voice_hooks
 from responder.web import health as health_hook
 from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
@@ -56,7 +56,7 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     board_routes, pages = board.routes(ctx, live)
     app = Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
                             *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
-                            *login_routes(ctx), *board_routes],
+                            *login_routes(ctx), *alibaba_hooks.routes(ctx), *board_routes],
                     middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})
     app.state.board_live = live  # `serve` ends the boards' event streams when it stops
     return app

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from responder.app.ports import Context
+from responder.domain.redact import redact
 from responder.web.forms import log
 
 HealthCheck = Callable[[], Mapping[str, Any]]
@@ -24,7 +25,7 @@ def _health_report(ctx: Context, head: Callable[[], str | None]) -> dict[str, An
     try:
         raw = ctx.engine.raw_connection()
     except Exception as exc:
-        return {"database": {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]},
+        return {"database": {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]},
                 "schema": {"ok": False, "error": "database unreachable"}}
     try:
         cursor = raw.cursor()
@@ -33,7 +34,7 @@ def _health_report(ctx: Context, head: Callable[[], str | None]) -> dict[str, An
             cursor.fetchall()
             report["database"] = {"ok": True, "dialect": ctx.engine.dialect.name}
         except Exception as exc:
-            report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            report["database"] = {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]}
             report["schema"] = {"ok": False, "error": "database unreachable"}
             return report
         try:
@@ -79,7 +80,7 @@ def routes(ctx: Context, health: HealthCheck | None) -> list[Route]:
                 report.update(dict(extra))
             except Exception as exc:
                 log.exception("health: the health callable failed")
-                report["health_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                report["health_error"] = redact(f"{type(exc).__name__}: {exc}")[:300]
                 report["ok"] = False
         healthy = _healthy(report)
         report["status"] = "ok" if healthy else "unhealthy"

@@ -18,6 +18,12 @@ OPEN_GATEWAYS = ("console", "fake")
 """Gateways for local use: with no auth token configured, their webhooks are accepted unsigned."""
 
 
+def accepts_unsigned(settings: Settings) -> bool:
+    """Whether webhooks would be accepted unsigned (a local gateway and no auth token): ``serve`` then warns, and
+    listens on the loopback interface only."""
+    return not settings.twilio_auth_token and settings.gateway in OPEN_GATEWAYS
+
+
 class SignatureCheck:
     """Who may call the ``/twilio/*`` hooks.
 
@@ -32,7 +38,7 @@ class SignatureCheck:
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         self.validator = RequestValidator(token) if token else None
         self.public_url = settings.public_url.rstrip("/") if settings.public_url else None
-        self.open = self.validator is None and settings.gateway in OPEN_GATEWAYS
+        self.open = self.validator is None and accepts_unsigned(settings)
         self._algorithm_of: Callable[[str], str] | None = getattr(twilio_signature, "get_signature_algorithm", None)
 
     def signed_url(self, request: Request) -> str | None:

@@ -30,15 +30,16 @@ from sqlalchemy import Connection
 # The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
 # rate-limited stream holds that send back, and the next ones bunch up behind it.
 from responder.app.confirm import apply_early_receipts
-from responder.app.escalation import REMINDER_KINDS
 from responder.app.failures import any_unreported, report_failures
 from responder.app.ports import Context
+from responder.domain.escalation import REMINDER_KINDS
 from responder.gateways.base import Accepted, Gateway, GatewayError, PermanentError
 from responder.storage import outbox
 from responder.storage.db import reading
 from responder.storage.outbox import Claimed
 from responder.worker.dispatch_stats import DispatchStats
 from responder.worker.handover import Outcome, hand_over
+from responder.worker.outage import DatabaseWatch
 from responder.worker.rate_limit import DatabaseLimiter, IntervalLimiter, RateLimiter, Unlimited
 from responder.worker.reconcile import reconcile_abandoned
 
@@ -71,6 +72,7 @@ class Dispatcher:
         worker_id: str | None = None,
         concurrency: int = 4,
         rng: random.Random | None = None,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self.ctx = ctx
         self.gateway = gateway
@@ -79,6 +81,10 @@ class Dispatcher:
         self.concurrency = max(1, concurrency)
         self.rng = rng or random.Random()
         self.stats = DispatchStats()
+        self.watch = watch or DatabaseWatch(ctx.engine.url.render_as_string(hide_password=True),
+                                            ctx.settings.database_retry_max_seconds)
+        """Rows in hand are looked at and recorded through the outage (the gateway's answer is not thrown away)."""
+        self._stop: threading.Event | None = None
         self._stats_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._held: set[int] = set()
@@ -182,9 +188,12 @@ class Dispatcher:
         for item in items:
             self.limiter.acquire(item.sender)
         self._keep_claims()
-        with self.ctx.engine.begin() as conn:
-            wanted = self._still_wanted(conn, items)
-        return self._send_and_record(items, wanted)
+
+        def look_again() -> list[Claimed]:
+            with self.ctx.engine.begin() as conn:
+                return self._still_wanted(conn, items)
+
+        return self._send_and_record(items, self.watch.retry(look_again, "the look before sending", self._stop))
 
     def _send_batch(self) -> int:
         """For a gateway with a batch request: claim a batch, hand its SMS over together, record them together.
@@ -216,9 +225,13 @@ class Dispatcher:
         outcomes: dict[int, str] = {}
         marked: list[Claimed] = []
         if results or short:
-            with self.ctx.engine.begin() as conn:
-                outcomes, marked = self._record_results(conn, results, now)
-                self._unreported = any_unreported(conn) if short else None
+            def record() -> tuple[dict[int, str], list[Claimed]]:
+                with self.ctx.engine.begin() as conn:
+                    recorded = self._record_results(conn, results, now)
+                    self._unreported = any_unreported(conn) if short else None
+                return recorded
+
+            outcomes, marked = self.watch.retry(record, "recording what was sent", self._stop)
         return self._settle(items, results, outcomes, marked, now)
 
     def _hand_over(self, items: list[Claimed]) -> list[tuple[Claimed, Outcome]]:
@@ -351,6 +364,7 @@ class Dispatcher:
     def drain(self, on_progress: Callable[[DispatchStats], None] | None = None,
               stop: threading.Event | None = None) -> DispatchStats:
         """Send until nothing is due now (retries scheduled for later are left for later)."""
+        self._stop = stop
         try:
             while not (stop and stop.is_set()):
                 handled = self.run_once()

@@ -22,12 +22,12 @@ def _sender(item: Claimed) -> str | None:
 
 
 def outgoing_sms(item: Claimed) -> OutgoingSms:
-    return OutgoingSms(item.to, item.body, _sender(item), reference=str(item.id))
+    return OutgoingSms(item.to, item.body, _sender(item), reference=str(item.id), kind=item.kind, fields=item.fields)
 
 
 def outgoing_call(item: Claimed, public_url: str | None) -> OutgoingCall:
     return OutgoingCall(item.to, item.body, item.language, keypress_url(public_url, item.id), _sender(item),
-                        reference=str(item.id))
+                        reference=str(item.id), kind=item.kind, fields=item.fields)
 
 
 def hand_over(gateway: Gateway, items: Sequence[Claimed], public_url: str | None) -> list[tuple[Claimed, Outcome]]:

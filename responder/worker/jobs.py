@@ -6,10 +6,15 @@ incident still open at that level) before acting, so a late or repeated run is h
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec
 
 from responder.app.ports import Context
+
+if TYPE_CHECKING:
+    from responder.worker.outage import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +24,28 @@ class Runtime:
 
     ctx: Context | None = None
     after_sweep: Callable[[], object] | None = None
+    watch: DatabaseWatch | None = None
+    """The process's database watch: a job that meets an outage is noted there (one line per outage), not logged
+    with a traceback; an interval job runs again at its next time, an escalation step by the sweep once it is due."""
+
+
+P = ParamSpec("P")
+
+
+def _rides_out_outages(job: Callable[P, None]) -> Callable[P, None]:
+    @functools.wraps(job)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            job(*args, **kwargs)
+        except Exception as exc:
+            watch = Runtime.watch
+            if watch is None or watch.failed(exc, f"the {job.__name__} job") is None:
+                raise
+        else:
+            if Runtime.watch is not None:
+                Runtime.watch.ok()
+
+    return run
 
 
 def _ctx() -> Context:
@@ -27,6 +54,7 @@ def _ctx() -> Context:
     return Runtime.ctx
 
 
+@_rides_out_outages
 def escalation_step(step_id: int) -> None:
     from responder.app.escalation import run_step
 
@@ -36,6 +64,7 @@ def escalation_step(step_id: int) -> None:
                  outcome.detail)
 
 
+@_rides_out_outages
 def sweep() -> None:
     """Run anything overdue (e.g. steps that fell due while no scheduler ran) and schedule new steps."""
     from responder.app.escalation import run_due
@@ -47,6 +76,7 @@ def sweep() -> None:
         Runtime.after_sweep()
 
 
+@_rides_out_outages
 def feed_cycle(feed_id: str | None = None) -> None:
     """Poll one feed (or, with None, only re-evaluate the rules and staleness) and act on the rules."""
     from responder.app.feed_cycle import CycleReport, evaluate_rules, run_cycle

@@ -10,6 +10,7 @@ from typing import Any
 from responder.app.ports import Context
 from responder.worker import jobs
 from responder.worker.lease import LeaseState, release, try_acquire
+from responder.worker.outage import DatabaseWatch
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,9 @@ class SchedulerRunner:
     """Holds or waits for the scheduler lease; starts APScheduler when it gets it, stops when it loses it."""
 
     def __init__(self, ctx: Context, holder: str, ttl: float = 30.0, renew_every: float = 5.0,
-                 sweep_every: float = 10.0) -> None:
+                 sweep_every: float = 10.0, watch: DatabaseWatch | None = None) -> None:
         self.ctx = ctx
+        self.watch = watch or DatabaseWatch(ctx.settings.database_url, ctx.settings.database_retry_max_seconds)
         self.holder = holder
         self.ttl = timedelta(seconds=ttl)
         self.renew_every = renew_every
@@ -41,13 +43,33 @@ class SchedulerRunner:
     def start(self) -> None:
         jobs.Runtime.ctx = self.ctx
         jobs.Runtime.after_sweep = self.schedule_new_steps
+        jobs.Runtime.watch = self.watch
+        logging.getLogger("apscheduler.scheduler").addFilter(self._job_store_outage)
         self._thread = threading.Thread(target=self._loop, name="scheduler-lease", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(self.renew_every)
+            wait = self.renew_every
+            try:
+                self.tick()
+                self.watch.ok()
+            except Exception as exc:
+                backoff = self.watch.failed(exc, "the scheduler lease")
+                if backoff is None:
+                    log.exception("scheduler lease check failed")
+                else:  # the lease expires on its own if the outage outlasts it: a standby may take over then
+                    wait = min(backoff, self.renew_every)
+                    self.message = f"database unreachable: {self.watch.reason}"
+            self._stop.wait(wait)
+
+    def _job_store_outage(self, record: logging.LogRecord) -> bool:
+        """APScheduler logs its job store's failure every retry: during an outage the watch's one line says it."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        error = args[-1] if args and isinstance(args[-1], BaseException) else None
+        if error is None or not str(record.msg).startswith("Error getting due jobs"):
+            return True
+        return self.watch.failed(error, "the scheduler's job store") is None
 
     def tick(self) -> None:
         state = try_acquire(self.ctx, LEASE, self.holder, self.ttl)
@@ -68,12 +90,17 @@ class SchedulerRunner:
             self.message = "leader"
 
     def stop(self) -> None:
+        logging.getLogger("apscheduler.scheduler").removeFilter(self._job_store_outage)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._stop_scheduler()
         if self.state.held:
-            release(self.ctx, LEASE, self.holder)
+            try:
+                release(self.ctx, LEASE, self.holder)
+            except Exception as exc:  # the database is away: the lease expires on its own
+                if self.watch.failed(exc, "releasing the scheduler lease") is None:
+                    raise
             self.state = LeaseState(False, None, None)
 
     # -- APScheduler ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The gate in front of the board: signed session cookies, the signed-in user on every request, sign-in required
 and a CSRF token on every unsafe request, outside the machine-facing paths.
 
-* ``/twilio/`` (signed by Twilio), ``/cap/`` (public warnings), ``/health``, ``/healthz``, ``/metrics`` and
+* ``/twilio/`` (signed by Twilio), ``/alibaba/`` (Alibaba Cloud's pushes, with their secret token), ``/cap/`` (public
+  warnings), ``/health``, ``/healthz``, ``/metrics`` and
   ``/static/`` go straight through: no cookie, no session, no login, no CSRF.
 * WebSocket connections are refused: the board serves none.
 * ``/login`` and ``/logout`` get a session but no login requirement; they check their CSRF token themselves.
@@ -34,7 +35,7 @@ from responder.domain.board_users import BoardUser
 from responder.web.auth.access import CSRF_FIELD, CSRF_HEADER, csrf_matches
 
 log = logging.getLogger(__name__)
-PUBLIC_PREFIXES = ("/twilio/", "/cap/", "/static/")
+PUBLIC_PREFIXES = ("/twilio/", "/alibaba/", "/cap/", "/static/")
 PUBLIC_PATHS = frozenset({"/health", "/healthz", "/metrics"})
 SIGN_IN_PATHS = frozenset({"/login", "/logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
