@@ -73,6 +73,14 @@ def check_level(level: int) -> None:
                                  "1 (red)", field="--level"))
 
 
+def check_direction(incident: IncidentRow, level: int, verb: str) -> None:
+    """``alert upgrade`` asks for a more severe level (a smaller number), ``downgrade`` for a less severe one."""
+    if (verb == "upgrade") != (level < incident.level):
+        asked, instead = ("an upgrade", "a downgrade") if verb == "upgrade" else ("a downgrade", "an upgrade")
+        raise InputError(Problem(f"incident #{incident.id} is at level {incident.level}: level {level} would be "
+                                 f"{instead}, not {asked} (1 is the most severe)", field="--level"))
+
+
 def _check_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
@@ -208,6 +216,29 @@ def _deadline(ctx: Context) -> timedelta:
     return timedelta(seconds=ctx.settings.send_deadline_seconds)
 
 
+def _draft_change(ctx: Context, session: Session, incident: IncidentRow, level: int, reason: str,
+                  now: datetime) -> tuple[Plan, dict[str, Any], Decision]:
+    """The decision an upgrade or downgrade would write: (the incident's plan, who was called already, decision)."""
+    if level == incident.level:
+        raise InputError(Problem(f"incident #{incident.id} is already at level {level}", field="--level"))
+    plan, roster = snapshot_of(incident)
+    facts = IncidentFacts(incident.code, incident.hazard, level, reason, incident.is_drill, incident.level)
+    already = store.recipient_plans(store.recipients_of(session, incident.id))
+    return plan, already, decide_level_change(plan, roster, facts, already, duty_officer(ctx, roster, plan), now)
+
+
+def preview_change(ctx: Context, incident_id: int, level: int, reason: str) -> Preview:
+    """What ``change_level`` would send, written nowhere: groups, people, each distinct text with its segments."""
+    check_level(level)
+    reason = _check_reason(reason)
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        incident = load_open(session, incident_id, for_update=False)
+        plan, _, decision = _draft_change(ctx, session, incident, level, reason, ctx.clock.now())
+        return Preview(incident.hazard, level, decision.groups(), len(decision.recipients),
+                       _check_messages(plan, decision))
+
+
 def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: str,
                  evidence: dict[str, Any] | None = None) -> Outcome:
     """Upgrade or downgrade an open incident."""
@@ -219,12 +250,7 @@ def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: st
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         incident = load_open(session, incident_id)
-        if level == incident.level:
-            raise InputError(Problem(f"incident #{incident_id} is already at level {level}", field="--level"))
-        plan, roster = snapshot_of(incident)
-        facts = IncidentFacts(incident.code, incident.hazard, level, reason, incident.is_drill, incident.level)
-        already = store.recipient_plans(store.recipients_of(session, incident.id))
-        decision = decide_level_change(plan, roster, facts, already, duty_officer(ctx, roster, plan), now)
+        plan, already, decision = _draft_change(ctx, session, incident, level, reason, now)
         _refuse_over_limit(_check_messages(plan, decision))
         verb = "upgraded" if level < incident.level else "downgraded"
         store.save_recipients(session, incident.id, decision.recipients, level, now)
@@ -239,6 +265,27 @@ def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: st
     return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
 
 
+def _end_decision(session: Session, incident: IncidentRow, reason: str, now: datetime) -> tuple[Plan, Decision]:
+    """The stand-down messages: everyone handed a message so far is told (run after cancelling what is unsent)."""
+    plan, _ = snapshot_of(incident)
+    told = store.told_person_ids(session, incident.id)
+    contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in store.recipients_of(session, incident.id)
+                if r.person_id in told]
+    facts = IncidentFacts(incident.code, incident.hazard, incident.level, reason, incident.is_drill)
+    return plan, decide_end(plan, facts, contacts, now)
+
+
+def preview_end(ctx: Context, incident_id: int, reason: str) -> Preview:
+    """What ``end_alert`` would send, written nowhere (the messages not yet sent would be cancelled instead)."""
+    reason = _check_reason(reason)
+    ctx.require_schema()
+    with ctx.sessions() as session:
+        incident = load_open(session, incident_id, for_update=False)
+        plan, decision = _end_decision(session, incident, reason, ctx.clock.now())
+        people = len({m.contact.id for m in decision.messages})
+        return Preview(incident.hazard, incident.level, {}, people, _check_messages(plan, decision))
+
+
 def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
     """Stand-down (应急结束): cancel what was not sent, tell everyone who was told anything."""
     from responder.storage.db import transaction
@@ -248,17 +295,13 @@ def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         incident = load_open(session, incident_id)
-        plan, _ = snapshot_of(incident)
         cancelled = store.cancel_pending(session, incident.id, now)
         steps = cancel_steps(session, incident.id, now, f"stand-down by {by}")
-        told = store.told_person_ids(session, incident.id)
-        rows = store.recipients_of(session, incident.id)
-        contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in rows if r.person_id in told]
-        facts = IncidentFacts(incident.code, incident.hazard, incident.level, reason, incident.is_drill)
-        decision = decide_end(plan, facts, contacts, now)
+        _, decision = _end_decision(session, incident, reason, now)
         queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
         store.audit(session, now, by, "ended", f"stand-down; {queued} told, {cancelled} unsent messages and {steps} "
                     "escalation steps cancelled", incident.id, reason,
                     {"level": incident.level, "cancelled": cancelled, "steps_cancelled": steps})
         incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
-    return Outcome(incident.id, incident.code, incident.level, "ended", len(rows), queued, cancelled)
+        recipients = len(store.recipients_of(session, incident.id))
+    return Outcome(incident.id, incident.code, incident.level, "ended", recipients, queued, cancelled)

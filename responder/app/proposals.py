@@ -100,9 +100,9 @@ def _tell_duty_officer(ctx: Context, session: Any, proposal: ProposalRow, curren
                   timedelta(seconds=ctx.settings.send_deadline_seconds), sender_key(ctx))
 
 
-def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str | None = None) -> ProposalOutcome:
-    """Confirm (run the use case) or reject (with a reason) a pending proposal."""
-    now = ctx.clock.now()
+def planned_action(ctx: Context, proposal_id: int) -> tuple[ProposalRow, IncidentRow | None, str | None]:
+    """What confirming a pending proposal would run now: the proposal, the open incident of its hazard, and
+    raise / upgrade / downgrade / end (None: the level already stands). NotFound, or Conflict once decided."""
     with ctx.sessions() as session:
         proposal = proposal_store.proposal(session, proposal_id)
         if proposal is None:
@@ -110,15 +110,26 @@ def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str |
         if proposal.status != "pending":
             raise Conflict(f"proposal P{proposal_id} is already {proposal.status}")
         current = proposal_store.open_incident(session, proposal.hazard, proposal.is_drill)
+    return proposal, current, _action(current, proposal.level)
+
+
+def default_reason(proposal: ProposalRow) -> str:
+    """The reason a confirmed proposal's messages give when the officer adds none: the rule and its reading."""
+    return f"{proposal.rule_id}: {evidence_text(proposal.evidence)}"
+
+
+def decide(ctx: Context, proposal_id: int, by: str, confirm: bool, reason: str | None = None) -> ProposalOutcome:
+    """Confirm (run the use case) or reject (with a reason) a pending proposal."""
+    now = ctx.clock.now()
+    proposal, current, action = planned_action(ctx, proposal_id)
     if not confirm:
         if not reason:
             raise InputError(Problem("a reason is required to reject a proposal", field="--reason"))
         reason = check_text(reason, "--reason", alerts.MAX_REASON, what="reason")
         status, incident_id = "rejected", current.id if current else None
     else:
-        action = _action(current, proposal.level)
         evidence = {"proposal": proposal.id, "rule": proposal.rule_id, **proposal.evidence}
-        why = reason or f"{proposal.rule_id}: {evidence_text(proposal.evidence)}"
+        why = reason or default_reason(proposal)
         if action is None:
             status, incident_id = "superseded", current.id if current else None
         elif action == "raise":

@@ -93,7 +93,7 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
             raise NotFound(f"no incident #{incident_id}")
         # Inside the session: a fresh process has not parsed this snapshot yet, and its columns load on first read.
         plan, _ = snapshot_of(incident)
-        recipients = store.recipients_of(session, incident_id)
+        recipients = store.recipient_states(session, incident_id)
         messages = store.message_states(session, incident_id)
     best: dict[str, str] = {}
     totals: dict[str, int] = defaultdict(int)

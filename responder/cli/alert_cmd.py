@@ -132,16 +132,12 @@ def raise_(
 
 
 def _change(incident: int, level: int, reason: str, by: str | None, yes: bool, no_send: bool, verb: str) -> None:
-    from responder.app.alerts import change_level
+    from responder.app.alerts import change_level, check_direction
     from responder.app.status import get_incident
 
     current = get_incident(app_context(), incident)
-    if (verb == "upgrade") != (level < current.level) and current.status == "open":
-        from responder.domain.errors import InputError, Problem
-
-        asked, instead = ("an upgrade", "a downgrade") if verb == "upgrade" else ("a downgrade", "an upgrade")
-        raise InputError(Problem(f"incident #{incident} is at level {current.level}: level {level} would be {instead}, "
-                                 f"not {asked} (1 is the most severe)", field="--level"))
+    if current.status == "open":
+        check_direction(current, level, verb)
     gateway = _gateway(no_send)
     _confirm(yes, f"{verb.capitalize()} incident #{incident} from level {current.level} to {level}?")
     outcome = change_level(app_context(), incident, level, reason, _by(by))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -37,10 +37,16 @@ def serve(
     ttl = lease_ttl if lease_ttl is not None else ctx.settings.lease_ttl_seconds
     service = Service(ctx, make_gateway(ctx.settings, ctx.clock, ctx.plan.messaging), scheduler=not no_scheduler,
                       dispatcher=not no_dispatcher, lease_ttl=ttl, renew_every=max(0.5, ttl / 6))
-    config = uvicorn.Config(create_app(ctx, health=service.health), host=host or ctx.settings.http_host,
+    app = create_app(ctx, health=service.health)
+    config = uvicorn.Config(app, host=host or ctx.settings.http_host,
                             port=port if port is not None else ctx.settings.http_port, log_level="info",
-                            lifespan="off")
-    server = uvicorn.Server(config)
+                            lifespan="off", timeout_graceful_shutdown=5)  # open boards' event streams never end
+    class BoardServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            await app.state.board_live.close()  # open boards' event streams end, and the shutdown need not wait
+            await super().shutdown(sockets)
+
+    server = BoardServer(config)
     import signal
 
     def _exit(signum: int, _frame: object) -> None:

@@ -12,7 +12,15 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from responder.storage import incidents as store
-from responder.storage.models import EscalationStepRow, IncidentRow, OutboxRow, RecipientRow
+from responder.storage.feed_models import FeedStatusRow
+from responder.storage.models import (
+    AuditEventRow,
+    EscalationStepRow,
+    InboundMessageRow,
+    IncidentRow,
+    OutboxRow,
+    RecipientRow,
+)
 
 REACHED = ("sent", "delivered")
 
@@ -60,3 +68,36 @@ def reached_count(session: Session) -> int:
 def confirmed_count(session: Session) -> int:
     """Recipients who confirmed, over every incident."""
     return session.scalar(_CONFIRMED) or 0
+
+
+_FINGERPRINT = select(
+    select(func.max(AuditEventRow.id)).scalar_subquery(),
+    select(func.max(InboundMessageRow.id)).scalar_subquery(),
+    select(func.max(OutboxRow.id)).scalar_subquery(),
+    select(func.max(OutboxRow.sent_at)).scalar_subquery(),
+    select(func.max(OutboxRow.final_at)).scalar_subquery(),
+    select(func.count()).select_from(OutboxRow).where(store.one_of(OutboxRow.status, ("pending", "sending")))
+    .scalar_subquery(),
+    _CONFIRMED.scalar_subquery(),
+    select(func.max(FeedStatusRow.last_ok_at)).scalar_subquery(),
+    select(func.max(FeedStatusRow.last_error_at)).scalar_subquery())
+
+
+def fingerprint(conn: Connection) -> str:
+    """A short string that changes whenever anything a duty board shows changes, in ``|``-separated fields: the
+    last audit event (a decision, a confirmation, a reading typed in), reply, message queued, sent and finished,
+    messages waiting, confirmations, then the last feed success and error. One cheap statement, so one poll serves
+    every open board; a page watches the fields it shows."""
+    return "|".join("" if v is None else str(v) for v in conn.execute(_FINGERPRINT).one())
+
+
+_PERSON_MESSAGES = (select(OutboxRow.person_id, OutboxRow.channel, OutboxRow.kind, OutboxRow.status,
+                           OutboxRow.sent_at, OutboxRow.final_at, OutboxRow.error_code)
+                    .order_by(OutboxRow.id))
+
+
+def person_messages(session: Session, incident_id: int) -> list[tuple[str | None, str, str, str, datetime | None,
+                                                                       datetime | None, str | None]]:
+    """Every message of an incident in the order queued: person, channel, kind, status, sent, final, error code."""
+    rows = session.execute(_PERSON_MESSAGES.where(OutboxRow.incident_id == incident_id))
+    return [(p, ch, kind, status, sent, final, err) for p, ch, kind, status, sent, final, err in rows]

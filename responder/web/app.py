@@ -10,7 +10,8 @@ Routes, each in a module of its own:
 * :mod:`responder.web.cap_feed`: ``GET /cap/feed.atom``, ``GET /cap/{identifier}.xml`` (the public warnings);
 * :mod:`responder.web.metrics`: ``GET /metrics`` (Prometheus) and ``GET /healthz``, read from the database;
 * :mod:`responder.web.auth`: ``GET|POST /login``, ``POST /logout``, and the gate (:class:`BoardGate`) in front of
-  everything else: sign-in, roles and CSRF for the duty board. The paths above are outside it.
+  everything else: sign-in, roles and CSRF for the duty board. The paths above are outside it;
+* :mod:`responder.web.board`: the duty board at ``/`` (pages, the officer's actions, live updates), behind the gate.
 
 Every ``/twilio/*`` request must carry a valid ``X-Twilio-Signature``, checked with the SDK's
 ``RequestValidator`` against the *public* URL (``settings.public_url`` + path + query string), never the host
@@ -30,7 +31,7 @@ from starlette.middleware import Middleware
 
 from responder.app.board_users import configured_secret
 from responder.app.ports import Context
-from responder.web import alibaba_hooks, metrics, sms_hooks, voice_hooks
+from responder.web import alibaba_hooks, board, metrics, sms_hooks, voice_hooks
 from responder.web import health as health_hook
 from responder.web.auth import BoardGate, login_routes
 from responder.web.cap_feed import cap_routes
@@ -51,7 +52,11 @@ def create_app(ctx: Context, health: HealthCheck | None = None) -> Starlette:
     """
     check = SignatureCheck(ctx.settings)
     configured_secret(ctx)  # a session secret too short to sign with stops serve here, not each request
-    return Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
-                             *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
-                             *login_routes(ctx), *alibaba_hooks.routes(ctx)],
-                     middleware=[Middleware(BoardGate, ctx=ctx)])
+    live = board.Broadcaster(ctx)
+    board_routes, pages = board.routes(ctx, live)
+    app = Starlette(routes=[*sms_hooks.routes(ctx, check), *voice_hooks.routes(ctx, check),
+                            *health_hook.routes(ctx, health), *cap_routes(ctx), *metrics.routes(ctx),
+                            *login_routes(ctx), *alibaba_hooks.routes(ctx), *board_routes],
+                    middleware=[Middleware(BoardGate, ctx=ctx)], exception_handlers={404: pages.http_error})
+    app.state.board_live = live  # `serve` ends the boards' event streams when it stops
+    return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from board_fixtures import officer, viewer  # noqa: F401 - the board's signed-in clients, for the tests here
 from web_hooks_support import AsgiClient, SignedClient, twilio_context
 
 from responder.web import create_app
