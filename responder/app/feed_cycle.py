@@ -84,7 +84,7 @@ def store_batch(ctx: Context, session: Session, readings: list[Reading], rejecte
 
 def run_cycle(ctx: Context, feed_ids: list[str] | None = None, client: Any = None) -> CycleReport:
     """One cycle: every (or the named) feed read and stored, then the rules; a failing feed stops nothing."""
-    from responder.feeds.base import read_feed
+    from responder.feeds.read import read_feed
 
     plan = ctx.plan
     now = ctx.clock.now()

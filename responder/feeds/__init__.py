@@ -4,7 +4,8 @@
 gives a :class:`FeedResult` with ``error`` set, and rows that fail validation are in ``rejected``.
 """
 
-from responder.feeds.base import FeedContext, FeedResult, read_feed
+from responder.feeds.base import FeedContext, FeedResult
 from responder.feeds.http import FeedError
+from responder.feeds.read import read_feed
 
 __all__ = ["FeedContext", "FeedError", "FeedResult", "read_feed"]

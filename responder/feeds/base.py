@@ -1,4 +1,4 @@
-"""What every feed reader returns, and the one entry point that reads any feed.
+"""What every feed reader returns, and the context it reads in (the entry point is ``feeds/read.py``).
 
 A reader turns its format into :class:`~responder.domain.readings.RawReading` rows and hands them to
 :meth:`FeedContext.add`, which validates them the same way for every feed. A feed that cannot be read
@@ -22,7 +22,7 @@ from responder.domain.redact import redact
 from responder.domain.stations import Feed, Station, station_for, stations_of
 from responder.feeds.http import MAX_BYTES, FeedError, fetch
 
-__all__ = ["FeedContext", "FeedError", "FeedResult", "read_feed"]
+__all__ = ["FeedContext", "FeedError", "FeedResult"]
 
 
 @dataclass
@@ -136,26 +136,3 @@ class FeedContext:
         except UnicodeDecodeError as exc:
             raise FeedError(f"not {self.feed.encoding} text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                             "set the feed's encoding (e.g. gbk)") from None
-
-
-def read_feed(feed: Feed, stations: Sequence[Station], now: datetime, *, since: datetime | None = None,
-              zone: tzinfo = UTC, base_dir: Path | None = None, client: httpx.Client | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> FeedResult:
-    """Read one feed now. Never raises: a feed that fails gives a result with ``error`` set."""
-    import responder.feeds.csv_feed as csv_feed
-    import responder.feeds.sl323 as sl323
-    import responder.feeds.usgs as usgs
-    import responder.feeds.waterml2 as waterml2
-
-    readers: dict[str, Callable[[FeedContext], None]] = {
-        "csv": csv_feed.read, "usgs": usgs.read, "waterml2": waterml2.read, "sl323": sl323.read,
-        "manual": lambda ctx: None,
-    }
-    ctx = FeedContext(feed, stations, now, zone, since, base_dir, client, sleep)
-    try:
-        readers[feed.kind](ctx)
-    except FeedError as exc:
-        ctx.result.fail(str(exc))
-    except Exception as exc:  # a surprise in the data must not stop the cycle for the other feeds
-        ctx.result.fail(f"unexpected {type(exc).__name__}: {exc}")
-    return ctx.result
