@@ -34,8 +34,7 @@ TEMPLATE_FIELDS = frozenset(
     {
         "drill", "area", "level", "level_name", "colour", "hazard", "reason", "group", "task",
         "report_to", "code", "time", "names", "count", "person", "incident", "zone", "shelter",
-        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed", "advice",
-        "evacuation",
+        "old_level", "evidence", "station", "value", "proposal", "codes", "status", "feed", "advice", "evacuation",
     }
 )
 """The placeholders a message template may use; anything else is a typo."""
