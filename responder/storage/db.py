@@ -155,3 +155,30 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def has_tables(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
+
+
+def probe(engine: Engine) -> tuple[str | None, str | None]:
+    """(error, schema revision) of a health check: error None when the database answered. On a bare DBAPI
+    connection: on SQLite a SQLAlchemy transaction would begin IMMEDIATE and wait behind writers, and a health
+    check must not take the write lock."""
+    try:
+        raw = engine.raw_connection()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}", None
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        except Exception as exc:
+            cursor.close()
+            return f"{type(exc).__name__}: {exc}", None
+        try:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            return None, "+".join(sorted(str(r[0]) for r in cursor.fetchall())) or None
+        except Exception:
+            return None, None
+        finally:
+            cursor.close()
+    finally:
+        raw.close()

@@ -19,33 +19,14 @@ HealthCheck = Callable[[], Mapping[str, Any]]
 
 
 def _health_report(ctx: Context, head: Callable[[], str | None]) -> dict[str, Any]:
-    """Database reachable and schema revision, read on a bare DBAPI connection: on SQLite a SQLAlchemy
-    transaction would begin IMMEDIATE and wait behind writers, and a health check must not take the write lock."""
-    report: dict[str, Any] = {}
-    try:
-        raw = ctx.engine.raw_connection()
-    except Exception as exc:
-        return {"database": {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]},
+    """Database reachable and schema revision (``storage.db.probe``: it takes no lock)."""
+    from responder.storage.db import probe
+
+    error, current = probe(ctx.engine)
+    if error is not None:
+        return {"database": {"ok": False, "error": redact(error)[:300]},
                 "schema": {"ok": False, "error": "database unreachable"}}
-    try:
-        cursor = raw.cursor()
-        try:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-            report["database"] = {"ok": True, "dialect": ctx.engine.dialect.name}
-        except Exception as exc:
-            report["database"] = {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]}
-            report["schema"] = {"ok": False, "error": "database unreachable"}
-            return report
-        try:
-            cursor.execute("SELECT version_num FROM alembic_version")
-            current = "+".join(sorted(str(r[0]) for r in cursor.fetchall())) or None
-        except Exception:
-            current = None
-        finally:
-            cursor.close()
-    finally:
-        raw.close()
+    report: dict[str, Any] = {"database": {"ok": True, "dialect": ctx.engine.dialect.name}}
     wanted = head()
     schema: dict[str, Any] = {"ok": current is not None and current == wanted, "current": current, "head": wanted}
     if current is None:
