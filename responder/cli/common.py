@@ -82,7 +82,7 @@ class ResponderGroup(TyperGroup):
 
             if debugging():
                 raise
-            code, problems = explain(exc, _database_url())
+            code, problems = explain(exc, _database_url(), State.overrides.keys())
             print_problems(problems)
             raise typer.Exit(code) from None
 

@@ -15,6 +15,7 @@ error is being explained, so ``responder --help`` stays fast.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,19 +34,26 @@ def debugging() -> bool:
     return Debug.enabled or os.environ.get("RESPONDER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def explain(exc: BaseException, database_url: str | None) -> tuple[int, list[Problem]]:
-    """The exit code and the line(s) to print for ``exc`` (several only for several located problems)."""
+OPTION_OF_SETTING = {"database_url": "--db", "plan_file": "--plan", "roster_file": "--roster",
+                     "display_language": "--lang"}
+"""The global options that set a setting: an error in a value typed there names the option, not the variable."""
+
+
+def explain(exc: BaseException, database_url: str | None,
+            given: Collection[str] = ()) -> tuple[int, list[Problem]]:
+    """The exit code and the line(s) to print for ``exc`` (several only for several located problems).
+    ``given``: the settings a command-line option set."""
     from responder.domain.errors import InputError, Problem, ResponderError
     from responder.domain.redact import redact
 
     if isinstance(exc, InputError):
-        return exc.exit_code, [_redacted(p) for p in exc.problems]
+        return exc.exit_code, [_as_typed(_redacted(p), given) for p in exc.problems]
     if isinstance(exc, ResponderError):
         return exc.exit_code, [Problem(redact(str(exc)))]
     if isinstance(exc, KeyboardInterrupt):
         return INTERRUPTED, [Problem("interrupted: what was committed before Ctrl-C stays; run the command again to "
                                      "finish")]
-    validation = _validation_problems(exc)
+    validation = _validation_problems(exc, given)
     if validation:
         return BAD_INPUT, validation
     database = _database_problem(exc, database_url)
@@ -58,6 +66,16 @@ def explain(exc: BaseException, database_url: str | None) -> tuple[int, list[Pro
                                    "and its permissions")]
     return FAILED, [Problem(f"unexpected error ({type(exc).__name__}: {redact(_first_line(exc))}): run again with "
                             "--debug for the traceback, and report it")]
+
+
+def _as_typed(problem: Problem, given: Collection[str]) -> Problem:
+    """A problem located in a setting that a command-line option gave names the option."""
+    from dataclasses import replace
+
+    for name in given:
+        if problem.field == f"RESPONDER_{name.upper()}" and name in OPTION_OF_SETTING:
+            return replace(problem, field=OPTION_OF_SETTING[name])
+    return problem
 
 
 def _redacted(problem: Problem) -> Problem:
@@ -73,26 +91,28 @@ def _first_line(exc: BaseException) -> str:
     return lines[0].strip() if lines else ""
 
 
-def _validation_problems(exc: BaseException) -> list[Problem]:
+def _validation_problems(exc: BaseException, given: Collection[str] = ()) -> list[Problem]:
     """A setting pydantic refused: ``RESPONDER_SEND_CONCURRENCY: error: 'abc' is not ... (an integer)``."""
     from pydantic import ValidationError
 
     if not isinstance(exc, ValidationError):
         return []
-    return _setting_problems(exc)
+    return _setting_problems(exc, given)
 
 
-def _setting_problems(exc: ValidationError) -> list[Problem]:
+def _setting_problems(exc: ValidationError, given: Collection[str]) -> list[Problem]:
     from responder.domain.errors import Problem
     from responder.domain.redact import redact
 
     problems = []
     for error in exc.errors(include_url=False):
         name = "_".join(str(part) for part in error["loc"]) or exc.title
-        setting = f"RESPONDER_{name.upper()}"
         shown = _shown_value(name, error.get("input"))
-        problems.append(Problem(f"{redact(shown)}{error['msg'].lower()}; fix the setting (environment or .env)",
-                                field=setting))
+        if name in given and name in OPTION_OF_SETTING:
+            problems.append(Problem(f"{redact(shown)}{error['msg'].lower()}", field=OPTION_OF_SETTING[name]))
+        else:
+            problems.append(Problem(f"{redact(shown)}{error['msg'].lower()}; fix the setting (environment or .env)",
+                                    field=f"RESPONDER_{name.upper()}"))
     return problems
 
 
