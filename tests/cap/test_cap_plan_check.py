@@ -3,13 +3,12 @@ and field, exit 2, never a broken export later."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cap_support import REPO
+from plan_mutations import Broken, copied_sample, line_with, located, replaced_once
 from typer.testing import Result
 
 Cli = Callable[..., Result]
@@ -18,17 +17,6 @@ SCHOOLS_GEOMETRY = "    geometry:\n      circle: {centre: [29.9534, 108.1352], r
 AREA_GEOMETRY = next(block for block in (REPO / "config" / "plan.yaml").read_text(encoding="utf-8").split("\n  area:")
                      if "三建乡全境" in block.split("\n")[1]).split("\n", 2)[2]
 """The affected area's geometry lines, as the sample writes them."""
-
-
-@dataclass(frozen=True)
-class Broken:
-    id: str
-    old: str
-    new: str
-    field: str
-    message: str
-    line_of: str
-    """Text on the line the problem must point at (in the broken file)."""
 
 
 CASES = [
@@ -81,17 +69,11 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_cap_config_is_a_located_error(cap_cli: Cli, tmp_path: Path, case: Broken) -> None:
     root = tmp_path / "ws"
-    for folder in ("config", "contacts"):
-        shutil.copytree(REPO / folder, root / folder)
-    plan = root / "config" / "plan.yaml"
-    text = plan.read_text(encoding="utf-8")
-    assert text.count(case.old) == 1, f"the sample changed: {case.old!r}"
-    text = text.replace(case.old, case.new)
-    plan.write_text(text, encoding="utf-8")
-    line = next(n for n, content in enumerate(text.splitlines(), start=1) if case.line_of in content)
+    plan = copied_sample(REPO, root)
+    plan.write_text(replaced_once(plan.read_text(encoding="utf-8"), case.old, case.new, "sample"), encoding="utf-8")
+    line = line_with(plan, case.line_of)
     result = cap_cli("--roster", str(root / "contacts" / "roster.csv"), "plan", "check", plan=plan)
     assert result.exit_code == 2, result.output
-    located = [ln for ln in result.output.splitlines() if ": error: " in ln]
-    assert any(ln.startswith(f"{plan}:{line} {case.field}: error: ") and case.message in ln for ln in located), \
-        "\n".join(located)
+    assert located(result.output, plan, line, case.field, case.message), \
+        "\n".join(ln for ln in result.output.splitlines() if ": error: " in ln)
     assert "Traceback" not in result.output

@@ -5,28 +5,17 @@ a parameter, a malformed template code, a route to a gateway with missing creden
 from __future__ import annotations
 
 import json
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cli_support import invoke
 from cn_support import EXAMPLE, REPO
+from plan_mutations import Broken, copied_sample, line_with, located, replaced_once
 from typer.testing import CliRunner
 
 CREDENTIALS = {"RESPONDER_ALIBABA_ACCESS_KEY_ID": "LTAI-test-key", "RESPONDER_ALIBABA_ACCESS_KEY_SECRET": "s",
                "RESPONDER_TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "RESPONDER_TWILIO_AUTH_TOKEN": "t",
                "RESPONDER_TWILIO_FROM_NUMBER": "+14155550100"}
-
-
-@dataclass(frozen=True)
-class Broken:
-    id: str
-    old: str
-    new: str
-    field: str
-    message: str
-    line_of: str
 
 
 CASES = [
@@ -58,14 +47,10 @@ CASES = [
 
 
 def workspace(tmp_path: Path, old: str = "", new: str = "") -> Path:
-    root = tmp_path / "ws"
-    for folder in ("config", "contacts"):
-        shutil.copytree(REPO / folder, root / folder)
+    plan = copied_sample(REPO, tmp_path / "ws")
     section = EXAMPLE.read_text(encoding="utf-8")
     if old:
-        assert section.count(old) == 1, f"the example changed: {old!r}"
-        section = section.replace(old, new)
-    plan = root / "config" / "plan.yaml"
+        section = replaced_once(section, old, new, "example")
     plan.write_text(plan.read_text(encoding="utf-8") + "\n" + section, encoding="utf-8")
     return plan
 
@@ -83,10 +68,6 @@ def check(plan: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[int,
     return result.exit_code, result.output
 
 
-def located(output: str, plan: Path, field: str, message: str, line: int) -> bool:
-    return any(ln.startswith(f"{plan}:{line} {field}: error: ") and message in ln for ln in output.splitlines())
-
-
 def test_the_example_section_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, output = check(workspace(tmp_path), monkeypatch)
     assert code == 0, output
@@ -95,21 +76,20 @@ def test_the_example_section_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_messaging_is_a_located_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: Broken) -> None:
     plan = workspace(tmp_path, case.old, case.new)
-    line = next(n for n, text in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1) if case.line_of in text)
+    line = line_with(plan, case.line_of)
     code, output = check(plan, monkeypatch)
     assert code == 2, output
-    assert located(output, plan, case.field, case.message, line), output
+    assert located(output, plan, line, case.field, case.message), output
 
 
 def test_a_route_to_a_gateway_without_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = workspace(tmp_path)
-    line = next(n for n, text in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1)
-                if '{prefix: "+86", sms: aliyun' in text)
+    line = line_with(plan, '{prefix: "+86", sms: aliyun')
     code, output = check(plan, monkeypatch, RESPONDER_ALIBABA_ACCESS_KEY_SECRET="")
     assert code == 2, output
     for channel in ("sms", "voice"):
-        assert located(output, plan, f"messaging.routes.0.{channel}", "set RESPONDER_ALIBABA_ACCESS_KEY_SECRET",
-                       line), output
+        assert located(output, plan, line, f"messaging.routes.0.{channel}",
+                       "set RESPONDER_ALIBABA_ACCESS_KEY_SECRET"), output
 
 
 def test_twilio_to_china_is_warned_and_its_repeats_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,9 +98,8 @@ def test_twilio_to_china_is_warned_and_its_repeats_refused(tmp_path: Path, monke
     code, output = check(plan, monkeypatch)
     assert code == 2, output
     assert "messaging.routes.0.replies: warning: Twilio delivers SMS to China one way" in output
-    line = next(n for n, text in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1)
-                if '{prefix: "+86", sms: twilio' in text)
-    assert located(output, plan, "messaging.routes.0.sms", "Twilio refuses the 3rd identical SMS", line), output
+    line = line_with(plan, '{prefix: "+86", sms: twilio')
+    assert located(output, plan, line, "messaging.routes.0.sms", "Twilio refuses the 3rd identical SMS"), output
 
 
 def test_nothing_is_sent_through_a_gateway_without_credentials(tmp_path: Path,
