@@ -6,6 +6,7 @@ event are written together or not at all. Sending happens later, from the outbox
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from responder.domain.routes import provider_warnings, signed
 from responder.domain.sms import Segments
 from responder.storage import incidents as store
 from responder.storage.escalation_steps import cancel_steps
-from responder.storage.models import IncidentRow
+from responder.storage.models import IncidentRow, RecipientRow
 
 MAX_REASON = 300
 
@@ -265,12 +266,12 @@ def change_level(ctx: Context, incident_id: int, level: int, reason: str, by: st
     return Outcome(incident.id, incident.code, level, f"{verb} from {old}", count, queued)
 
 
-def _end_decision(session: Session, incident: IncidentRow, reason: str, now: datetime) -> tuple[Plan, Decision]:
+def _end_decision(session: Session, incident: IncidentRow, recipients: Sequence[RecipientRow], reason: str,
+                  now: datetime) -> tuple[Plan, Decision]:
     """The stand-down messages: everyone handed a message so far is told (run after cancelling what is unsent)."""
     plan, _ = snapshot_of(incident)
     told = store.told_person_ids(session, incident.id)
-    contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in store.recipients_of(session, incident.id)
-                if r.person_id in told]
+    contacts = [Contact(r.person_id, r.name, r.phone, r.language) for r in recipients if r.person_id in told]
     facts = IncidentFacts(incident.code, incident.hazard, incident.level, reason, incident.is_drill)
     return plan, decide_end(plan, facts, contacts, now)
 
@@ -281,7 +282,8 @@ def preview_end(ctx: Context, incident_id: int, reason: str) -> Preview:
     ctx.require_schema()
     with ctx.sessions() as session:
         incident = load_open(session, incident_id, for_update=False)
-        plan, decision = _end_decision(session, incident, reason, ctx.clock.now())
+        plan, decision = _end_decision(session, incident, store.recipients_of(session, incident.id), reason,
+                                       ctx.clock.now())
         people = len({m.contact.id for m in decision.messages})
         return Preview(incident.hazard, incident.level, {}, people, _check_messages(plan, decision))
 
@@ -297,11 +299,11 @@ def end_alert(ctx: Context, incident_id: int, reason: str, by: str) -> Outcome:
         incident = load_open(session, incident_id)
         cancelled = store.cancel_pending(session, incident.id, now)
         steps = cancel_steps(session, incident.id, now, f"stand-down by {by}")
-        _, decision = _end_decision(session, incident, reason, now)
+        recipients = store.recipients_of(session, incident.id)
+        _, decision = _end_decision(session, incident, recipients, reason, now)
         queued = store.enqueue(session, incident.id, decision.messages, now, _deadline(ctx), sender_key(ctx))
         store.audit(session, now, by, "ended", f"stand-down; {queued} told, {cancelled} unsent messages and {steps} "
                     "escalation steps cancelled", incident.id, reason,
                     {"level": incident.level, "cancelled": cancelled, "steps_cancelled": steps})
         incident.status, incident.ended_at, incident.open_key, incident.open_code = "ended", now, None, None
-        recipients = len(store.recipients_of(session, incident.id))
-    return Outcome(incident.id, incident.code, incident.level, "ended", recipients, queued, cancelled)
+    return Outcome(incident.id, incident.code, incident.level, "ended", len(recipients), queued, cancelled)
