@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Select, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from responder.domain.errors import DatabaseUnavailable, InputError, Problem
 from responder.domain.redact import redact
+
+Ts = TypeVarTuple("Ts")
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -182,3 +184,11 @@ def probe(engine: Engine) -> tuple[str | None, str | None]:
             cursor.close()
     finally:
         raw.close()
+
+
+def locked(session: Session, query: Select[*Ts], skip_locked: bool = False) -> Select[*Ts]:
+    """``query`` with FOR UPDATE on PostgreSQL, so the rows are held for this transaction; unchanged on SQLite, whose
+    single writer already orders transactions (and which has no FOR UPDATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from responder.domain.escalation import REMINDER_KINDS, PlannedStep
 from responder.storage import incidents as store
+from responder.storage.db import locked
 from responder.storage.models import AcknowledgementRow, EscalationStepRow, RecipientRow
 
 _STEPS, _OUTBOX, _RECIPIENTS = cast(Table, EscalationStepRow.__table__), store.OUTBOX, store.RECIPIENTS
@@ -74,10 +75,8 @@ def cancel_steps(session: Session, incident_id: int, now: datetime, why: str) ->
 
 def claim(session: Session, step_id: int) -> EscalationStepRow | None:
     """The step, locked for this transaction on PostgreSQL; a step another worker holds is skipped (None)."""
-    query = select(EscalationStepRow).where(EscalationStepRow.id == step_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalar(query)
+    return session.scalar(locked(session, select(EscalationStepRow).where(EscalationStepRow.id == step_id),
+                                 skip_locked=True))
 
 
 def unconfirmed(conn: Connection, incident_id: int) -> list[Row[Any]]:

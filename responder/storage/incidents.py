@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from responder.domain.callout import Contact
 from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
 from responder.domain.redact import redact, redact_values
+from responder.storage.db import locked
 from responder.storage.models import AuditEventRow, InboundMessageRow, IncidentRow, OutboxRow, RecipientRow
 
 PENDING_STATES = ("pending", "sending")
@@ -246,9 +247,7 @@ def recent_inbound(session: Session, limit: int, except_outcomes: Sequence[str] 
 def incident_for_change(session: Session, incident_id: int, for_update: bool = True) -> IncidentRow | None:
     """The incident, locked for this transaction on PostgreSQL (SQLite's single writer needs no lock)."""
     query = select(IncidentRow).where(IncidentRow.id == incident_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalar(query)
+    return session.scalar(locked(session, query) if for_update else query)
 
 
 def incident_count(session: Session) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from responder.storage.db import locked
 from responder.storage.models import LeaseRow
 
 
@@ -14,10 +15,7 @@ def take_or_renew(session: Session, name: str, holder: str, now: datetime,
                   ttl: timedelta) -> tuple[bool, str | None, datetime | None]:
     """(held, holder, expires_at) after trying: PostgreSQL locks the row so two renewals cannot both win; SQLite's
     single writer does the same. An IntegrityError at commit means another process inserted the row first."""
-    query = select(LeaseRow).where(LeaseRow.name == name)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.scalar(query)
+    row = session.scalar(locked(session, select(LeaseRow).where(LeaseRow.name == name)))
     if row is None:
         session.add(LeaseRow(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
         return True, holder, now + ttl
