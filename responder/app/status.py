@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from responder.app.escalation import next_step
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
 from responder.domain.incidents import calls_to_confirm
 from responder.domain.plan import Plan, pick
 from responder.storage import incidents as store
+from responder.storage.escalation_steps import next_pending
 from responder.storage.models import IncidentRow
 
 RANK = {"delivered": 6, "sent": 5, "sending": 4, "pending": 3, "undelivered": 2, "failed": 1, "cancelled": 0}
@@ -127,7 +127,7 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
                 g.unreachable.append(r.name)
     ordered = [groups[g.id] for g in plan.groups if g.id in groups]
     with ctx.sessions() as session:
-        step = next_step(session, incident_id)
+        step = next_pending(session, incident_id)
     upcoming = None if step is None else {"id": step.id, "action": step.action, "chain_step": step.chain_step,
                                           "due_at": step.due_at, "round": step.round}
     return IncidentStatus(incident, ordered, people, other, dict(totals), upcoming)
