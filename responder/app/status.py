@@ -6,11 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
 from responder.domain.incidents import calls_to_confirm
-from responder.domain.plan import Plan, pick
+from responder.domain.plan import pick
 from responder.storage import incidents as store
 from responder.storage.escalation_steps import next_pending
 from responder.storage.models import IncidentRow
@@ -55,9 +56,12 @@ class IncidentStatus:
     other: list[PersonStatus]
     """Recipients outside any group: the reporting chain, evacuation-zone leads."""
     totals: dict[str, int]
+    zone: ZoneInfo
+    """The time zone of the plan the incident was declared under, to show its times in: the plan file is not read
+    (a fresh ``alert status`` parsed it for this alone, and a plan being edited must not hide the status)."""
     next_step: dict[str, Any] | None = None
 
-    def to_dict(self, plan: Plan) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         inc = self.incident
         return {
             "id": inc.id, "code": inc.code, "hazard": inc.hazard, "level": inc.level, "status": inc.status,
@@ -130,7 +134,7 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
         step = next_pending(session, incident_id)
     upcoming = None if step is None else {"id": step.id, "action": step.action, "chain_step": step.chain_step,
                                           "due_at": step.due_at, "round": step.round}
-    return IncidentStatus(incident, ordered, people, other, dict(totals), upcoming)
+    return IncidentStatus(incident, ordered, people, other, dict(totals), plan.area.zone, upcoming)
 
 
 def timeline(ctx: Context, incident_id: int) -> list[dict[str, Any]]:
