@@ -96,8 +96,8 @@ def _database_url() -> str:
                or "sqlite:///responder.db")
 
 
-def new_app(help_text: str) -> typer.Typer:
-    return typer.Typer(help=help_text, cls=ResponderGroup, no_args_is_help=True, add_completion=False,
+def new_app(help_text: str, cls: type[TyperGroup] = ResponderGroup) -> typer.Typer:
+    return typer.Typer(help=help_text, cls=cls, no_args_is_help=True, add_completion=False,
                        pretty_exceptions_show_locals=False, rich_markup_mode=None)
 
 

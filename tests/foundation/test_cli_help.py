@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,11 @@ NOT_FOR_STATUS = ["twilio", "matplotlib", "lxml", "uvicorn", "alembic", "starlet
 def leaf_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
     """(path, command) for every runnable command, walking groups recursively.
 
-    Groups are recognised by their ``commands``: typer may vendor its own click, so no isinstance.
+    Groups are recognised by their ``commands`` (the root's are built on demand, a mapping rather than a dict): typer
+    may vendor its own click, so no isinstance on the command.
     """
     subcommands = getattr(command, "commands", None)
-    if isinstance(subcommands, dict):
+    if isinstance(subcommands, Mapping):
         return [leaf for name, sub in sorted(subcommands.items()) if not getattr(sub, "hidden", False)
                 for leaf in leaf_commands(sub, (*path, name))]
     return [(path, command)]
