@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
-from responder.domain.incidents import calls_to_confirm
 from responder.domain.plan import pick
+from responder.domain.routes import confirm_by
 from responder.storage import incidents as store
 from responder.storage.escalation_steps import next_pending
 from responder.storage.models import IncidentRow
@@ -112,7 +112,7 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
         delivery = best.get(r.person_id, "none")
         gids = [a["group"] for a in r.assignments if a.get("group")]
         person = PersonStatus(r.person_id, r.name, r.phone, delivery, r.confirmed_at, r.confirmed_channel, gids,
-                              calls_to_confirm(plan, r.phone))
+                              confirm_by(plan.messaging, r.phone))
         (people if gids else other).append(person)
         for gid in gids:
             g = groups.get(gid)

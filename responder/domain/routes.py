@@ -181,6 +181,13 @@ class Messaging(Strict):
         return route.voice if channel == "voice" else route.sms
 
 
+def confirm_by(messaging: Messaging | None, phone: str) -> str:
+    """How a person on ``phone`` confirms a call-out: "reply" (to the SMS), "voice_after_sms" (a call right after it,
+    press 1) or "voice_instead" (the call alone), as the plan's route for the number says."""
+    route = messaging.route_for(phone) if messaging else None
+    return route.confirm if route is not None else "reply"
+
+
 class Sent(BaseModel):
     """A message's text and fields as they will go out (see :func:`as_sent`)."""
 
