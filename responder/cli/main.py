@@ -63,7 +63,7 @@ def _build(name: str) -> Any:
 class LazyCommands(MutableMapping[str, Any]):
     """The root's subcommands by name, each imported and built the first time it is looked up.
 
-    Building every command's module and click command for every run was a tenth of ``alert status``'s start-up;
+    Importing 13 modules and building 41 click commands to run one was ~8% of ``alert status``'s start-up;
     ``--help`` (which lists them all) and typer's "did you mean" still see every name."""
 
     def __init__(self) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 class _Json(TypeDecorator[Any]):
     """JSON, stored as JSONB on PostgreSQL. A decorator rather than ``JSON().with_variant(JSONB(), ...)``: the
     PostgreSQL dialect (with its asyncpg and pg8000 drivers) is imported only once a PostgreSQL engine uses the
-    column, not by every SQLite command at start-up (a tenth of ``alert status``)."""
+    column, not by every SQLite command at start-up (~6% of ``alert status``)."""
 
     impl = JSON
     cache_ok = True
