@@ -23,7 +23,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
 class Strict(BaseModel):
     """``plan.py`` imports this module, so it declares its own strict base (as ``cap_config`` does)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Provider = Literal["alibaba", "twilio", "console", "fake"]
@@ -191,7 +191,7 @@ def confirm_by(messaging: Messaging | None, phone: str) -> str:
 class Sent(BaseModel):
     """A message's text and fields as they will go out (see :func:`as_sent`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     text: str
     fields: dict[str, str]
 
