@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from responder.domain.stations import Quantity, Station, StationKind
 
@@ -206,8 +206,9 @@ class SnapshotSpec:
     zone: tzinfo = UTC
 
 
-@dataclass(frozen=True, slots=True)
-class Latest:
+class Latest(NamedTuple):
+    """A quantity's latest reading (a tuple: a cycle reads one per station and quantity)."""
+
     time: datetime
     value: float
 
@@ -255,16 +256,21 @@ class StationSnapshot:
         return next(iter(self.rates.values()), None)
 
 
-def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
-                     totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
-                     dry_days: int | None) -> StationSnapshot:
-    """Finish a snapshot from per-quantity latest values and the window, rate and dry-day figures.
+class Figures(NamedTuple):
+    """What a station's latest values give, apart from the windows, rates and dry days: shared by the snapshot of
+    one station (``compose_snapshot``) and a cycle's columns of every station (``snapshot_columns``)."""
 
-    Shared by the pure path (:func:`build_snapshot`) and the bulk SQL path, so both agree. The snapshot keeps
-    the mappings it is given rather than copies (a cycle makes one per station): callers hand over ones that
-    nothing changes afterwards, and may share one between stations.
-    """
-    # Called once per station per cycle: plain loops and lookups, no generators (a cycle covers 10,000 gauges).
+    latest: Mapping[str, Latest]
+    """The latest value of each quantity the station measures."""
+    last: datetime | None
+    margin: float | None
+    guaranteed_margin: float | None
+    storage_pct: float | None
+    stale: bool
+
+
+def station_figures(station: Station, now: datetime, latest: Mapping[str, Latest]) -> Figures:
+    """The station's figures from its latest values per quantity (a plain tuple: a cycle makes one per station)."""
     measured = station.measured
     kept = latest
     for quantity in latest:
@@ -288,16 +294,28 @@ def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Lates
     if stage is not None:
         warning = margin(stage.value, station.warning_level)
         guaranteed = margin(stage.value, station.guaranteed_level)
-    rain = "rain_mm" in measured
+    return Figures(kept, last, warning, guaranteed, share, last is None or now - last > STALE_FACTOR * station.interval)
+
+
+def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
+                     totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
+                     dry_days: int | None) -> StationSnapshot:
+    """Finish a snapshot from per-quantity latest values and the window, rate and dry-day figures.
+
+    The snapshot keeps the mappings it is given rather than copies: callers hand over ones that nothing changes
+    afterwards, and may share one between stations.
+    """
+    figures = station_figures(station, now, latest)
+    measured = station.measured
     return StationSnapshot(
-        station.id, station.kind, measured[0], kept,
-        totals if rain else {},
+        station.id, station.kind, measured[0], figures.latest,
+        totals if "rain_mm" in measured else {},
         rates if "stage_m" in measured else {},
-        warning,
-        guaranteed,
-        dry_days if rain else None,
-        share,
-        last is None or now - last > STALE_FACTOR * station.interval,
+        figures.margin,
+        figures.guaranteed_margin,
+        dry_days if "rain_mm" in measured else None,
+        figures.storage_pct,
+        figures.stale,
     )
 
 
