@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import NamedTuple, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from responder.domain.stations import Quantity, Station, StationKind
 
@@ -213,21 +214,24 @@ class Latest(NamedTuple):
     value: float
 
 
-@dataclass(frozen=True, slots=True)
-class StationSnapshot:
+NOTHING: Mapping[Any, Any] = MappingProxyType({})
+"""The defaults of a snapshot's mappings: one shared, read-only, empty."""
+
+
+class StationSnapshot(NamedTuple):
     """Everything the rules need about one station this cycle; SQL aggregates fill it for many stations.
 
-    Slots: a cycle makes one per station, and fewer objects mean less garbage collection in big runs."""
+    A tuple: quick to make, and a cycle makes one for each station something reads (``SnapshotColumns``)."""
 
     station: str
     kind: StationKind
     quantity: Quantity
     """The station's main quantity: ``value`` and ``time`` are its latest reading."""
-    latest: Mapping[str, Latest] = field(default_factory=dict)
+    latest: Mapping[str, Latest] = NOTHING
     """Latest reading per quantity."""
-    totals: Mapping[timedelta, float] = field(default_factory=dict)
+    totals: Mapping[timedelta, float] = NOTHING
     """Rain per window (rain gauges)."""
-    rates: Mapping[timedelta, float | None] = field(default_factory=dict)
+    rates: Mapping[timedelta, float | None] = NOTHING
     """Rate of rise of the stage per lookback, m/h (river gauges and reservoirs)."""
     margin: float | None = None
     """Warning level minus stage, m."""
@@ -249,7 +253,11 @@ class StationSnapshot:
     @property
     def last_time(self) -> datetime | None:
         """The latest report of any quantity: what staleness is judged on."""
-        return max((latest.time for latest in self.latest.values()), default=None)
+        last: datetime | None = None
+        for latest in self.latest.values():  # a loop, not max(): the stale-feed check asks every station
+            if last is None or latest.time > last:
+                last = latest.time
+        return last
 
     @property
     def rate_of_rise(self) -> float | None:

@@ -21,7 +21,7 @@ _NOTHING: Mapping[str, Latest] = {}
 class SnapshotColumns(Mapping[str, StationSnapshot]):
     """Every station's snapshot figures, one list per field (``None`` where a station has no such figure)."""
 
-    __slots__ = ("_made", "dry_days", "guaranteed", "ids", "index", "kinds", "latest", "main", "margin", "rain",
+    __slots__ = ("_made", "dry_days", "guaranteed", "ids", "index", "kinds", "last", "latest", "main", "margin", "rain",
                  "rates", "river", "stage", "stale", "storage_pct", "totals")
 
     def __init__(self, ids: list[str], kinds: list[StationKind], main: list[str]) -> None:
@@ -37,6 +37,8 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
         self.guaranteed: list[float | None] = []
         self.storage_pct: list[float | None] = []
         self.stale: list[bool] = []
+        self.last: list[datetime | None] = []
+        """The latest report of any quantity the station measures (what staleness is judged on)."""
         self.rain: list[bool] = []
         """Whether the station measures rain (then it has every window's total and its dry days)."""
         self.river: list[bool] = []
@@ -58,9 +60,10 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
         out = cls([s.id for s in stations], [s.kind for s in stations], [s.measured[0] for s in stations])
         add_latest, add_stage, add_margin = out.latest.append, out.stage.append, out.margin.append
         add_guaranteed, add_share, add_stale = out.guaranteed.append, out.storage_pct.append, out.stale.append
-        add_rain, add_river = out.rain.append, out.river.append
+        add_rain, add_river, add_last = out.rain.append, out.river.append, out.last.append
         for station in stations:
-            kept, _, warning, guaranteed, share, stale = station_figures(station, now, latest.get(station.id, _NOTHING))
+            kept, last, warning, guaranteed, share, stale = station_figures(station, now,
+                                                                            latest.get(station.id, _NOTHING))
             add_latest(kept)
             stage = kept.get("stage_m")
             add_stage(None if stage is None else stage.value)
@@ -68,6 +71,7 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
             add_guaranteed(guaranteed)
             add_share(share)
             add_stale(stale)
+            add_last(last)
             measured = station.measured
             add_rain("rain_mm" in measured)
             add_river("stage_m" in measured)
@@ -93,6 +97,7 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
         out.guaranteed = [s.guaranteed_margin for s in snaps]
         out.storage_pct = [s.storage_pct for s in snaps]
         out.stale = [s.stale for s in snaps]
+        out.last = [s.last_time for s in snaps]
         out.rain = [bool(s.totals) for s in snaps]
         out.river = [bool(s.rates) for s in snaps]
         out.dry_days = [s.dry_days for s in snaps]
