@@ -35,7 +35,7 @@ from responder.storage.readings_repo.bulk import (
     hour_end,
 )
 from responder.storage.readings_repo.local_days import LocalDays
-from responder.storage.readings_repo.snapshot_sql import cached_query, time_s
+from responder.storage.readings_repo.snapshot_sql import cached_query, fetch, time_s
 
 OLDER_DAYS = (8, 30)
 """Then back to these many days before today, then to the end of the horizon."""
@@ -88,7 +88,7 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station],
     ahead: set[tuple[str, str]] = set()
     at = epoch(now)
     times: dict[int, datetime] = {}  # gauges report on the same ticks: one datetime per distinct second
-    for station, quantity, seconds, value in session.connection().execute(cached_query("latest")).all():
+    for station, quantity, seconds, value in fetch(session, cached_query("latest")):
         if seconds <= at:
             time = times.get(seconds)
             if time is None:
@@ -145,7 +145,7 @@ def _edge_sums(session: Session, plans: Sequence[_Plan]) -> dict[Span, dict[str,
         return {}
     params = {f"lo{i}": lo for i, (lo, _) in enumerate(spans)} | {f"hi{i}": hi for i, (_, hi) in enumerate(spans)}
     out: dict[Span, dict[str, float]] = {span: {} for span in spans}
-    for part, station, total in session.connection().execute(cached_query("edges", len(spans)), params).all():
+    for part, station, total in fetch(session, cached_query("edges", len(spans)), params):
         out[spans[part]][station] = float(total)
     return out
 
@@ -200,7 +200,7 @@ def _window_hours(session: Session, days: LocalDays, spec: SnapshotSpec,
         return totals
     params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
         "lo": min(first for _, first in full), "hi": days.last_full}
-    rows = session.connection().execute(cached_query("windows", len(full), spec.dry_below_mm > 0), params).all()
+    rows = fetch(session, cached_query("windows", len(full), spec.dry_below_mm > 0), params)
     for i, (w, _) in enumerate(full, start=1):  # a column at a time: no dict per station
         totals[w] = {row[0]: float(row[i] or 0.0) for row in rows}
     return totals
@@ -222,7 +222,7 @@ def _rates(session: Session, at: int, lookback: timedelta) -> dict[str, float | 
     span = min_span(lookback)
     out: dict[str, float | None] = {}
     params = {"at": at, "lo": at - math.floor(lookback.total_seconds())}
-    for station, n, sx, sy, sxx, sxy, first, last in session.connection().execute(cached_query("slopes"), params).all():
+    for station, n, sx, sy, sxx, sxy, first, last in fetch(session, cached_query("slopes"), params):
         out[station] = SlopeSums.line(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR,
                                       span)
     return out
