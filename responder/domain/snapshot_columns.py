@@ -58,23 +58,14 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
         rain per gauge (0.0 where none is given), each lookback's rate per station and the gauges' dry days:
         the same figures ``derived.compose_snapshot`` gives one station (``station_figures``)."""
         out = cls([s.id for s in stations], [s.kind for s in stations], [s.measured[0] for s in stations])
-        add_latest, add_stage, add_margin = out.latest.append, out.stage.append, out.margin.append
-        add_guaranteed, add_share, add_stale = out.guaranteed.append, out.storage_pct.append, out.stale.append
-        add_rain, add_river, add_last = out.rain.append, out.river.append, out.last.append
-        for station in stations:
-            kept, last, warning, guaranteed, share, stale = station_figures(station, now,
-                                                                            latest.get(station.id, _NOTHING))
-            add_latest(kept)
-            stage = kept.get("stage_m")
-            add_stage(None if stage is None else stage.value)
-            add_margin(warning)
-            add_guaranteed(guaranteed)
-            add_share(share)
-            add_stale(stale)
-            add_last(last)
-            measured = station.measured
-            add_rain("rain_mm" in measured)
-            add_river("stage_m" in measured)
+        figures = [station_figures(s, now, latest.get(s.id, _NOTHING)) for s in stations]
+        if figures:  # one tuple per station, turned into columns by zip
+            kept, last, margin, guaranteed, share, stale = map(list, zip(*figures, strict=True))
+            out.latest, out.last, out.margin, out.guaranteed, out.storage_pct, out.stale = (
+                kept, last, margin, guaranteed, share, stale)
+        out.stage = [None if (stage := k.get("stage_m")) is None else stage.value for k in out.latest]
+        out.rain = ["rain_mm" in s.measured for s in stations]
+        out.river = ["stage_m" in s.measured for s in stations]
         # Then a column at a time.
         ids, rain, river = out.ids, out.rain, out.river
         out.dry_days = [dry_days.get(sid) if r else None for sid, r in zip(ids, rain, strict=True)]
