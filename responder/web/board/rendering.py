@@ -73,6 +73,11 @@ class Page:
     def local(self, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         return "—" if when is None else when.astimezone(self.zone).strftime(fmt)
 
+    def shift_time(self, when: datetime) -> str:
+        """Weekday, date and time of a shift, the weekday in the page's language (``%a`` follows the C locale)."""
+        local = when.astimezone(self.zone)
+        return f"{self.t('weekdays').split()[local.weekday()]} {local:%m-%d %H:%M}"
+
     def level_badge(self, level: int | None) -> Markup:
         if level is None or level not in {lv.level for lv in self.plan.levels}:
             return Markup('<span class="level">—</span>')
