@@ -62,3 +62,11 @@ def test_the_rota_names_weekdays_in_the_pages_language(officer: BoardClient) -> 
     assert any(f"<td>{day}" in zh for day in ("周一", "周二", "周三", "周四", "周五", "周六", "周日")), zh[-3000:]
     assert not any(f"<td>{day}" in zh for day in english)
     assert any(f"<td>{day}" in en for day in english)
+
+
+def test_the_next_escalation_step_is_named_in_words_not_by_its_id(sqlite_ctx: AppContext, officer: BoardClient) -> None:
+    outcome = raise_alert(sqlite_ctx, "flood", 1, "river at 5.3 m", "tester")
+    zh = officer.get(f"/incidents/{outcome.incident_id}?lang=zh").text
+    en = officer.get(f"/incidents/{outcome.incident_id}?lang=en").text
+    assert "重发短信" in zh and "SMS again" in en
+    assert "resend_sms" not in zh and "resend_sms" not in en

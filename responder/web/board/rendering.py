@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from responder.app.ports import Context
+from responder.domain.escalation import ACTION_NAMES
 from responder.domain.plan import Plan, pick
 from responder.web.board import access
 from responder.web.board.i18n import LANGUAGES, WORDS, word
@@ -64,6 +65,12 @@ class Page:
 
     def name(self, value: dict[str, str]) -> str:
         return pick(value, self.lang, self.plan.default_language)
+
+    def step_action(self, action: str, chain_step: str | None) -> str:
+        """An escalation step as the officer reads it: "上报县防办", not ``notify_chain (county)``."""
+        names = ACTION_NAMES.get(self.lang, ACTION_NAMES["en"])
+        rung = self.plan.chain_step(chain_step) if chain_step else None
+        return names.get(action, action).format(name=self.name(rung.name) if rung else chain_step or "")
 
     def state(self, status: str) -> str:
         """A message's state (queued, sent, delivered, failed, ...) in the page's language."""
