@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from responder.domain.derived import Latest, StationSnapshot, station_figures
 from responder.domain.stations import Station, StationKind
@@ -116,6 +117,17 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
 
     def __getitem__(self, sid: str) -> StationSnapshot:
         return self.snapshot(self.index[sid])
+
+    def get(self, sid: str, default: Any = None) -> Any:
+        """As ``Mapping.get``, without its detour through ``__getitem__`` and ``KeyError`` (asked per station)."""
+        made = self._made.get(sid)
+        if made is not None:
+            return made
+        i = self.index.get(sid)
+        return default if i is None else self.snapshot(i)
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self.index
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.ids)
