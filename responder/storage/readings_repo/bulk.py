@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any
 
 from sqlalchemy import (
     Table,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -61,24 +60,38 @@ def is_postgres(session: Session) -> bool:
 
 
 
-def rows_into(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
-               tail: str) -> list[Any]:
-    """One bulk INSERT … ``tail`` (ON CONFLICT, RETURNING) of plain tuples, without per-row SQL or objects.
+def rows_into(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]],
+              tail: str) -> None:
+    """One bulk INSERT … ``tail`` (ON CONFLICT) of plain tuples, without per-row SQL or objects.
 
-    PostgreSQL gets each column as one array through unnest (and can return rows); SQLite gets the
-    driver's executemany of one prepared statement (no RETURNING there).
+    SQLite gets the driver's executemany of one prepared statement; PostgreSQL gets the rows by COPY into a
+    temporary table (``staged``), moved into ``table`` by one INSERT … SELECT. ``rows`` may be an iterator.
     """
-    if not rows:
-        return []
+    if isinstance(rows, Sized) and not len(rows):
+        return
     names = ", ".join(name for name, _ in columns)
     if is_postgres(session):
-        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
-        params = {name: [row[i] for row in rows] for i, (name, _) in enumerate(columns)}
-        result = session.execute(text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"),
-                                 params)
-        return list(result) if "RETURNING" in tail else []
-    assert "RETURNING" not in tail, "SQLite's executemany cannot return rows"
-    marks = ", ".join("?" for _ in columns)
-    session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", list(rows))
-    return []
+        staging = staged(session, table, columns, rows)
+        session.connection().exec_driver_sql(f"WITH moved AS (DELETE FROM {staging} RETURNING {names}) "
+                                             f"INSERT INTO {table} ({names}) SELECT {names} FROM moved {tail}")
+        return
+    listed = rows if isinstance(rows, list) else list(rows)
+    if listed:
+        marks = ", ".join("?" for _ in columns)
+        session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", listed)
 
+
+def staged(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+    """PostgreSQL: ``rows`` copied (COPY, the fastest way in) into this connection's temporary table for ``table``,
+    emptied at commit; returns its name. The caller's statement moves them on (``DELETE … RETURNING``), so that
+    a second batch in the same transaction finds it empty."""
+    staging = f"staged_{table}"
+    connection = session.connection()
+    names = ", ".join(name for name, _ in columns)
+    kinds = ", ".join(f"{name} {kind}" for name, kind in columns)
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ({kinds}) ON COMMIT DELETE ROWS")
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+    return staging
