@@ -7,8 +7,9 @@ Python step per reading."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from responder.domain.readings import Series
@@ -45,32 +46,55 @@ def runs_of(rows: Iterable[tuple[Key, float, str, str]]) -> list[Series]:
 
 
 def count(runs: Runs) -> int:
-    return sum(len(run.times) for run in runs)
+    return sum(map(len, map(_TIMES, runs)))
+
+
+_STATION, _QUANTITY, _UNIT, _SOURCE, _TIMES, _VALUES = (itemgetter(i) for i in range(6))
+"""Series' fields by position: mapped over a batch's runs, they make its columns without a Python step per run."""
 
 
 def spans(runs: Runs) -> dict[str, tuple[int, int, set[str]]]:
     """Per quantity: the earliest and latest time and the stations, to look up what is stored already."""
-    out: dict[str, tuple[int, int, set[str]]] = {}
-    for run in runs:
-        lo, hi = run.times[0], run.times[-1]
-        known = out.get(run.quantity)
-        if known is None:
-            out[run.quantity] = (lo, hi, {run.station})
-        else:
-            known[2].add(run.station)
-            if lo < known[0] or hi > known[1]:
-                out[run.quantity] = (min(lo, known[0]), max(hi, known[1]), known[2])
+    out = {}
+    for quantity in sorted(set(map(_QUANTITY, runs))):
+        same = [run for run in runs if run.quantity == quantity]
+        out[quantity] = (min(map(_FIRST, map(_TIMES, same))), max(map(_LAST, map(_TIMES, same))),
+                         set(map(_STATION, same)))
     return out
 
 
+_FIRST, _LAST = itemgetter(0), itemgetter(-1)
+
+
 def key_rows(runs: Runs) -> Iterator[Key]:
-    return chain.from_iterable(zip(repeat(run.station), repeat(run.quantity), run.times) for run in runs)
+    return zip(_repeated(runs, _STATION), _repeated(runs, _QUANTITY), chain.from_iterable(map(_TIMES, runs)),
+               strict=True)
 
 
-def reading_rows(runs: Runs, received: Any) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``readings`` (station, quantity, time, value, unit, source, received_at), made as they are read."""
-    return chain.from_iterable(zip(repeat(run.station), repeat(run.quantity), run.times, run.values,
-                                   repeat(run.unit), repeat(run.source), repeat(received)) for run in runs)
+def reading_rows(runs: Runs, received: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``readings`` (station, quantity, time, value, unit, source, received_at)."""
+    return list(zip(_repeated(runs, _STATION), _repeated(runs, _QUANTITY), chain.from_iterable(map(_TIMES, runs)),
+                    chain.from_iterable(map(_VALUES, runs)), _repeated(runs, _UNIT), _repeated(runs, _SOURCE),
+                    repeat(received)))
+
+
+def latest_rows(runs: Runs) -> list[tuple[str, str, int, float, str]]:
+    """Per station and quantity, its newest reading among ``runs``: (station, quantity, time, value, source)."""
+    rows = list(zip(map(_STATION, runs), map(_QUANTITY, runs), map(_LAST, map(_TIMES, runs)),
+                    map(_LAST, map(_VALUES, runs)), map(_SOURCE, runs), strict=True))
+    if len(set(zip(map(_STATION, runs), map(_QUANTITY, runs), strict=True))) == len(rows):
+        return rows  # one run each (always so for whole series)
+    newest: dict[tuple[str, str], tuple[str, str, int, float, str]] = {}
+    for row in rows:
+        known = newest.get(row[:2])
+        if known is None or row[2] > known[2]:
+            newest[row[:2]] = row
+    return list(newest.values())
+
+
+def _repeated(runs: Runs, field: Callable[[Series], Any]) -> Iterator[Any]:
+    """``field`` of each run, once per reading of it."""
+    return chain.from_iterable(map(repeat, map(field, runs), map(len, map(_TIMES, runs))))
 
 
 def without(runs: Runs, keys: set[Key] | dict[Key, float]) -> list[Series]:

@@ -44,6 +44,7 @@ from responder.storage.readings_repo.columns import (
     conflicts_with,
     count,
     key_rows,
+    latest_rows,
     reading_rows,
     runs_of,
     spans,
@@ -208,17 +209,12 @@ def _add_to_hours_and_latest(session: Session, new: Runs) -> None:
     order, as they were added one by one before: no Python step per reading, which at a drill's million
     readings cost seconds. A run within one hour bucket (a feed check's few readings) needs no bisection."""
     sums: dict[tuple[str, str, int], list[float]] = {}
-    newest: dict[tuple[str, str], tuple[int, float, str]] = {}
     for run in new:
         station, quantity, times, values = run.station, run.quantity, run.times, run.values
-        last = times[-1]
-        known = newest.get((station, quantity))
-        if known is None or last > known[0]:
-            newest[station, quantity] = (last, values[-1], run.source)
         if quantity not in SUMMED:
             continue
         hour = -(-times[0] // HOUR) * HOUR
-        if last <= hour:
+        if times[-1] <= hour:
             _add(sums, (station, quantity, hour), sum(values), len(times))
             continue
         i, hi = 0, len(times)
@@ -232,8 +228,7 @@ def _add_to_hours_and_latest(session: Session, new: Runs) -> None:
               "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
               "count = reading_hours.count + excluded.count")
     rain_state.advance(session, sums)
-    rows_into(session, "reading_latest", _LATEST_COLUMNS,
-              [(s, q, t, value, source) for (s, q), (t, value, source) in newest.items()],
+    rows_into(session, "reading_latest", _LATEST_COLUMNS, latest_rows(new),
               "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
               "source = excluded.source WHERE excluded.time > reading_latest.time")
 

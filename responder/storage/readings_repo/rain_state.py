@@ -10,7 +10,7 @@ either is read the old way until it runs again. Rain only adds up, so a day once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,7 +51,7 @@ def zone_name(zone: tzinfo) -> str:
 
 def basis(session: Session) -> Basis | None:
     """What the state is cut by, or None: not kept (or a zone this machine does not know)."""
-    row = session.connection().execute(select(StateBasisRow.zone, StateBasisRow.dry_below_mm)).first()
+    row = session.connection().exec_driver_sql(_BASIS).first()  # every batch asks: plain SQL, nothing to compile
     if row is None:
         return None
     try:
@@ -59,6 +59,9 @@ def basis(session: Session) -> Basis | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
     return Basis(zone, row.zone, float(row.dry_below_mm))
+
+
+_BASIS = "SELECT zone, dry_below_mm FROM state_basis"
 
 
 def is_kept(session: Session, zone: tzinfo, dry_below_mm: float) -> bool:
@@ -78,7 +81,10 @@ def read(session: Session, zone: tzinfo, dry_below_mm: float) -> dict[str, RainS
 
 def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) -> None:
     """Add a batch's new hourly rain (``(station, quantity, hour)`` → [total, count]) to the gauges' state, in
-    the caller's transaction, after the hourly totals themselves (a back-filled day is summed from them)."""
+    the caller's transaction, after the hourly totals themselves (a back-filled day is summed from them).
+
+    Only the gauges whose row changes are stepped and written: most of a dry spell's readings add 0.0 to the
+    day their gauge's row is on already."""
     kept = basis(session) if any(q == QUANTITY for _, q, _ in sums) else None
     if kept is None:
         return
@@ -90,15 +96,23 @@ def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) 
         day = days.get(hour)
         if day is None:
             day = days[hour] = local_day(datetime.fromtimestamp(hour, UTC), kept.zone)
-        per_day = added.setdefault(station, {})
-        per_day[day] = per_day.get(day, 0.0) + total
+        per_day = added.get(station)
+        if per_day is None:
+            added[station] = {day: total}
+        else:
+            per_day[day] = per_day.get(day, 0.0) + total
     known = _load(session, added)
     rows = []
     for station, per_day in added.items():
-        before = state = known.get(station)
+        row = known.get(station)
+        if row is not None and len(per_day) == 1:
+            (day, rain), = per_day.items()
+            if day == row[1] and row[2] + rain == row[2]:
+                continue  # the same day, and its total stays what it is
+        before = state = None if row is None else RainState(*row[1:])
         for day in sorted(per_day):
             state = _step(session, kept, station, state, day, per_day[day])
-        if state != before:  # most readings of a dry spell add 0.0 to the day they are on: nothing to write
+        if state != before:
             assert state is not None
             rows.append((station, *state))
     rows_into(session, "rain_state", _COLUMNS, rows, _UPSERT)
@@ -112,7 +126,7 @@ def _step(session: Session, kept: Basis, station: str, state: RainState | None, 
         wet = state.day if state.day_total >= kept.dry_below_mm else state.wet_before
         return RainState(day, rain, wet, state.first_day)
     if day == state.day:
-        return state._replace(day_total=state.day_total + rain)
+        return RainState(day, state.day_total + rain, state.wet_before, state.first_day)
     # A back-filled day: its whole rain is in the hourly totals by now.
     total = _day_total(session, kept.zone, station, day)
     wet = state.wet_before
@@ -129,15 +143,15 @@ def _day_total(session: Session, zone: tzinfo, station: str, day: int) -> float:
     return float(total or 0.0)
 
 
-def _load(session: Session, stations: Iterable[str]) -> dict[str, RainState]:
+def _load(session: Session, stations: Collection[str]) -> dict[str, Sequence[Any]]:
+    """The rows of ``stations`` (station, day, day_total, wet_before, first_day), as plain rows: every batch reads
+    them, and most are only looked at."""
     names = sorted(stations)
     t = RainStateRow
     query = select(t.station, t.day, t.day_total, t.wet_before, t.first_day)
     if len(names) <= NAMED:
         query = query.where(t.station.in_(names))
-    wanted = set(names)
-    return {station: RainState(day, total, wet, first)
-            for station, day, total, wet, first in session.connection().execute(query) if station in wanted}
+    return {row[0]: row for row in session.connection().execute(query).all() if row[0] in stations}
 
 
 def rebuild(session: Session, zone: tzinfo, dry_below_mm: float) -> int:
