@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
 from responder.domain.readings import Series
@@ -43,6 +43,18 @@ def runs_of(rows: Iterable[tuple[Key, float, str, str]]) -> list[Series]:
         values.append(value)
         previous = t
     return runs
+
+
+def are_runs(series: Sequence[Series]) -> bool:
+    """Whether ``series`` are runs as they stand: one each per station and quantity, each in rising time
+    (checked once per list of times: series on the same ticks share one)."""
+    keys = set(zip(map(_STATION, series), map(_QUANTITY, series), strict=True))
+    clocks = dict(zip(map(id, map(_TIMES, series)), map(_TIMES, series), strict=True)).values()
+    return len(keys) == len(series) and all(map(_rising, clocks))
+
+
+def _rising(times: Sequence[int]) -> bool:
+    return all(map(lt, times, times[1:]))
 
 
 def count(runs: Runs) -> int:

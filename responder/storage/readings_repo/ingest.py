@@ -8,7 +8,6 @@ latest value per station, which is what keeps a cycle's snapshots cheap."""
 from __future__ import annotations
 
 import bisect
-import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -41,6 +40,7 @@ from responder.storage.readings_repo.bulk import (
 from responder.storage.readings_repo.columns import (
     Conflict,
     Runs,
+    are_runs,
     conflicts_with,
     count,
     key_rows,
@@ -79,13 +79,9 @@ def store_readings(session: Session, readings: Iterable[Reading], now: datetime)
 
 def store_series(session: Session, series: Sequence[Series], now: datetime) -> StoreResult:
     """Store whole series (drills, bulk feeds) without one object per reading; same outcome as store_readings."""
-    seen: set[tuple[str, str]] = set()
-    for one in series:
-        times = one.times
-        if (one.station, one.quantity) in seen or not all(map(operator.lt, times, times[1:])):
-            # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
-            return store_readings(session, [r for s in series for r in s.readings()], now)
-        seen.add((one.station, one.quantity))
+    if not are_runs(series):
+        # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
+        return store_readings(session, [r for s in series for r in s.readings()], now)
     return _store_unique(session, [one for one in series if one.times], now, [], 0)
 
 

@@ -10,12 +10,12 @@ either is read the old way until it runs again. Rain only adds up, so a day once
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import count_dry_days, day_start, local_day, utc_offsets
@@ -28,8 +28,6 @@ _COLUMNS = (("station", "varchar"), ("day", "int"), ("day_total", "float8"), ("w
             ("first_day", "int"))
 _UPSERT = ("ON CONFLICT (station) DO UPDATE SET day = excluded.day, day_total = excluded.day_total, "
            "wet_before = excluded.wet_before, first_day = excluded.first_day")
-NAMED = 200
-"""Up to this many gauges in a batch are looked up by name; more, and every row is read."""
 
 
 class RainState(NamedTuple):
@@ -83,8 +81,9 @@ def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) 
     """Add a batch's new hourly rain (``(station, quantity, hour)`` → [total, count]) to the gauges' state, in
     the caller's transaction, after the hourly totals themselves (a back-filled day is summed from them).
 
-    Only the gauges whose row changes are stepped and written: most of a dry spell's readings add 0.0 to the
-    day their gauge's row is on already."""
+    A day at or after a gauge's row is stepped by the database (``_FORWARD``: no row read into Python, and none
+    written where nothing changes, as for most readings of a dry spell); the few gauges whose row is on a later
+    day than one of the batch's (a back-filled day) are read and stepped here (``_step``)."""
     kept = basis(session) if any(q == QUANTITY for _, q, _ in sums) else None
     if kept is None:
         return
@@ -101,21 +100,39 @@ def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) 
             added[station] = {day: total}
         else:
             per_day[day] = per_day.get(day, 0.0) + total
-    known = _load(session, added)
-    rows = []
+    ahead = _ahead_of(session, min(days.values()))
+    stepped = []
+    forward: list[list[tuple[str, int, float, None, int]]] = [[]]
     for station, per_day in added.items():
-        row = known.get(station)
-        if row is not None and len(per_day) == 1:
-            (day, rain), = per_day.items()
-            if day == row[1] and row[2] + rain == row[2]:
-                continue  # the same day, and its total stays what it is
-        before = state = None if row is None else RainState(*row[1:])
+        row = ahead.get(station)
+        if row is None:  # every day of the batch at or after the row's (or no row yet): the database steps it
+            if len(per_day) == 1:
+                ((day, rain),) = per_day.items()
+                forward[0].append((station, day, rain, None, day))
+                continue
+            for rank, day in enumerate(sorted(per_day)):
+                if rank == len(forward):
+                    forward.append([])
+                forward[rank].append((station, day, per_day[day], None, day))
+            continue
+        before = state = row
         for day in sorted(per_day):
             state = _step(session, kept, station, state, day, per_day[day])
         if state != before:
-            assert state is not None
-            rows.append((station, *state))
-    rows_into(session, "rain_state", _COLUMNS, rows, _UPSERT)
+            stepped.append((station, *state))
+    rows_into(session, "rain_state", _COLUMNS, stepped, _UPSERT)
+    for rows in forward:  # a gauge's days in order, one statement each (PostgreSQL updates a row once a statement)
+        rows_into(session, "rain_state", _COLUMNS, rows, _FORWARD)
+
+
+_FORWARD = ("ON CONFLICT (station) DO UPDATE SET day = excluded.day, "
+            "day_total = CASE WHEN excluded.day = rain_state.day THEN rain_state.day_total + excluded.day_total "
+            "ELSE excluded.day_total END, "
+            "wet_before = CASE WHEN excluded.day > rain_state.day AND rain_state.day_total >= "
+            "(SELECT dry_below_mm FROM state_basis) THEN rain_state.day ELSE rain_state.wet_before END "
+            "WHERE excluded.day > rain_state.day OR rain_state.day_total + excluded.day_total <> rain_state.day_total")
+"""``_step`` for a day at or after the row's, in SQL: a new day (the one before it was wet or not, and stays so)
+or more rain on the same day; a row that would not change is not written."""
 
 
 def _step(session: Session, kept: Basis, station: str, state: RainState | None, day: int,
@@ -143,15 +160,14 @@ def _day_total(session: Session, zone: tzinfo, station: str, day: int) -> float:
     return float(total or 0.0)
 
 
-def _load(session: Session, stations: Collection[str]) -> dict[str, Sequence[Any]]:
-    """The rows of ``stations`` (station, day, day_total, wet_before, first_day), as plain rows: every batch reads
-    them, and most are only looked at."""
-    names = sorted(stations)
-    t = RainStateRow
-    query = select(t.station, t.day, t.day_total, t.wet_before, t.first_day)
-    if len(names) <= NAMED:
-        query = query.where(t.station.in_(names))
-    return {row[0]: row for row in session.connection().execute(query).all() if row[0] in stations}
+def _ahead_of(session: Session, day: int) -> dict[str, RainState]:
+    """The gauges whose row is on a day after ``day`` (the batch's first): only they can have a day back-filled."""
+    return {station: RainState(day, total, wet, first)
+            for station, day, total, wet, first in session.connection().execute(_AHEAD, {"day": day})}
+
+
+_AHEAD = select(RainStateRow.station, RainStateRow.day, RainStateRow.day_total, RainStateRow.wet_before,
+                RainStateRow.first_day).where(RainStateRow.day > bindparam("day"))
 
 
 def rebuild(session: Session, zone: tzinfo, dry_below_mm: float) -> int:
