@@ -1,9 +1,11 @@
 """Storing readings: a batch in bulk, with de-duplication and conflict checks as set operations.
 
-``store_readings`` inserts with ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL), then looks up the
-rows that did not insert: the same value is a duplicate, another value is recorded as a conflict and
-the stored value stays. In the same transaction it adds the new readings to the hourly totals and the
-latest value per station, which is what keeps a cycle's snapshots cheap."""
+A batch is a list of runs (``columns``: one station and quantity in rising time). SQLite looks up what is
+stored already in the batch's time range and inserts the rest, many rows per statement; PostgreSQL gets the
+batch by COPY and one INSERT … ON CONFLICT DO NOTHING that tells which rows it skipped. Of those, the same value
+is a duplicate, another value is recorded as a conflict and the stored value stays. In the same transaction
+the new readings go into the hourly totals, the latest value per station and the rain gauges' state, which is
+what keeps a cycle's snapshots cheap."""
 
 from __future__ import annotations
 
@@ -201,9 +203,9 @@ _LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bi
 def _add_to_hours_and_latest(session: Session, new: Runs) -> None:
     """The hourly totals and the latest value per station, kept in step with the readings just inserted.
 
-    Per run, its last reading is the newest, and each hour's readings are a slice summed by ``sum`` in time
-    order, as they were added one by one before: no Python step per reading, which at a drill's million
-    readings cost seconds. A run within one hour bucket (a feed check's few readings) needs no bisection."""
+    Per run, each hour's readings are a slice summed by ``sum`` in time order, as they were added one by one
+    before: no Python step per reading, which at a drill's million readings cost seconds. A run within one hour
+    bucket (a feed check's few readings) needs no bisection. The latest values: ``latest_rows``."""
     sums: dict[tuple[str, str, int], list[float]] = {}
     for run in new:
         station, quantity, times, values = run.station, run.quantity, run.times, run.values
