@@ -83,11 +83,11 @@ def key_rows(runs: Runs) -> Iterator[Key]:
                strict=True)
 
 
-def reading_rows(runs: Runs, received: Any) -> list[tuple[Any, ...]]:
-    """The rows of ``readings`` (station, quantity, time, value, unit, source, received_at)."""
-    return list(zip(_repeated(runs, _STATION), _repeated(runs, _QUANTITY), chain.from_iterable(map(_TIMES, runs)),
-                    chain.from_iterable(map(_VALUES, runs)), _repeated(runs, _UNIT), _repeated(runs, _SOURCE),
-                    repeat(received)))
+def reading_columns(runs: Runs, received: Any) -> list[Sequence[Any]]:
+    """The columns of ``readings`` (station, quantity, time, value, unit, source, received_at)."""
+    return [list(_repeated(runs, _STATION)), list(_repeated(runs, _QUANTITY)),
+            list(chain.from_iterable(map(_TIMES, runs))), list(chain.from_iterable(map(_VALUES, runs))),
+            list(_repeated(runs, _UNIT)), list(_repeated(runs, _SOURCE)), [received] * count(runs)]
 
 
 def latest_rows(runs: Runs) -> list[tuple[str, str, int, float, str]]:

@@ -32,6 +32,7 @@ from responder.storage.readings_repo.bulk import (
     SUMMED,
     Key,
     chunks,
+    columns_into,
     epoch,
     insert_for,
     is_postgres,
@@ -47,7 +48,7 @@ from responder.storage.readings_repo.columns import (
     count,
     key_rows,
     latest_rows,
-    reading_rows,
+    reading_columns,
     runs_of,
     spans,
     without,
@@ -103,8 +104,8 @@ def _store_unique(session: Session, runs: Runs, now: datetime, conflicts: list[C
         # between this look-up and the insert; ON CONFLICT stays as a safety net.
         stored = _stored_in_spans(session, runs)
         new = without(runs, stored) if stored else runs
-        rows_into(session, "readings", _READING_COLUMNS, reading_rows(new, _received_param(session, now)),
-                  "ON CONFLICT (station, quantity, time) DO NOTHING")
+        columns_into(session, "readings", _READING_COLUMNS, reading_columns(new, _received_param(session, now)),
+                     "ON CONFLICT (station, quantity, time) DO NOTHING")
     if stored:
         again, differing = conflicts_with(runs, stored)
         duplicates += again
@@ -124,7 +125,7 @@ _READING_NAMES = ", ".join(name for name, _ in _READING_COLUMNS)
 def _insert_skipping_stored(session: Session, runs: Runs, now: datetime) -> list[Key]:
     """PostgreSQL: COPY the batch in, insert what is not stored yet, and return the keys that were (an insert
     that skipped a row tells which one, even if another worker stored it a moment ago)."""
-    staging = staged(session, "readings", _READING_COLUMNS, reading_rows(runs, now))
+    staging = staged(session, "readings", _READING_COLUMNS, zip(*reading_columns(runs, now), strict=True))
     skipped = session.connection().exec_driver_sql(
         f"WITH moved AS (DELETE FROM {staging} RETURNING {_READING_NAMES}), "
         f"inserted AS (INSERT INTO readings ({_READING_NAMES}) SELECT {_READING_NAMES} FROM moved "
