@@ -25,6 +25,9 @@ class Conflict(NamedTuple):
 
 
 Runs = Sequence[Series]
+_STATION, _QUANTITY, _UNIT, _SOURCE, _TIMES, _VALUES = (itemgetter(i) for i in range(6))
+"""Series' fields by position: mapped over a batch's runs, they make its columns without a Python step per run."""
+_FIRST, _LAST = itemgetter(0), itemgetter(-1)
 
 
 def runs_of(rows: Iterable[tuple[Key, float, str, str]]) -> list[Series]:
@@ -61,10 +64,6 @@ def count(runs: Runs) -> int:
     return sum(map(len, map(_TIMES, runs)))
 
 
-_STATION, _QUANTITY, _UNIT, _SOURCE, _TIMES, _VALUES = (itemgetter(i) for i in range(6))
-"""Series' fields by position: mapped over a batch's runs, they make its columns without a Python step per run."""
-
-
 def spans(runs: Runs) -> dict[str, tuple[int, int, set[str]]]:
     """Per quantity: the earliest and latest time and the stations, to look up what is stored already."""
     out = {}
@@ -73,9 +72,6 @@ def spans(runs: Runs) -> dict[str, tuple[int, int, set[str]]]:
         out[quantity] = (min(map(_FIRST, map(_TIMES, same))), max(map(_LAST, map(_TIMES, same))),
                          set(map(_STATION, same)))
     return out
-
-
-_FIRST, _LAST = itemgetter(0), itemgetter(-1)
 
 
 def key_rows(runs: Runs) -> Iterator[Key]:
