@@ -83,6 +83,11 @@ class Gateway(Protocol):
     batch_limit: int
     """The most SMS one :meth:`send_batch` request takes (Alibaba Cloud's SendSms: 1,000 numbers); 0 if the provider
     has none, and the dispatcher hands SMS over one at a time."""
+    in_process: bool
+    """True for a gateway that sends nothing out of this process (a drill's simulated provider): no provider holds
+    anything to reconcile after a crash, so the dispatcher claims a batch, hands it over and records it in one
+    transaction (a crash or a lost database rolls the claim back with the rest). False for every real provider:
+    its rows are marked 'sending' in a committed transaction before it is called."""
 
     def send_sms(self, message: OutgoingSms) -> Accepted:
         """Hand one SMS to the provider; raises RetryableError or PermanentError."""
@@ -122,6 +127,7 @@ class OneAtATime:
     ``send_batch`` (for any other caller) sends each message in a request of its own."""
 
     batch_limit = 0
+    in_process = False
 
     def send_batch(self: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
         return each(self, messages)
