@@ -33,8 +33,9 @@ def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list
     """
     plan = ctx.plan
     now = ctx.clock.now()
-    stale = {s.id for s in plan.stations if s.feed is not None and (snap := snapshots.get(s.id)) is not None
-             and snap.stale}
+    stale = {sid for sid, snap in snapshots.items() if snap.stale}  # usually none: then no loop over the plan
+    if stale:
+        stale &= {s.id for s in plan.stations if s.feed is not None}
     if not stale:
         with reading(ctx.engine) as conn:
             if not feed_health.any_alarmed(conn):

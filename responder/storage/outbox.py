@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -62,15 +74,31 @@ _DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 
 
-def _take(rows: ColumnElement[bool]) -> ReturningUpdate[*tuple[Any, ...]]:
-    """Claim ``rows`` and return what sending them needs."""
-    return (update(OutboxRow).where(rows)
-            .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
+_ROW_INCIDENT: ColumnElement[int] = literal_column("outbox.incident_id")
+_ROW_PERSON: ColumnElement[str] = literal_column("outbox.person_id")
+"""The claimed row's columns, named in full: SQLite's RETURNING is rendered with bare names, which inside a sub-select
+would name the sub-select's own table's columns."""
+_LOOK_COLUMNS = (
+    OutboxRow.status, OutboxRow.claimed_by, OutboxRow.created_at,
+    select(RecipientRow.confirmed_at).where(RecipientRow.incident_id == _ROW_INCIDENT,
+                                            RecipientRow.person_id == _ROW_PERSON)
+    .scalar_subquery().label("confirmed_at"),
+    select(IncidentRow.status).where(IncidentRow.id == _ROW_INCIDENT).scalar_subquery().label("incident_status"),
+    select(IncidentRow.ended_at).where(IncidentRow.id == _ROW_INCIDENT).scalar_subquery().label("ended_at"))
+"""What ``look_again`` reads besides the columns sending needs, as a claim's RETURNING can give it (sub-selects,
+not joins)."""
 
 
-_TAKE = _take(and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending"))
+def _take(rows: ColumnElement[bool], look: bool = False) -> ReturningUpdate[*tuple[Any, ...]]:
+    """Claim ``rows`` and return what sending them needs (``look``: and what looking at them again reads)."""
+    return (update(OutboxRow).where(rows).values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker"))
+            .returning(*_SEND_COLUMNS, *(_LOOK_COLUMNS if look else ())))
+
+
+_PICKED = and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending")
+_TAKE, _TAKE_LOOKING = _take(_PICKED), _take(_PICKED, look=True)
 """PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked (and locked), if still pending."""
-TAKE_DUE = _take(OutboxRow.id.in_(_DUE))
+TAKE_DUE, TAKE_DUE_LOOKING = _take(OutboxRow.id.in_(_DUE)), _take(OutboxRow.id.in_(_DUE), look=True)
 """SQLite: pick and take in one statement, under the write lock: what the sub-select picks is pending when it is
 taken. Naming the status again outside it would make SQLite walk every pending row through the status index
 instead of looking up the picked ones by id: a claim would cost as much as the whole queue.
@@ -107,12 +135,26 @@ def _ours(outbox_id: int, worker: str) -> ColumnElement[bool]:
 def claim_due(conn: Connection, now: datetime, limit: int, worker: str) -> list[Claimed]:
     """Mark up to ``limit`` due rows 'sending' for ``worker``, in id order: FOR UPDATE SKIP LOCKED on PostgreSQL,
     the write lock on SQLite."""
+    return [_claimed(row) for row in _claim(conn, now, limit, worker, look=False)]
+
+
+def claim_and_look(conn: Connection, now: datetime, limit: int,
+                   worker: str) -> tuple[list[Claimed], dict[int, Row[*tuple[Any, ...]]]]:
+    """``claim_due``, and what ``look_again`` would read of the rows claimed, from the same statement: for a batch
+    looked at again in its claim's transaction."""
+    rows = _claim(conn, now, limit, worker, look=True)
+    return [_claimed(row) for row in rows], {row.id: row for row in rows}
+
+
+def _claim(conn: Connection, now: datetime, limit: int, worker: str, look: bool) -> list[Row[*tuple[Any, ...]]]:
     if conn.dialect.name == "postgresql":
         ids = list(conn.scalars(_DUE_SKIP_LOCKED, {"now": now, "limit": limit}))
-        rows = conn.execute(_TAKE, {"ids": ids, "now": now, "worker": worker}).all() if ids else []
+        rows = conn.execute(_TAKE_LOOKING if look else _TAKE, {"ids": ids, "now": now, "worker": worker}).all() \
+            if ids else []
     else:
-        rows = conn.execute(TAKE_DUE, {"now": now, "limit": limit, "worker": worker}).all()
-    return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
+        rows = conn.execute(TAKE_DUE_LOOKING if look else TAKE_DUE,
+                            {"now": now, "limit": limit, "worker": worker}).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 def keep_claims(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:

@@ -22,11 +22,12 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 # The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
 # rate-limited stream holds that send back, and the next ones bunch up behind it.
@@ -141,15 +142,17 @@ class Dispatcher:
         with self._held_lock:
             self._held.discard(outbox_id)
 
-    def _still_wanted(self, conn: Connection, items: list[Claimed]) -> list[Claimed]:
+    def _still_wanted(self, conn: Connection, items: list[Claimed],
+                      rows: Mapping[int, Row[*tuple[Any, ...]]] | None = None) -> list[Claimed]:
         """Look at the rows once more just before the gateway: still ours, and still wanted?
 
         Not if another worker took one over (this one stalled past the claim timeout), nor if the person
         confirmed after it was queued (a reminder, or a call-out still waiting on the rate limit), nor if the
         incident was stood down after it was queued: a confirmation or a stand-down only cancels rows still
-        'pending', and these were already claimed.
+        'pending', and these were already claimed. ``rows``: what the claim read of them, in this transaction.
         """
-        rows = outbox.look_again(conn, [item.id for item in items])
+        if rows is None:
+            rows = outbox.look_again(conn, [item.id for item in items])
         wanted: list[Claimed] = []
         unwanted: list[tuple[Claimed, str]] = []
         for item in items:
@@ -210,11 +213,11 @@ class Dispatcher:
                 self.send_group(batch)
             return len(batch)
         with self.ctx.engine.begin() as conn:
-            batch = outbox.claim_due(conn, self.ctx.clock.now(), limit, self.worker_id)
+            batch, looked = outbox.claim_and_look(conn, self.ctx.clock.now(), limit, self.worker_id)
             if not batch:  # nothing due: ``drain`` stops unless failures are left to summarise, asked here
                 self._unreported = any_unreported(conn)
                 return 0
-            wanted = self._still_wanted(conn, batch)
+            wanted = self._still_wanted(conn, batch, looked)
         self._hold(batch)
         self._send_and_record(batch, wanted, short=len(batch) < limit)
         return len(batch)
@@ -229,11 +232,11 @@ class Dispatcher:
         limit = self.ctx.settings.claim_batch
         now = self.ctx.clock.now()
         with self.ctx.engine.begin() as conn:
-            batch = outbox.claim_due(conn, now, limit, self.worker_id)
+            batch, looked = outbox.claim_and_look(conn, now, limit, self.worker_id)
             if not batch:  # nothing due: ``drain`` stops unless failures are left to summarise, asked here
                 self._unreported = any_unreported(conn)
                 return 0
-            results = self._hand_over(self._still_wanted(conn, batch))
+            results = self._hand_over(self._still_wanted(conn, batch, looked))
             outcomes, marked = self._record_results(conn, results, now)
             self._unreported = any_unreported(conn) if len(batch) < limit else None
         self._settle(batch, results, outcomes, marked, now)
