@@ -55,7 +55,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
     from responder.reports.write import write_files
-    from responder.storage.db import save_copy
+    from responder.storage.db import let_go, save_copy
 
     wall = time.perf_counter()
     plan = ctx.plan
@@ -86,7 +86,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
         # The report reads nothing more from the database: saved, the working copy (tens of MB in a large drill)
         # is let go before the chart library is loaded and the chart drawn.
         save(drill.engine, database)
-        drill.engine.dispose()
+        let_go(drill.engine)
         written = write_files(data, out_dir, name, write=write_whole)
         html, markdown = written["html"], written["md"]
     finally:

@@ -122,6 +122,7 @@ _MARK_SENT = (update(_outbox).where(_outbox.c.id == bindparam("oid"), _outbox.c.
               .values(status="sent", attempts=bindparam("new_attempts"), sid=bindparam("new_sid"),
                       sent_at=bindparam("new_sent_at", type_=UTCDateTime())))
 _ATTEMPT = insert(_attempts)
+_KNOWN_SIDS = select(OutboxRow.sid).where(OutboxRow.sid.in_(bindparam("sids", expanding=True)))
 _EARLY = select(DeliveryReceiptRow.sid).where(DeliveryReceiptRow.sid.in_(bindparam("sids", expanding=True)),
                                               DeliveryReceiptRow.applied.is_(False))
 
@@ -194,11 +195,19 @@ def mark_sent(conn: Connection, sent: Sequence[tuple[Claimed, str]], worker: str
         return set(), {}
     params = [{"oid": item.id, "worker": worker, "new_attempts": item.attempts + 1, "new_sid": sid,
                "new_sent_at": now} for item, sid in sent]
-    try:
-        with conn.begin_nested():
-            marked = conn.execute(_MARK_SENT, params)
-    except IntegrityError:
-        return _mark_sent_one_by_one(conn, params)
+    if conn.dialect.name == "sqlite":
+        # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): no other writer can store one of these ids
+        # between this question and the UPDATE, so asking first spares the savepoint that a clash would need.
+        given = [sid for _, sid in sent]
+        if len(set(given)) < len(given) or known_sids(conn, given):
+            return _mark_sent_one_by_one(conn, params)
+        marked = conn.execute(_MARK_SENT, params)
+    else:
+        try:
+            with conn.begin_nested():
+                marked = conn.execute(_MARK_SENT, params)
+        except IntegrityError:
+            return _mark_sent_one_by_one(conn, params)
     ours = {item.id for item, _ in sent}
     if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
         stored = conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours)))
@@ -258,7 +267,7 @@ def finish(conn: Connection, item: Claimed, worker: str, status: str, code: str 
 
 def known_sids(conn: Connection, sids: Sequence[str]) -> set[str]:
     """Which of the provider's ``sids`` are already recorded on some row."""
-    return set(conn.scalars(select(OutboxRow.sid).where(OutboxRow.sid.in_(sids)))) if sids else set()
+    return set(conn.scalars(_KNOWN_SIDS, {"sids": list(sids)})) if sids else set()
 
 
 def reconciled_sent(conn: Connection, item: Claimed, sid: str, sent_at: datetime) -> None:

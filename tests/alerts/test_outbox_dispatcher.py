@@ -419,6 +419,26 @@ def test_a_provider_id_already_in_the_outbox_never_leaves_a_row_sending(ctx: App
     assert attempt.outcome == "sent" and f"already belongs to outbox {holder.id}" in (attempt.detail or "")
 
 
+@pytest.mark.parametrize("in_process", [False, True])
+def test_one_provider_id_given_twice_in_one_batch_is_stored_on_the_first_row_only(ctx: AppContext,
+                                                                                   in_process: bool) -> None:
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+
+    class Repeats(FakeGateway):
+        def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+            outcomes = super().send_batch(messages)
+            return [outcomes[0], outcomes[0], *outcomes[2:]]  # the provider answered the first id twice
+
+    stats = Dispatcher(ctx, Repeats(clock=ctx.clock, batch_limit=50, in_process=in_process)).drain()
+    assert stats.sent == 63
+    rows = sorted(outbox(ctx, raised.incident_id), key=lambda r: r.id)
+    assert {r.status for r in rows} == {"sent"}
+    first, second = rows[0], rows[1]
+    assert first.sid is not None and second.sid is None
+    [attempt] = attempts(ctx, second.id)
+    assert f"already belongs to outbox {first.id}" in (attempt.detail or "")
+
+
 # -- a gateway with a batch request ---------------------------------------------------------------------------------
 def test_a_gateway_with_a_batch_request_is_handed_each_claimed_batch_at_once(sqlite_ctx: AppContext) -> None:
     ctx = same_engine(sqlite_ctx, claim_batch=25)
