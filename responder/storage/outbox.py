@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from responder.storage.incidents import PENDING_STATES
@@ -74,31 +75,33 @@ _DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 
 
-_ROW_INCIDENT: ColumnElement[int] = literal_column("outbox.incident_id")
-_ROW_PERSON: ColumnElement[str] = literal_column("outbox.person_id")
-"""The claimed row's columns, named in full: SQLite's RETURNING is rendered with bare names, which inside a sub-select
-would name the sub-select's own table's columns."""
-_LOOK_COLUMNS = (
-    OutboxRow.status, OutboxRow.claimed_by, OutboxRow.created_at,
-    select(RecipientRow.confirmed_at).where(RecipientRow.incident_id == _ROW_INCIDENT,
-                                            RecipientRow.person_id == _ROW_PERSON)
-    .scalar_subquery().label("confirmed_at"),
-    select(IncidentRow.status).where(IncidentRow.id == _ROW_INCIDENT).scalar_subquery().label("incident_status"),
-    select(IncidentRow.ended_at).where(IncidentRow.id == _ROW_INCIDENT).scalar_subquery().label("ended_at"))
-"""What ``look_again`` reads besides the columns sending needs, as a claim's RETURNING can give it (sub-selects,
-not joins)."""
+def _look_columns(prefix: str = "") -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
+    """What ``look_again`` reads besides the columns sending needs, as a claim's RETURNING can give it: sub-selects,
+    not joins, on the claimed row's columns named in full (SQLite renders RETURNING with bare names, which inside a
+    sub-select would name the sub-select's own table's). ``prefix`` "+" on SQLite: there the row's columns in a
+    RETURNING keep their affinity, and the recipient sub-select would then find the person's row through the
+    incident's index alone, walking the whole call-out for each claimed row."""
+    incident: ColumnElement[int] = literal_column(f"{prefix}outbox.incident_id")
+    person: ColumnElement[str] = literal_column(f"{prefix}outbox.person_id")
+    return (OutboxRow.status, OutboxRow.claimed_by, OutboxRow.created_at,
+            select(RecipientRow.confirmed_at)
+            .where(RecipientRow.incident_id == incident, RecipientRow.person_id == person)
+            .scalar_subquery().label("confirmed_at"),
+            select(IncidentRow.status).where(IncidentRow.id == incident).scalar_subquery().label("incident_status"),
+            select(IncidentRow.ended_at).where(IncidentRow.id == incident).scalar_subquery().label("ended_at"))
 
 
-def _take(rows: ColumnElement[bool], look: bool = False) -> ReturningUpdate[*tuple[Any, ...]]:
-    """Claim ``rows`` and return what sending them needs (``look``: and what looking at them again reads)."""
+def _take(rows: ColumnElement[bool],
+          look: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...] = ()) -> ReturningUpdate[*tuple[Any, ...]]:
+    """Claim ``rows`` and return what sending them needs, and the ``look`` columns."""
     return (update(OutboxRow).where(rows).values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker"))
-            .returning(*_SEND_COLUMNS, *(_LOOK_COLUMNS if look else ())))
+            .returning(*_SEND_COLUMNS, *look))
 
 
 _PICKED = and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending")
-_TAKE, _TAKE_LOOKING = _take(_PICKED), _take(_PICKED, look=True)
+_TAKE, _TAKE_LOOKING = _take(_PICKED), _take(_PICKED, _look_columns())
 """PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked (and locked), if still pending."""
-TAKE_DUE, TAKE_DUE_LOOKING = _take(OutboxRow.id.in_(_DUE)), _take(OutboxRow.id.in_(_DUE), look=True)
+TAKE_DUE, TAKE_DUE_LOOKING = _take(OutboxRow.id.in_(_DUE)), _take(OutboxRow.id.in_(_DUE), _look_columns("+"))
 """SQLite: pick and take in one statement, under the write lock: what the sub-select picks is pending when it is
 taken. Naming the status again outside it would make SQLite walk every pending row through the status index
 instead of looking up the picked ones by id: a claim would cost as much as the whole queue.

@@ -23,5 +23,7 @@ def test_a_sqlite_claim_takes_the_picked_rows_by_id_not_by_walking_every_pending
             steps = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?"))]
         assert steps[0].startswith("SEARCH outbox USING INTEGER PRIMARY KEY"), steps
         assert any("ix_outbox_due" in step for step in steps), steps  # the sub-select picks through the due index
+        # a claim that also looks finds each row's recipient by incident and person, not by walking the call-out
+        assert all("(incident_id=? AND person_id=?)" in step for step in steps if "recipients" in step), steps
     finally:
         engine.dispose()
