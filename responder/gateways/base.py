@@ -118,8 +118,23 @@ def each(send: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | Ga
         try:
             outcomes.append(send.send_sms(message))
         except GatewayError as exc:
-            outcomes.append(exc)
+            outcomes.append(as_outcome(exc))
     return outcomes
+
+
+def as_outcome(exc: GatewayError) -> GatewayError:
+    """An error kept as a message's outcome rather than raised on: without its traceback, or its causes'.
+
+    A traceback holds every frame of the send up to the dispatcher's loop, with their locals (the batch, its rows),
+    and the outcome sits in those locals: a cycle the garbage collector frees late, or never while the error is
+    kept (a fake gateway keeps every attempt). The outcome needs only the error's type, code and message."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = None
+        error = error.__cause__ or error.__context__
+    return exc
 
 
 class OneAtATime:
