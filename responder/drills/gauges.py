@@ -63,16 +63,15 @@ class Gauges:
         """The readings taken since the last feed check (and, at the first, what the plan refused)."""
         upto = epoch_seconds(now)
         cuts: list[tuple[int, int, list[int]]] = []  # per clock: the new readings' positions and times, cut once
-        for i, clock in enumerate(self._clocks):
+        for i, ticks in enumerate(self._clocks):
             a = self._cursor[i]
-            b = self._cursor[i] = bisect.bisect_right(clock, upto, lo=a)
-            cuts.append((a, b, clock[a:b].tolist()))
+            b = self._cursor[i] = bisect.bisect_right(ticks, upto, lo=a)
+            cuts.append((a, b, ticks[a:b].tolist()))
         values = self._values
         due = []
-        for gauge in self._gauges:
-            a, b, times = cuts[gauge.clock]
+        for station, quantity, unit, source, clock, offset in self._gauges:  # unpacked: a thousand gauges a check
+            a, b, times = cuts[clock]
             if b > a:
-                due.append(Series(gauge.station, gauge.quantity, gauge.unit, gauge.source, times,
-                                  values[gauge.offset + a:gauge.offset + b].tolist()))
+                due.append(Series(station, quantity, unit, source, times, values[offset + a:offset + b].tolist()))
         rejected, self._rejected = self._rejected, []
         return due, rejected
