@@ -6,6 +6,7 @@ stale-feed alarm after the rules is ``feed_alarms``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +57,8 @@ class FeedCheck:
 class CycleReport:
     at: datetime
     feeds: list[FeedCheck] = field(default_factory=list)
-    snapshots: dict[str, StationSnapshot] = field(default_factory=dict)
+    snapshots: Mapping[str, StationSnapshot] = field(default_factory=dict)
+    """Every station's snapshot (columns from the database, each snapshot made when first read)."""
     winners: dict[str, RuleOutcome] = field(default_factory=dict)
     """Per hazard, the outcome the decision was made on (the most severe level given)."""
     decisions: list[RuleDecision] = field(default_factory=list)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from responder.domain.stations import Quantity, Station, StationKind
 
@@ -206,27 +207,31 @@ class SnapshotSpec:
     zone: tzinfo = UTC
 
 
-@dataclass(frozen=True, slots=True)
-class Latest:
+class Latest(NamedTuple):
+    """A quantity's latest reading (a tuple: a cycle reads one per station and quantity)."""
+
     time: datetime
     value: float
 
 
-@dataclass(frozen=True, slots=True)
-class StationSnapshot:
+NOTHING: Mapping[Any, Any] = MappingProxyType({})
+"""The defaults of a snapshot's mappings: one shared, read-only, empty."""
+
+
+class StationSnapshot(NamedTuple):
     """Everything the rules need about one station this cycle; SQL aggregates fill it for many stations.
 
-    Slots: a cycle makes one per station, and fewer objects mean less garbage collection in big runs."""
+    A tuple: quick to make, and a cycle makes one for each station something reads (``SnapshotColumns``)."""
 
     station: str
     kind: StationKind
     quantity: Quantity
     """The station's main quantity: ``value`` and ``time`` are its latest reading."""
-    latest: Mapping[str, Latest] = field(default_factory=dict)
+    latest: Mapping[str, Latest] = NOTHING
     """Latest reading per quantity."""
-    totals: Mapping[timedelta, float] = field(default_factory=dict)
+    totals: Mapping[timedelta, float] = NOTHING
     """Rain per window (rain gauges)."""
-    rates: Mapping[timedelta, float | None] = field(default_factory=dict)
+    rates: Mapping[timedelta, float | None] = NOTHING
     """Rate of rise of the stage per lookback, m/h (river gauges and reservoirs)."""
     margin: float | None = None
     """Warning level minus stage, m."""
@@ -248,23 +253,32 @@ class StationSnapshot:
     @property
     def last_time(self) -> datetime | None:
         """The latest report of any quantity: what staleness is judged on."""
-        return max((latest.time for latest in self.latest.values()), default=None)
+        last: datetime | None = None
+        for latest in self.latest.values():  # a loop, not max(): the stale-feed check asks every station
+            if last is None or latest.time > last:
+                last = latest.time
+        return last
 
     @property
     def rate_of_rise(self) -> float | None:
         return next(iter(self.rates.values()), None)
 
 
-def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
-                     totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
-                     dry_days: int | None) -> StationSnapshot:
-    """Finish a snapshot from per-quantity latest values and the window, rate and dry-day figures.
+class Figures(NamedTuple):
+    """What a station's latest values give, apart from the windows, rates and dry days: shared by the snapshot of
+    one station (``compose_snapshot``) and a cycle's columns of every station (``snapshot_columns``)."""
 
-    Shared by the pure path (:func:`build_snapshot`) and the bulk SQL path, so both agree. The snapshot keeps
-    the mappings it is given rather than copies (a cycle makes one per station): callers hand over ones that
-    nothing changes afterwards, and may share one between stations.
-    """
-    # Called once per station per cycle: plain loops and lookups, no generators (a cycle covers 10,000 gauges).
+    latest: Mapping[str, Latest]
+    """The latest value of each quantity the station measures."""
+    last: datetime | None
+    margin: float | None
+    guaranteed_margin: float | None
+    storage_pct: float | None
+    stale: bool
+
+
+def station_figures(station: Station, now: datetime, latest: Mapping[str, Latest]) -> Figures:
+    """The station's figures from its latest values per quantity (a plain tuple: a cycle makes one per station)."""
     measured = station.measured
     kept = latest
     for quantity in latest:
@@ -288,16 +302,28 @@ def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Lates
     if stage is not None:
         warning = margin(stage.value, station.warning_level)
         guaranteed = margin(stage.value, station.guaranteed_level)
-    rain = "rain_mm" in measured
+    return Figures(kept, last, warning, guaranteed, share, last is None or now - last > STALE_FACTOR * station.interval)
+
+
+def compose_snapshot(station: Station, now: datetime, latest: Mapping[str, Latest],
+                     totals: Mapping[timedelta, float], rates: Mapping[timedelta, float | None],
+                     dry_days: int | None) -> StationSnapshot:
+    """Finish a snapshot from per-quantity latest values and the window, rate and dry-day figures.
+
+    The snapshot keeps the mappings it is given rather than copies: callers hand over ones that nothing changes
+    afterwards, and may share one between stations.
+    """
+    figures = station_figures(station, now, latest)
+    measured = station.measured
     return StationSnapshot(
-        station.id, station.kind, measured[0], kept,
-        totals if rain else {},
+        station.id, station.kind, measured[0], figures.latest,
+        totals if "rain_mm" in measured else {},
         rates if "stage_m" in measured else {},
-        warning,
-        guaranteed,
-        dry_days if rain else None,
-        share,
-        last is None or now - last > STALE_FACTOR * station.interval,
+        figures.margin,
+        figures.guaranteed_margin,
+        dry_days if "rain_mm" in measured else None,
+        figures.storage_pct,
+        figures.stale,
     )
 
 

@@ -15,6 +15,14 @@ from responder.domain.plan import Plan
 REMINDER_KINDS = ("callout", "resend", "voice", "evacuation", "inform_chain", "escalate_group", "escalate_chain")
 """What a confirmation cancels for that person; level changes and the stand-down still go out."""
 
+ACTION_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"resend_sms": "重发短信", "voice_call": "语音电话", "notify_group_deputy": "告知副组长",
+           "notify_group_leader": "告知组长", "notify_chain": "上报{name}"},
+    "en": {"resend_sms": "SMS again", "voice_call": "voice call", "notify_group_deputy": "tell the group deputy",
+           "notify_group_leader": "tell the group leader", "notify_chain": "report to {name}"},
+}
+"""An escalation step's action as people read it (call tree, duty board); ``{name}``: the chain rung's name."""
+
 
 @dataclass(frozen=True)
 class PlannedStep:

@@ -11,6 +11,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from responder.domain.calltree import CallTree, Entry, GroupCall, LevelTree, Rung
+from responder.domain.escalation import ACTION_NAMES
 
 COLUMNS = 3
 NAME_EMS = 3.6
@@ -32,8 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "stale": "本表随预案和名单变化，与系统不符时以系统为准，请重新打印：responder plan calltree",
         "leader": "组长", "deputy": "副组长", "member": "组员", "sep": "；", "list": "、", "colon": "：",
         "min": "{n}分钟", "hour": "{n}小时",
-        "resend_sms": "重发短信", "voice_call": "语音电话", "notify_group_deputy": "告知副组长",
-        "notify_group_leader": "告知组长", "notify_chain": "上报{name}",
+        **ACTION_NAMES["zh"],
     },
     "en": {
         "title": "{area} {hazard} call tree", "level": "Level {level}, {colour} warning ({name})",
@@ -53,8 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
                  "right: print it again with responder plan calltree",
         "leader": "leader", "deputy": "deputy", "member": "member", "sep": "; ", "list": ", ", "colon": ": ",
         "min": "{n} min", "hour": "{n} h",
-        "resend_sms": "SMS again", "voice_call": "voice call", "notify_group_deputy": "tell the group deputy",
-        "notify_group_leader": "tell the group leader", "notify_chain": "report to {name}",
+        **ACTION_NAMES["en"],
     },
 }
 

@@ -108,3 +108,23 @@ def test_on_a_tie_the_short_form_also_lets_the_auto_rule_win() -> None:
     assert sorted((o.rule, o.level) for o in full if o.level) == [("rain-24h", 3), ("storm-1h", 3)]
     short = reached_levels(RULES, {"r1": gauge}, [], NOW)
     assert short.winners["flood"].rule == "storm-1h" and short == summarise(full)
+
+
+def test_values_exactly_at_a_threshold_give_the_level_in_short_as_in_full() -> None:
+    """The short form lets a station through by a comparison with the least severe threshold: at exactly that
+    threshold it must still be judged (a margin of exactly 0.5 m, exactly 50 mm, exactly 16 dry days)."""
+    at = {
+        "r1": StationSnapshot("r1", "river", "stage_m", {"stage_m": Latest(NOW, 4.0)}, rates={H: 0.3},
+                              margin=0.5, guaranteed_margin=1.2, stale=False),
+        "r2": StationSnapshot("r2", "river", "stage_m", {"stage_m": Latest(NOW, 4.5)}, rates={H: 0.31},
+                              margin=0.0, guaranteed_margin=0.7, stale=False),
+        "g1": StationSnapshot("g1", "rain", "rain_mm", {"rain_mm": Latest(NOW, 1.0)}, {H: 40.0, 24 * H: 50.0},
+                              dry_days=16, stale=False),
+        "p1": StationSnapshot("p1", "reservoir", "stage_m", {"storage_pct": Latest(NOW, 50.0)}, storage_pct=50.0,
+                              stale=False),
+    }
+    for rules in [RULES, *([rule] for rule in RULES)]:  # one rule at a time too: each one's own winner compared
+        assert reached_levels(rules, at, [], NOW) == summarise(evaluate(rules, at, [], NOW)), rules[0].id
+    levels = {(o.rule, o.station): o.level for o in evaluate(RULES, at, [], NOW) if o.level is not None}
+    assert levels[("river-warning", "r1")] == 3 and levels[("river-warning", "r2")] == 2
+    assert levels[("rain-24h", "g1")] == 4 and levels[("storm-1h", "g1")] == 3 and levels[("dry-days", "g1")] == 4

@@ -54,3 +54,19 @@ def test_stations_show_latest_margins_stale_and_a_chart(sqlite_ctx: AppContext, 
     silent = page.split('id="station-rain-caisenba"', 1)[1].split("</tr>", 1)[0]
     assert "STALE" in silent and 'aria-label="no readings"' in silent
     assert page.count('<g class="station') == 4 and page.count('class="zone"') >= 2, "the schematic map"
+
+
+def test_the_rota_names_weekdays_in_the_pages_language(officer: BoardClient) -> None:
+    zh, en = officer.get("/duty?lang=zh").text, officer.get("/duty?lang=en").text
+    english = ("Mon ", "Tue ", "Wed ", "Thu ", "Fri ", "Sat ", "Sun ")
+    assert any(f"<td>{day}" in zh for day in ("周一", "周二", "周三", "周四", "周五", "周六", "周日")), zh[-3000:]
+    assert not any(f"<td>{day}" in zh for day in english)
+    assert any(f"<td>{day}" in en for day in english)
+
+
+def test_the_next_escalation_step_is_named_in_words_not_by_its_id(sqlite_ctx: AppContext, officer: BoardClient) -> None:
+    outcome = raise_alert(sqlite_ctx, "flood", 1, "river at 5.3 m", "tester")
+    zh = officer.get(f"/incidents/{outcome.incident_id}?lang=zh").text
+    en = officer.get(f"/incidents/{outcome.incident_id}?lang=en").text
+    assert "重发短信" in zh and "SMS again" in en
+    assert "resend_sms" not in zh and "resend_sms" not in en

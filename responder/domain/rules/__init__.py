@@ -6,7 +6,8 @@ an outcome and its evidence in ``outcomes.py``. Everything is pure: state in, st
 """
 
 from responder.domain.rules.decide import Action, Decided, HazardState, RuleDecision, decide, decide_evaluated
-from responder.domain.rules.evaluate import evaluate, reached_levels
+from responder.domain.rules.evaluate import evaluate
+from responder.domain.rules.in_short import reached_levels
 from responder.domain.rules.model import (
     SEVERE_FIRST,
     AnyRule,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,15 +22,12 @@ from responder.domain.rules.model import (
     WaterLevelRule,
 )
 from responder.domain.rules.outcomes import (
-    Evaluated,
     Evidence,
     RuleOutcome,
-    WinnerKey,
     evidence_of,
     given,
     outcome_of,
     reached,
-    winner_key,
 )
 from responder.domain.types import format_duration
 
@@ -82,24 +78,17 @@ def _rain_evidence(rule: RainTotalRule, sid: str, snap: StationSnapshot, total: 
     return evidence_of(rule, level, sid, "rain_mm", total, limit, snap.last_time, text, window=window)
 
 
-def _rain_reached(rule: RainTotalRule, snap: StationSnapshot) -> tuple[float, int | None, float | None] | None:
-    total = snap.totals.get(rule.window)
-    if total is None:
-        return None
-    return (total, *reached(total, rule.thresholds, rising=True))
-
-
-def _rain_level(rule: RainTotalRule, snap: StationSnapshot) -> int | None:
-    got = _rain_reached(rule, snap)
-    return None if got is None else got[1]
+def rain_level(rule: RainTotalRule, total: float | None) -> int | None:
+    """The level a window's total gives (the level alone: what a cycle judges every gauge on)."""
+    return None if total is None else reached(total, rule.thresholds, rising=True)[0]
 
 
 def _rain_total(rule: RainTotalRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
-    got = _rain_reached(rule, snap)
-    if got is None:
+    total = snap.totals.get(rule.window)
+    if total is None:
         window = format_duration(rule.window)
         return outcome_of(rule, None, sid, "rain_mm", summary=f"{sid}: no {window} total", window=window)
-    total, level, limit = got
+    level, limit = reached(total, rule.thresholds, rising=True)
     return given(rule, level, sid, Evidence(_rain_evidence, rule, sid, snap, total, level, limit))
 
 
@@ -110,12 +99,13 @@ def _water_evidence(sid: str, stage: Latest, margin: float, warning: float, thre
                      warning_level=round(warning, 3), margin=round(margin, 3))
 
 
-def _water_reached(rule: WaterLevelRule, snap: StationSnapshot, stage: float, margin: float,
+def _water_reached(rule: WaterLevelRule, stage: float, margin: float, guaranteed: float | None,
                    ) -> tuple[int | None, float]:
-    """The level and the threshold it was judged against, the stage and its margin to the warning level given."""
+    """The level and the threshold it was judged against, the stage, its margin to the warning level and to the
+    guaranteed level given."""
     warning = stage + margin
-    if rule.at_guaranteed is not None and snap.guaranteed_margin is not None and snap.guaranteed_margin <= 0:
-        return rule.at_guaranteed, stage + snap.guaranteed_margin
+    if rule.at_guaranteed is not None and guaranteed is not None and guaranteed <= 0:
+        return rule.at_guaranteed, stage + guaranteed
     if margin <= 0:
         return rule.at_warning, warning
     for lvl in SEVERE_FIRST:
@@ -124,10 +114,9 @@ def _water_reached(rule: WaterLevelRule, snap: StationSnapshot, stage: float, ma
     return None, warning
 
 
-def _water_level_only(rule: WaterLevelRule, snap: StationSnapshot) -> int | None:
-    stage = snap.latest.get("stage_m")
-    margin = snap.margin
-    return None if stage is None or margin is None else _water_reached(rule, snap, stage.value, margin)[0]
+def water_level(rule: WaterLevelRule, stage: float | None, margin: float | None, guaranteed: float | None,
+                ) -> int | None:
+    return None if stage is None or margin is None else _water_reached(rule, stage, margin, guaranteed)[0]
 
 
 def _water_level(rule: WaterLevelRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
@@ -136,7 +125,7 @@ def _water_level(rule: WaterLevelRule, sid: str, snap: StationSnapshot) -> RuleO
     if stage is None or margin is None:
         why = "no stage reading" if stage is None else "no warning level configured"
         return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: {why}")
-    level, threshold = _water_reached(rule, snap, stage.value, margin)
+    level, threshold = _water_reached(rule, stage.value, margin, snap.guaranteed_margin)
     warning = stage.value + margin
     return given(rule, level, sid, Evidence(_water_evidence, sid, stage, margin, warning, threshold, level, rule))
 
@@ -149,20 +138,20 @@ def _rate_evidence(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, rate: 
                      raised_from=base, unit="m/h")
 
 
-def _rate_level(rule: RateOfRiseRule, snap: StationSnapshot, base: int | None) -> int | None:
-    rate = snap.rates.get(rule.lookback)
+def rate_level(rule: RateOfRiseRule, rate: float | None, base: int | None) -> int | None:
+    """The level a rate of rise gives, ``base`` being what the other rules give at the station (None: nothing)."""
     if rate is None or rate <= rule.limit:
         return None
     return rule.alone if base is None else min(base, max(rule.ceiling, base - 1))
 
 
-def _rate(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, base: int | None) -> RuleOutcome:
+def rate_outcome(rule: RateOfRiseRule, sid: str, snap: StationSnapshot, base: int | None) -> RuleOutcome:
     rate = snap.rates.get(rule.lookback)
     if rate is None:
         lookback = format_duration(rule.lookback)
         return outcome_of(rule, None, sid, "stage_m", summary=f"{sid}: too few reports for a rate over {lookback}",
                           lookback=lookback)
-    level = _rate_level(rule, snap, base)
+    level = rate_level(rule, rate, base)
     return given(rule, level, sid, Evidence(_rate_evidence, rule, sid, snap, rate, level, base))
 
 
@@ -177,10 +166,10 @@ def _latest_reports(reports: Iterable[ManualReport], kind: str, now: datetime,
     return sorted(latest.values(), key=lambda r: r.time)
 
 
-def _dam_break(rule: DamBreakRule, chosen: Iterable[tuple[str, StationSnapshot | None]],
-               reports: Sequence[ManualReport], now: datetime) -> Iterator[RuleOutcome]:
-    for sid, snap in chosen:
-        flag = snap.latest.get("dam_break") if snap else None
+def dam_break(rule: DamBreakRule, flags: Iterable[tuple[str, Latest | None]], reports: Sequence[ManualReport],
+              now: datetime) -> Iterator[RuleOutcome]:
+    """The outcomes of a dam-break rule from the chosen stations' latest flags and the reports."""
+    for sid, flag in flags:
         if flag is None:
             continue
         raised = flag.value >= 0.5 and now - flag.time <= rule.valid_for
@@ -196,7 +185,7 @@ def _dam_break(rule: DamBreakRule, chosen: Iterable[tuple[str, StationSnapshot |
                        reported_by=last.by, place=last.place, note=last.note)
 
 
-def _drinking_water(rule: DrinkingWaterRule, reports: Sequence[ManualReport], now: datetime) -> RuleOutcome:
+def drinking_water(rule: DrinkingWaterRule, reports: Sequence[ManualReport], now: datetime) -> RuleOutcome:
     latest = _latest_reports(reports, "drinking_water", now, rule.valid_for)
     people = sum(r.value for r in latest)
     level, limit = reached(people, rule.thresholds, rising=True)
@@ -211,8 +200,8 @@ def _dry_evidence(rule: DryDaysRule, sid: str, snap: StationSnapshot, days: int,
                      f"{sid}: {days} dry days (< {rule.dry_below_mm:g} mm a day)", stale=snap.stale)
 
 
-def _dry_level(rule: DryDaysRule, snap: StationSnapshot) -> int | None:
-    return None if snap.dry_days is None else reached(snap.dry_days, rule.thresholds, rising=True)[0]
+def dry_level(rule: DryDaysRule, days: int | None) -> int | None:
+    return None if days is None else reached(days, rule.thresholds, rising=True)[0]
 
 
 def _dry_days(rule: DryDaysRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
@@ -222,8 +211,8 @@ def _dry_days(rule: DryDaysRule, sid: str, snap: StationSnapshot) -> RuleOutcome
     return given(rule, level, sid, Evidence(_dry_evidence, rule, sid, snap, snap.dry_days, level, limit))
 
 
-def _storage_level(rule: ReservoirStorageRule, snap: StationSnapshot) -> int | None:
-    return None if snap.storage_pct is None else reached(snap.storage_pct / 100, rule.below, rising=False)[0]
+def storage_level(rule: ReservoirStorageRule, pct: float | None) -> int | None:
+    return None if pct is None else reached(pct / 100, rule.below, rising=False)[0]
 
 
 def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> RuleOutcome:
@@ -235,133 +224,51 @@ def _storage(rule: ReservoirStorageRule, sid: str, snap: StationSnapshot) -> Rul
 
 
 Judge = Callable[[Any, str, StationSnapshot], RuleOutcome]
-LevelOf = Callable[[Any, StationSnapshot], "int | None"]
-_PER_STATION: tuple[tuple[type[StationRule], Judge, LevelOf], ...] = (
-    (RainTotalRule, _rain_total, _rain_level), (WaterLevelRule, _water_level, _water_level_only),
-    (DryDaysRule, _dry_days, _dry_level), (ReservoirStorageRule, _storage, _storage_level))
-"""Per kind of rule: the outcome at a station with a usable snapshot, and the level alone (no objects)."""
+JUDGES: tuple[tuple[type[StationRule], Judge], ...] = (
+    (RainTotalRule, _rain_total), (WaterLevelRule, _water_level), (DryDaysRule, _dry_days),
+    (ReservoirStorageRule, _storage))
+"""Per kind of rule: the outcome at a station with a usable snapshot."""
+
+
+def judge_of(rule: StationRule) -> Judge:
+    return next(judge for kind, judge in JUDGES if isinstance(rule, kind))
+
+
+def in_order(rules: Iterable[AnyRule]) -> list[AnyRule]:
+    """Rate-of-rise rules last: they raise what the other rules give at the same station."""
+    rules = list(rules)
+    return [r for r in rules if not isinstance(r, RateOfRiseRule)] + [r for r in rules if isinstance(r, RateOfRiseRule)]
 
 
 def evaluate(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
              now: datetime) -> list[RuleOutcome]:
     """The level each rule gives now, per station (and per rule for reports), level or not: what `feeds check`
-    shows. Rate-of-rise rules go last: they raise what the other rules give at the same station."""
-    every = _Every()
-    _judge(rules, snapshots, reports, now, every)
-    return every.outcomes
-
-
-def reached_levels(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot],
-                   reports: Sequence[ManualReport], now: datetime) -> Evaluated:
-    """What ``summarise(evaluate(...))`` gives, with one outcome object per hazard: a cycle judges every station
-    (a level or None, and a comparison with the best so far), and builds the outcome of the one that wins."""
-    short = _Short()
-    _judge(rules, snapshots, reports, now, short)
-    return short.evaluated()
-
-
-def _as_is(outcome: RuleOutcome) -> RuleOutcome:
-    return outcome
-
-
-class _Every:
-    """Every outcome, level or not (``evaluate``)."""
-
-    def __init__(self) -> None:
-        self.outcomes: list[RuleOutcome] = []
-        self.base: dict[tuple[str | None, str], int] = {}
-
-    def gave(self, rule: AnyRule, outcomes: Iterable[RuleOutcome]) -> None:
-        self.outcomes.extend(outcomes)
-
-    def chose(self, rule: AnyRule, chosen: Sequence[object]) -> None:
-        """The stations of a per-station rule (its outcomes come one by one)."""
-
-    def unusable(self, rule: AnyRule, sid: str, snap: StationSnapshot | None) -> None:
-        self.outcomes.append(_unusable(rule, sid, snap))
-
-    def judged(self, rule: AnyRule, sid: str, snap: StationSnapshot, judge: Judge, level_of: LevelOf) -> None:
-        self.outcomes.append(judge(rule, sid, snap))
-
-    def base_levels(self) -> Mapping[tuple[str | None, str], int]:
-        return _base_levels(self.outcomes)
-
-
-class _Short:
-    """Levels without objects; per hazard the best so far, built once at the end (``reached_levels``)."""
-
-    def __init__(self) -> None:
-        self.hazards = Evaluated()
-        self.best: dict[str, tuple[WinnerKey, Callable[[], RuleOutcome]]] = {}
-        self.base: dict[tuple[str | None, str], int] = {}
-
-    def _offer(self, rule: AnyRule, level: int, sid: str | None, build: Callable[[], RuleOutcome]) -> None:
-        key = winner_key(level, rule, sid)
-        known = self.best.get(rule.hazard)
-        if known is None or key < known[0]:
-            self.best[rule.hazard] = (key, build)
-        if not isinstance(rule, RateOfRiseRule):
-            where = (sid, rule.hazard)
-            self.base[where] = min(level, self.base.get(where, level))
-
-    def gave(self, rule: AnyRule, outcomes: Iterable[RuleOutcome]) -> None:
-        outcomes = list(outcomes)
-        if outcomes:
-            self.hazards.gave(rule)
-        for o in outcomes:
-            if o.level is not None:
-                self._offer(rule, o.level, o.station, functools.partial(_as_is, o))
-
-    def chose(self, rule: AnyRule, chosen: Sequence[object]) -> None:
-        if chosen:
-            self.hazards.gave(rule)
-
-    def unusable(self, rule: AnyRule, sid: str, snap: StationSnapshot | None) -> None:
-        return None
-
-    def judged(self, rule: AnyRule, sid: str, snap: StationSnapshot, judge: Judge, level_of: LevelOf) -> None:
-        level = level_of(rule, snap)
-        if level is not None:
-            self._offer(rule, level, sid, functools.partial(judge, rule, sid, snap))
-
-    def base_levels(self) -> Mapping[tuple[str | None, str], int]:
-        return self.base
-
-    def evaluated(self) -> Evaluated:
-        self.hazards.winners = {hazard: build() for hazard, (_, build) in self.best.items()}
-        return self.hazards
-
-
-def _judge(rules: Iterable[AnyRule], snapshots: Mapping[str, StationSnapshot], reports: Sequence[ManualReport],
-           now: datetime, sink: _Every | _Short) -> None:
-    """Every rule at every station it applies to, in order, into ``sink``. Rate-of-rise rules go last: they raise
-    what the other rules give at the same station."""
-    rules = list(rules)
+    shows (a cycle decides on ``in_short.reached_levels``, which makes no object per station)."""
+    outcomes: list[RuleOutcome] = []
     of_kinds: dict[frozenset[str], list[tuple[str, StationSnapshot | None]]] = {}
-    ordered: list[AnyRule] = [r for r in rules if not isinstance(r, RateOfRiseRule)]
-    ordered += [r for r in rules if isinstance(r, RateOfRiseRule)]
-    base_levels: Mapping[tuple[str | None, str], int] | None = None
-    for rule in ordered:
+    base_levels: dict[tuple[str | None, str], int] | None = None
+    for rule in in_order(rules):
         if isinstance(rule, DrinkingWaterRule):
-            sink.gave(rule, [_drinking_water(rule, reports, now)])
-            continue
-        if isinstance(rule, DamBreakRule):
-            sink.gave(rule, _dam_break(rule, _chosen(rule, snapshots, of_kinds), reports, now))
+            outcomes.append(drinking_water(rule, reports, now))
             continue
         chosen = _chosen(rule, snapshots, of_kinds)
-        sink.chose(rule, chosen)
+        if isinstance(rule, DamBreakRule):
+            outcomes.extend(dam_break(rule, [(sid, snap.latest.get("dam_break") if snap else None)
+                                             for sid, snap in chosen], reports, now))
+            continue
         if isinstance(rule, RateOfRiseRule):
             if base_levels is None:
-                base_levels = sink.base_levels()
-            _rates(rule, chosen, base_levels, sink)
+                base_levels = _base_levels(outcomes)
+            outcomes.extend(_rates(rule, chosen, base_levels))
             continue
-        judge, level_of = next((judge, level_of) for kind, judge, level_of in _PER_STATION if isinstance(rule, kind))
+        judge = judge_of(rule)
         stale_matters = not isinstance(rule, DryDaysRule)  # dry days count however long a gauge is silent
         for sid, snap in chosen:
             if snap is None or (stale_matters and snap.stale):
-                sink.unusable(rule, sid, snap)
+                outcomes.append(_unusable(rule, sid, snap))
             else:
-                sink.judged(rule, sid, snap, judge, level_of)
+                outcomes.append(judge(rule, sid, snap))
+    return outcomes
 
 
 def _base_levels(outcomes: Iterable[RuleOutcome]) -> dict[tuple[str | None, str], int]:
@@ -376,12 +283,10 @@ def _base_levels(outcomes: Iterable[RuleOutcome]) -> dict[tuple[str | None, str]
 
 
 def _rates(rule: RateOfRiseRule, chosen: Sequence[tuple[str, StationSnapshot | None]],
-           base_levels: Mapping[tuple[str | None, str], int], sink: _Every | _Short) -> None:
+           base_levels: Mapping[tuple[str | None, str], int]) -> Iterator[RuleOutcome]:
     hazard = rule.hazard
     for sid, snap in chosen:
         if snap is None or snap.stale:
-            sink.unusable(rule, sid, snap)
+            yield _unusable(rule, sid, snap)
         else:
-            base = base_levels.get((sid, hazard))
-            sink.judged(rule, sid, snap, functools.partial(_rate, base=base),
-                        functools.partial(_rate_level, base=base))
+            yield rate_outcome(rule, sid, snap, base_levels.get((sid, hazard)))

@@ -20,11 +20,10 @@ from responder.domain.derived import (
     Latest,
     SlopeSums,
     SnapshotSpec,
-    StationSnapshot,
-    compose_snapshot,
     count_dry_days,
     min_span,
 )
+from responder.domain.snapshot_columns import SnapshotColumns
 from responder.domain.stations import Station
 from responder.storage.feed_models import (
     ReadingRow,
@@ -36,7 +35,7 @@ from responder.storage.readings_repo.bulk import (
     hour_end,
 )
 from responder.storage.readings_repo.local_days import LocalDays
-from responder.storage.readings_repo.snapshot_sql import cached_query, time_s
+from responder.storage.readings_repo.snapshot_sql import cached_query, fetch, time_s
 
 OLDER_DAYS = (8, 30)
 """Then back to these many days before today, then to the end of the horizon."""
@@ -45,13 +44,14 @@ NAMED_STATIONS = 500
 
 
 def snapshots(session: Session, stations: Iterable[Station], now: datetime,
-              spec: SnapshotSpec | None = None) -> dict[str, StationSnapshot]:
+              spec: SnapshotSpec | None = None) -> SnapshotColumns:
     """Snapshots of every station at ``now``: a handful of GROUP BY queries, whatever the number of stations.
 
     Rain sums leave out zero rows, which add nothing: sorting rows for GROUP BY is most of what these
     queries cost, and most rain rows are zero (a dry spell, the gauges a storm misses). The queries are
     built once per shape with bound values (``cached_query``) and run on the session's connection, without the
-    ORM: at a cycle every few minutes, building and dispatching them cost as much as running them.
+    ORM: at a cycle every few minutes, building and dispatching them cost as much as running them. The result is
+    columns (``SnapshotColumns``): a station's ``StationSnapshot`` is made only when asked for.
     """
     spec = spec or SnapshotSpec()
     stations = list(stations)
@@ -59,7 +59,7 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
     rain = any(s.measures("rain_mm") for s in stations)
     stage = any(s.measures("stage_m") for s in stations)
     latest, ahead = _latest(session, now, stations)
-    totals: dict[str, dict[timedelta, float]] = {}
+    totals: Totals = {w: {} for w in spec.windows}
     dry: dict[str, int | None] = {}
     if rain:
         days = LocalDays(now, spec)
@@ -75,19 +75,8 @@ def snapshots(session: Session, stations: Iterable[Station], now: datetime,
         else:
             totals, dry = _window_hours(session, days, spec, plans), kept
             _add_edges(totals, plans, edges)
-    no_rate = dict.fromkeys(spec.lookbacks)
-    rates: dict[str, dict[timedelta, float | None]] = {}
-    if stage:
-        for lb in spec.lookbacks:
-            for sid, rate in _rates(session, at, lb).items():
-                rates.setdefault(sid, dict(no_rate))[lb] = rate
-    nothing: dict[str, Latest] = {}
-    zero = dict.fromkeys(spec.windows, 0.0)
-    return {  # the snapshots keep these dicts as they are: nothing changes them, defaults included
-        s.id: compose_snapshot(s, now, latest.get(s.id, nothing), totals.get(s.id, zero), rates.get(s.id, no_rate),
-                               dry.get(s.id))
-        for s in stations
-    }
+    rates = {lb: _rates(session, at, lb) if stage else {} for lb in spec.lookbacks}
+    return SnapshotColumns.compose(stations, now, latest, totals, rates, dry)
 
 
 
@@ -99,7 +88,7 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station],
     ahead: set[tuple[str, str]] = set()
     at = epoch(now)
     times: dict[int, datetime] = {}  # gauges report on the same ticks: one datetime per distinct second
-    for station, quantity, seconds, value in session.connection().execute(cached_query("latest")).all():
+    for station, quantity, seconds, value in fetch(session, cached_query("latest")):
         if seconds <= at:
             time = times.get(seconds)
             if time is None:
@@ -130,6 +119,8 @@ def _latest(session: Session, now: datetime, stations: Sequence[Station],
 
 Span = tuple[int, int]
 _Plan = tuple[timedelta, int | None, tuple[Span, ...]]
+Totals = dict[timedelta, dict[str, float]]
+"""Per window, each gauge's rain (gauges without rain rows left out)."""
 
 
 
@@ -154,7 +145,7 @@ def _edge_sums(session: Session, plans: Sequence[_Plan]) -> dict[Span, dict[str,
         return {}
     params = {f"lo{i}": lo for i, (lo, _) in enumerate(spans)} | {f"hi{i}": hi for i, (_, hi) in enumerate(spans)}
     out: dict[Span, dict[str, float]] = {span: {} for span in spans}
-    for part, station, total in session.connection().execute(cached_query("edges", len(spans)), params).all():
+    for part, station, total in fetch(session, cached_query("edges", len(spans)), params):
         out[spans[part]][station] = float(total)
     return out
 
@@ -166,23 +157,21 @@ WetDays = dict[str, tuple[int | None, float, bool]]
 
 
 def _rain_hours(session: Session, days: LocalDays, spec: SnapshotSpec,
-                plans: Sequence[_Plan]) -> tuple[dict[str, dict[timedelta, float]], WetDays]:
+                plans: Sequence[_Plan]) -> tuple[Totals, WetDays]:
     """From one pass over the recent hourly buckets: each window's whole hours, today's rain and the last wet
     day since ``days.recent`` (``_older_wet`` looks further back where there is none)."""
     full = [(w, first) for w, first, _ in plans if first is not None]
     params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
         "lo": min([days.hour_after(days.recent)] + [first for _, first in full]), "hi": days.last_full,
         "below": spec.dry_below_mm, "first_day": days.recent, "today": days.today} | days.params
-    every = [w for w, _, _ in plans]
-    totals: dict[str, dict[timedelta, float]] = {}
+    totals: Totals = {w: {} for w, _, _ in plans}
+    columns = [totals[w] for w, _ in full]
     wet_days: WetDays = {}
     for station, wet, today_total, today_seen, *sums in session.connection().execute(
             cached_query("rain", len(full), spec.dry_below_mm > 0, days.cuts), params).all():
         wet_days[station] = (None if wet is None else int(wet), float(today_total or 0), bool(today_seen))
-        if full:
-            per_station = totals[station] = dict.fromkeys(every, 0.0)
-            for (w, _), v in zip(full, sums, strict=True):
-                per_station[w] = float(v or 0.0)
+        for column, v in zip(columns, sums, strict=True):
+            column[station] = float(v or 0.0)
     return totals, wet_days
 
 
@@ -203,34 +192,27 @@ def _dry_from_state(session: Session, days: LocalDays, spec: SnapshotSpec,
 
 
 def _window_hours(session: Session, days: LocalDays, spec: SnapshotSpec,
-                  plans: Sequence[_Plan]) -> dict[str, dict[timedelta, float]]:
+                  plans: Sequence[_Plan]) -> Totals:
     """Each window's whole hours per station, and nothing older (the dry days come from the state rows)."""
+    totals: Totals = {w: {} for w, _, _ in plans}
     full = [(w, first) for w, first, _ in plans if first is not None]
     if not full:
-        return {}
+        return totals
     params = {f"w{i}": first for i, (_, first) in enumerate(full)} | {
         "lo": min(first for _, first in full), "hi": days.last_full}
-    every = [w for w, _, _ in plans]
-    totals: dict[str, dict[timedelta, float]] = {}
-    for station, *sums in session.connection().execute(
-            cached_query("windows", len(full), spec.dry_below_mm > 0), params).all():
-        per_station = totals[station] = dict.fromkeys(every, 0.0)
-        for (w, _), v in zip(full, sums, strict=True):
-            per_station[w] = float(v or 0.0)
+    rows = fetch(session, cached_query("windows", len(full), spec.dry_below_mm > 0), params)
+    for i, (w, _) in enumerate(full, start=1):  # a column at a time: no dict per station
+        totals[w] = {row[0]: float(row[i] or 0.0) for row in rows}
     return totals
 
 
-def _add_edges(totals: dict[str, dict[timedelta, float]], plans: Sequence[_Plan],
-               edges: dict[Span, dict[str, float]]) -> None:
-    """Add the partial hours; a station with any rain has every window (0.0 where none fell), as the pure
-    functions give it."""
-    every = [w for w, _, _ in plans]
+def _add_edges(totals: Totals, plans: Sequence[_Plan], edges: dict[Span, dict[str, float]]) -> None:
+    """Add the partial hours (a gauge without any rain has 0.0 in every window, as the pure functions give it)."""
     for window, _, spans in plans:
+        column = totals[window]
         for span in spans:
             for station, rain in edges[span].items():
-                if station not in totals:
-                    totals[station] = dict.fromkeys(every, 0.0)
-                totals[station][window] += rain
+                column[station] = column.get(station, 0.0) + rain
 
 
 
@@ -240,7 +222,7 @@ def _rates(session: Session, at: int, lookback: timedelta) -> dict[str, float | 
     span = min_span(lookback)
     out: dict[str, float | None] = {}
     params = {"at": at, "lo": at - math.floor(lookback.total_seconds())}
-    for station, n, sx, sy, sxx, sxy, first, last in session.connection().execute(cached_query("slopes"), params).all():
+    for station, n, sx, sy, sxx, sxy, first, last in fetch(session, cached_query("slopes"), params):
         out[station] = SlopeSums.line(int(n), sx / HOUR, sy, sxx / HOUR**2, sxy / HOUR, first / HOUR, last / HOUR,
                                       span)
     return out

@@ -12,6 +12,7 @@ WORDS: dict[str, dict[str, str]] = {
     "drill_banner": {"zh": "演练 — 非真实预警", "en": "DRILL — not a real warning"},
     "level": {"zh": "级别", "en": "Level"},
     "level_n": {"zh": "{n}级", "en": "level {n}"},
+    "weekdays": {"zh": "周一 周二 周三 周四 周五 周六 周日", "en": "Mon Tue Wed Thu Fri Sat Sun"},
     "hazard": {"zh": "灾种", "en": "Hazard"},
     "reason": {"zh": "原因", "en": "Reason"},
     "raised": {"zh": "启动", "en": "Raised"},

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from responder.app.ports import Context
+from responder.domain.escalation import ACTION_NAMES
 from responder.domain.plan import Plan, pick
 from responder.web.board import access
 from responder.web.board.i18n import LANGUAGES, WORDS, word
@@ -65,6 +66,12 @@ class Page:
     def name(self, value: dict[str, str]) -> str:
         return pick(value, self.lang, self.plan.default_language)
 
+    def step_action(self, action: str, chain_step: str | None) -> str:
+        """An escalation step as the officer reads it: "上报县防办", not ``notify_chain (county)``."""
+        names = ACTION_NAMES.get(self.lang, ACTION_NAMES["en"])
+        rung = self.plan.chain_step(chain_step) if chain_step else None
+        return names.get(action, action).format(name=self.name(rung.name) if rung else chain_step or "")
+
     def state(self, status: str) -> str:
         """A message's state (queued, sent, delivered, failed, ...) in the page's language."""
         key = f"st_{status}"
@@ -72,6 +79,11 @@ class Page:
 
     def local(self, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         return "—" if when is None else when.astimezone(self.zone).strftime(fmt)
+
+    def shift_time(self, when: datetime) -> str:
+        """Weekday, date and time of a shift, the weekday in the page's language (``%a`` follows the C locale)."""
+        local = when.astimezone(self.zone)
+        return f"{self.t('weekdays').split()[local.weekday()]} {local:%m-%d %H:%M}"
 
     def level_badge(self, level: int | None) -> Markup:
         if level is None or level not in {lv.level for lv in self.plan.levels}:
