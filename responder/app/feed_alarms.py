@@ -15,6 +15,7 @@ from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person
+from responder.domain.snapshot_columns import SnapshotColumns
 from responder.domain.stale_alarms import AlarmStep, FeedMessage, Observation, step
 from responder.domain.types import format_duration
 from responder.storage import feed_health
@@ -33,7 +34,7 @@ def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list
     """
     plan = ctx.plan
     now = ctx.clock.now()
-    stale = {sid for sid, snap in snapshots.items() if snap.stale}  # usually none: then no loop over the plan
+    stale = _stale(snapshots)  # usually none: then no loop over the plan
     if stale:
         stale &= {s.id for s in plan.stations if s.feed is not None}
     if not stale:
@@ -45,10 +46,10 @@ def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list
         stations, feeds = feed_health.alarm_state(session)
         if not stations and not feeds and not stale:
             return []
-        watched = [(s.id, feed, s.interval, snap) for s in plan.stations
-                   if (feed := s.feed) is not None and (snap := snapshots.get(s.id)) is not None]
-        seen = [Observation(sid, feed, snap.stale, snap.last_time, interval) for sid, feed, interval, snap in watched
-                if sid in stale or sid in stations]
+        watched = [(s.id, feed, s.interval) for s in plan.stations
+                   if (feed := s.feed) is not None and s.id in snapshots]
+        seen = [Observation(sid, feed, (snap := snapshots[sid]).stale, snap.last_time, interval)
+                for sid, feed, interval in watched if sid in stale or sid in stations]
         officer = _officer(ctx, session)
         budget = 0 if officer is None else plan.feed_alarms.max_per_hour - feed_health.alarms_sent(
             session, officer.id, now - timedelta(hours=1))
@@ -59,6 +60,13 @@ def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list
             _tell(ctx, session, officer, message)
         _audit(session, result, {o.station: o for o in seen}, now)
     return _lines(result, officer)
+
+
+def _stale(snapshots: Mapping[str, StationSnapshot]) -> set[str]:
+    """The stations stale this cycle; from the cycle's columns without making a snapshot of every station."""
+    if isinstance(snapshots, SnapshotColumns):
+        return {sid for sid, stale in zip(snapshots.ids, snapshots.stale, strict=True) if stale}
+    return {sid for sid, snap in snapshots.items() if snap.stale}
 
 
 def _officer(ctx: Context, session: Session) -> Person | None:
