@@ -54,7 +54,7 @@ def _summarise(ctx: Context, session: object, incident: IncidentRow, rows: list[
     now = ctx.clock.now()
     plan, roster = snapshot_of(incident)
     failed_ids = {r.person_id for r in rows if r.person_id}
-    recipients = {r.person_id: r for r in failure_reports.people(session, incident.id) if r.person_id in failed_ids}
+    recipients = {r.person_id: r for r in failure_reports.people(session, incident.id, failed_ids)}
     names = {pid: recipients[pid].name if pid in recipients else pid for pid in failed_ids}
     # Each head hears about the failed members of their own groups.
     per_head: dict[str, set[str]] = defaultdict(set)

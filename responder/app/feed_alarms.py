@@ -15,37 +15,58 @@ from responder.domain.incidents import OutgoingMessage
 from responder.domain.messages import IncidentFacts, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person
+from responder.domain.snapshot_columns import SnapshotColumns
 from responder.domain.stale_alarms import AlarmStep, FeedMessage, Observation, step
 from responder.domain.types import format_duration
 from responder.storage import feed_health
 from responder.storage import incidents as store
-from responder.storage.db import transaction
+from responder.storage.db import reading, transaction
 
 NAMED = 5
 """Stations named in one message; the rest are counted."""
 
 
 def stale_alarms(ctx: Context, snapshots: Mapping[str, StationSnapshot]) -> list[str]:
-    """Update the alarm state and tell the duty officer what the policy lets through; lines for `feeds check`."""
+    """Update the alarm state and tell the duty officer what the policy lets through; lines for `feeds check`.
+
+    Only the stations stale now or alarmed in the stored state are looked at (``step``): a fresh station with no
+    alarm state stays so. The usual cycle (none of either) reads the state on a read-only connection and stops.
+    """
     plan = ctx.plan
     now = ctx.clock.now()
-    seen = [Observation(s.id, s.feed, snap.stale, snap.last_time, s.interval) for s in plan.stations
-            if s.feed is not None and (snap := snapshots.get(s.id)) is not None]
+    stale = _stale(snapshots)  # usually none: then no loop over the plan
+    if stale:
+        stale &= {s.id for s in plan.stations if s.feed is not None}
+    if not stale:
+        with reading(ctx.engine) as conn:
+            if not feed_health.any_alarmed(conn):
+                return []  # the usual cycle: nothing silent, nothing announced
     with transaction(ctx.sessions) as session:
         feed_health.lock_alarms(session)
         stations, feeds = feed_health.alarm_state(session)
-        if not stations and not feeds and not any(o.stale for o in seen):
-            return []  # the usual cycle: nothing silent, nothing announced
+        if not stations and not feeds and not stale:
+            return []
+        watched = [(s.id, feed, s.interval) for s in plan.stations
+                   if (feed := s.feed) is not None and s.id in snapshots]
+        seen = [Observation(sid, feed, (snap := snapshots[sid]).stale, snap.last_time, interval)
+                for sid, feed, interval in watched if sid in stale or sid in stations]
         officer = _officer(ctx, session)
         budget = 0 if officer is None else plan.feed_alarms.max_per_hour - feed_health.alarms_sent(
             session, officer.id, now - timedelta(hours=1))
-        result = step(plan.feed_alarms, seen, stations, feeds, now, budget)
+        result = step(plan.feed_alarms, seen, stations, feeds, now, budget, {w[1] for w in watched})
         feed_health.save_alarm_state(session, result.stations, result.feeds)
         for message in result.messages:
             assert officer is not None  # no budget without one
             _tell(ctx, session, officer, message)
         _audit(session, result, {o.station: o for o in seen}, now)
     return _lines(result, officer)
+
+
+def _stale(snapshots: Mapping[str, StationSnapshot]) -> set[str]:
+    """The stations stale this cycle; from the cycle's columns without making a snapshot of every station."""
+    if isinstance(snapshots, SnapshotColumns):
+        return {sid for sid, stale in zip(snapshots.ids, snapshots.stale, strict=True) if stale}
+    return {sid for sid, snap in snapshots.items() if snap.stale}
 
 
 def _officer(ctx: Context, session: Session) -> Person | None:

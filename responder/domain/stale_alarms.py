@@ -92,14 +92,21 @@ class AlarmStep:
 
 
 def step(policy: AlarmPolicy, seen: Iterable[Observation], stations: Mapping[str, StationWatch],
-         feeds: Mapping[str, FeedWatch], now: datetime, budget: int) -> AlarmStep:
+         feeds: Mapping[str, FeedWatch], now: datetime, budget: int,
+         watched: Iterable[str] | None = None) -> AlarmStep:
     """One cycle: each station's state, then at most one message per feed, at most ``budget`` in all.
 
-    ``budget`` is how many more stale-feed messages the recipient may get in the hour up to ``now``.
+    ``budget`` is how many more stale-feed messages the recipient may get in the hour up to ``now``. ``seen`` need
+    only hold the stations stale now or in ``stations``: a fresh one without alarm state stays as it is. ``watched``:
+    the feeds with a station seen this cycle (by default those of ``seen``), whose all-clear is due when none of
+    their stations is silent any more.
     """
     out = AlarmStep()
     silent: dict[str, set[str]] = {}
     silence: dict[str, timedelta | None] = {}
+    seen = list(seen)
+    for feed in watched if watched is not None else (obs.feed for obs in seen):
+        silent.setdefault(feed, set())
     for obs in seen:
         before = stations.get(obs.station, StationWatch())
         after = _station(policy, obs, before, now)

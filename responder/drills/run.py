@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +55,7 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
     from responder.configfiles.roster_csv import validate_roster_file
     from responder.configfiles.scenario_file import read_scenario
     from responder.reports.write import write_files
-    from responder.storage.db import save_copy
+    from responder.storage.db import let_go, save_copy
 
     wall = time.perf_counter()
     plan = ctx.plan
@@ -84,12 +83,11 @@ def run_scenario(ctx: Context, path: Path, out_dir: Path,
             raise
         data = build_report(drill, result.incidents)
         _as_the_report_counts(result, data)
-        # The copy to disk (SQLite works without Python's lock) runs while the chart is drawn: the report
-        # reads nothing more from the database.
-        with ThreadPoolExecutor(1, thread_name_prefix="drill-save") as pool:
-            saved = pool.submit(save, drill.engine, database)
-            written = write_files(data, out_dir, name, write=write_whole)
-            saved.result()
+        # The report reads nothing more from the database: saved, the working copy (tens of MB in a large drill)
+        # is let go before the chart library is loaded and the chart drawn.
+        save(drill.engine, database)
+        let_go(drill.engine)
+        written = write_files(data, out_dir, name, write=write_whole)
         html, markdown = written["html"], written["md"]
     finally:
         drill.engine.dispose()

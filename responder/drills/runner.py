@@ -84,8 +84,9 @@ class DrillRunner:
         self.start = start
         self.end = start + scenario.duration
         self.rng = random.Random(scenario.seed)
-        # A simulated provider with a batch request: a claimed batch goes over in one hand-over, not one by one.
-        self.gateway = FakeGateway(clock=self.clock, batch_limit=ctx.settings.claim_batch)
+        # A simulated provider with a batch request: a claimed batch goes over in one hand-over, not one by one; and
+        # in the process, so claimed, handed over and recorded in one transaction.
+        self.gateway = FakeGateway(clock=self.clock, batch_limit=ctx.settings.claim_batch, in_process=True)
         self.dispatcher = Dispatcher(ctx, self.gateway, concurrency=1, rng=self.rng)
         self.on_progress = on_progress
         self.feed_cycle = feed_cycle

@@ -83,6 +83,11 @@ class Gateway(Protocol):
     batch_limit: int
     """The most SMS one :meth:`send_batch` request takes (Alibaba Cloud's SendSms: 1,000 numbers); 0 if the provider
     has none, and the dispatcher hands SMS over one at a time."""
+    in_process: bool
+    """True for a gateway that sends nothing out of this process (a drill's simulated provider): no provider holds
+    anything to reconcile after a crash, so the dispatcher claims a batch, hands it over and records it in one
+    transaction (a crash or a lost database rolls the claim back with the rest). False for every real provider:
+    its rows are marked 'sending' in a committed transaction before it is called."""
 
     def send_sms(self, message: OutgoingSms) -> Accepted:
         """Hand one SMS to the provider; raises RetryableError or PermanentError."""
@@ -113,8 +118,23 @@ def each(send: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | Ga
         try:
             outcomes.append(send.send_sms(message))
         except GatewayError as exc:
-            outcomes.append(exc)
+            outcomes.append(as_outcome(exc))
     return outcomes
+
+
+def as_outcome(exc: GatewayError) -> GatewayError:
+    """An error kept as a message's outcome rather than raised on: without its traceback, or its causes'.
+
+    A traceback holds every frame of the send up to the dispatcher's loop, with their locals (the batch, its rows),
+    and the outcome sits in those locals: a cycle the garbage collector frees late, or never while the error is
+    kept (a fake gateway keeps every attempt). The outcome needs only the error's type, code and message."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = None
+        error = error.__cause__ or error.__context__
+    return exc
 
 
 class OneAtATime:
@@ -122,6 +142,7 @@ class OneAtATime:
     ``send_batch`` (for any other caller) sends each message in a request of its own."""
 
     batch_limit = 0
+    in_process = False
 
     def send_batch(self: _SendsSms, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
         return each(self, messages)

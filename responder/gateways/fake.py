@@ -94,15 +94,19 @@ class FakeGateway:
 
     ``batch_limit`` > 0 plays a provider with a batch request (:meth:`send_batch`, as Alibaba Cloud's SendSms): the
     dispatcher then hands SMS over that many at a time. A drill's fake gateway does, and sends thousands of
-    messages in a few batches; by default it takes one SMS per request, as Twilio does."""
+    messages in a few batches; by default it takes one SMS per request, as Twilio does. ``in_process``: as a drill
+    plays it, a provider that nothing outside the process depends on (claim, hand-over and record in one
+    transaction); by default it plays a real provider, whose rows are marked 'sending' before it is called, so that
+    tests exercise the crash guarantees."""
 
     name = "fake"
 
     def __init__(self, clock: Clock | None = None, hook: Hook | None = None, run: str | None = None,
-                 batch_limit: int = 0) -> None:
+                 batch_limit: int = 0, in_process: bool = False) -> None:
         self.clock: Clock = clock or SystemClock()
         self.hook = hook
         self.batch_limit = batch_limit
+        self.in_process = in_process
         self.batches: list[int] = []
         """The size of each batch request, in order."""
         self.reports_sent = True

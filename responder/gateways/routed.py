@@ -30,6 +30,8 @@ class RoutedGateway:
         self.robots = robots
         limits = [g.batch_limit for g in self.gateways.values() if g.batch_limit > 0]
         self.batch_limit = max(limits, default=0)
+        # One transaction for claim, hand-over and record only if no gateway behind it sends out of the process.
+        self.in_process = all(g.in_process for g in (*self.gateways.values(), *([robots] if robots else [])))
 
     def _for(self, to: str, channel: str) -> Gateway:
         if to.startswith(ROBOT_PREFIX):

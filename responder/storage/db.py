@@ -107,6 +107,23 @@ def save_copy(engine: Engine, path: Path) -> None:
         raw.close()
 
 
+def let_go(engine: Engine) -> None:
+    """Close ``engine``'s connections and hand the memory they freed back to the system.
+
+    A scratch database lives in the C library's heap, page by page; freed, those pages stay with the process
+    (glibc returns only the top of its heap by itself), so a drill's working copy, tens of MB, would still count
+    in the process's memory while its report is drawn. ``malloc_trim`` gives back every free page, where there is one.
+    """
+    engine.dispose()
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 def _tune_sqlite(engine: Engine, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
@@ -18,7 +19,8 @@ _UNREPORTED = (select(OutboxRow).where(store.one_of(OutboxRow.status, ("failed",
 _ANY_UNREPORTED = select(_UNREPORTED.with_only_columns(OutboxRow.id).limit(1).exists())
 """Built once: every pass of the dispatcher asks, and the answer is almost always no."""
 _R = store.RECIPIENTS
-_PEOPLE = select(_R.c.person_id, _R.c.name, _R.c.assignments).where(_R.c.incident_id == bindparam("incident_id"))
+_PEOPLE = select(_R.c.person_id, _R.c.name, _R.c.assignments).where(
+    _R.c.incident_id == bindparam("incident_id"), _R.c.person_id.in_(bindparam("people", expanding=True)))
 
 
 def any_unreported(conn: Connection) -> bool:
@@ -37,7 +39,9 @@ def still_going(session: Session, incident_id: int) -> bool:
         OutboxRow.kind.in_(SUMMARISED_KINDS)).limit(1)) is not None
 
 
-def people(session: Session, incident_id: int) -> list[Row[Any]]:
-    """(person_id, name, assignments) of every recipient, as plain rows: loading every recipient of a call-out
-    (thousands) as ORM objects cost far more than the summary itself."""
-    return list(session.execute(_PEOPLE, {"incident_id": incident_id}))
+def people(session: Session, incident_id: int, person_ids: Collection[str]) -> list[Row[Any]]:
+    """(person_id, name, assignments) of these recipients, as plain rows: the ones whose messages failed, not the
+    whole call-out (thousands, each with its assignments to decode)."""
+    if not person_ids:
+        return []
+    return list(session.execute(_PEOPLE, {"incident_id": incident_id, "people": sorted(person_ids)}))

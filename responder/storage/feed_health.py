@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.stale_alarms import ALARM_KINDS, FeedWatch, StationWatch
@@ -16,6 +16,7 @@ from responder.storage.models import OutboxRow
 
 _ALARMED = select(FeedStatusRow).where(FeedStatusRow.kind.in_(("station", "feed")),
                                        FeedStatusRow.stale_since.is_not(None))
+_ANY_ALARMED = select(_ALARMED.with_only_columns(FeedStatusRow.ref).limit(1).exists())
 _LOCK_KEY = zlib.crc32(b"responder: stale-feed alarms")
 
 
@@ -23,6 +24,11 @@ def lock_alarms(session: Session) -> None:
     """One process at a time decides stale-feed alarms (PostgreSQL; SQLite's write transaction already is)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+
+
+def any_alarmed(conn: Connection) -> bool:
+    """Whether any station or feed is alarmed: the question of nearly every cycle, on a read-only connection."""
+    return bool(conn.scalar(_ANY_ALARMED))
 
 
 def alarm_state(session: Session) -> tuple[dict[str, StationWatch], dict[str, FeedWatch]]:

@@ -12,8 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from responder.storage.incidents import PENDING_STATES
@@ -62,15 +75,33 @@ _DUE = (select(OutboxRow.id).where(OutboxRow.status == "pending", OutboxRow.due_
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 
 
-def _take(rows: ColumnElement[bool]) -> ReturningUpdate[*tuple[Any, ...]]:
-    """Claim ``rows`` and return what sending them needs."""
-    return (update(OutboxRow).where(rows)
-            .values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker")).returning(*_SEND_COLUMNS))
+def _look_columns(prefix: str = "") -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
+    """What ``look_again`` reads besides the columns sending needs, as a claim's RETURNING can give it: sub-selects,
+    not joins, on the claimed row's columns named in full (SQLite renders RETURNING with bare names, which inside a
+    sub-select would name the sub-select's own table's). ``prefix`` "+" on SQLite: there the row's columns in a
+    RETURNING keep their affinity, and the recipient sub-select would then find the person's row through the
+    incident's index alone, walking the whole call-out for each claimed row."""
+    incident: ColumnElement[int] = literal_column(f"{prefix}outbox.incident_id")
+    person: ColumnElement[str] = literal_column(f"{prefix}outbox.person_id")
+    return (OutboxRow.status, OutboxRow.claimed_by, OutboxRow.created_at,
+            select(RecipientRow.confirmed_at)
+            .where(RecipientRow.incident_id == incident, RecipientRow.person_id == person)
+            .scalar_subquery().label("confirmed_at"),
+            select(IncidentRow.status).where(IncidentRow.id == incident).scalar_subquery().label("incident_status"),
+            select(IncidentRow.ended_at).where(IncidentRow.id == incident).scalar_subquery().label("ended_at"))
 
 
-_TAKE = _take(and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending"))
+def _take(rows: ColumnElement[bool],
+          look: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...] = ()) -> ReturningUpdate[*tuple[Any, ...]]:
+    """Claim ``rows`` and return what sending them needs, and the ``look`` columns."""
+    return (update(OutboxRow).where(rows).values(status="sending", claimed_at=_NOW, claimed_by=bindparam("worker"))
+            .returning(*_SEND_COLUMNS, *look))
+
+
+_PICKED = and_(OutboxRow.id.in_(bindparam("ids", expanding=True)), OutboxRow.status == "pending")
+_TAKE, _TAKE_LOOKING = _take(_PICKED), _take(_PICKED, _look_columns())
 """PostgreSQL: the rows ``_DUE_SKIP_LOCKED`` picked (and locked), if still pending."""
-TAKE_DUE = _take(OutboxRow.id.in_(_DUE))
+TAKE_DUE, TAKE_DUE_LOOKING = _take(OutboxRow.id.in_(_DUE)), _take(OutboxRow.id.in_(_DUE), _look_columns("+"))
 """SQLite: pick and take in one statement, under the write lock: what the sub-select picks is pending when it is
 taken. Naming the status again outside it would make SQLite walk every pending row through the status index
 instead of looking up the picked ones by id: a claim would cost as much as the whole queue.
@@ -94,6 +125,7 @@ _MARK_SENT = (update(_outbox).where(_outbox.c.id == bindparam("oid"), _outbox.c.
               .values(status="sent", attempts=bindparam("new_attempts"), sid=bindparam("new_sid"),
                       sent_at=bindparam("new_sent_at", type_=UTCDateTime())))
 _ATTEMPT = insert(_attempts)
+_KNOWN_SIDS = select(OutboxRow.sid).where(OutboxRow.sid.in_(bindparam("sids", expanding=True)))
 _EARLY = select(DeliveryReceiptRow.sid).where(DeliveryReceiptRow.sid.in_(bindparam("sids", expanding=True)),
                                               DeliveryReceiptRow.applied.is_(False))
 
@@ -107,12 +139,26 @@ def _ours(outbox_id: int, worker: str) -> ColumnElement[bool]:
 def claim_due(conn: Connection, now: datetime, limit: int, worker: str) -> list[Claimed]:
     """Mark up to ``limit`` due rows 'sending' for ``worker``, in id order: FOR UPDATE SKIP LOCKED on PostgreSQL,
     the write lock on SQLite."""
+    return [_claimed(row) for row in _claim(conn, now, limit, worker, look=False)]
+
+
+def claim_and_look(conn: Connection, now: datetime, limit: int,
+                   worker: str) -> tuple[list[Claimed], dict[int, Row[*tuple[Any, ...]]]]:
+    """``claim_due``, and what ``look_again`` would read of the rows claimed, from the same statement: for a batch
+    looked at again in its claim's transaction."""
+    rows = _claim(conn, now, limit, worker, look=True)
+    return [_claimed(row) for row in rows], {row.id: row for row in rows}
+
+
+def _claim(conn: Connection, now: datetime, limit: int, worker: str, look: bool) -> list[Row[*tuple[Any, ...]]]:
     if conn.dialect.name == "postgresql":
         ids = list(conn.scalars(_DUE_SKIP_LOCKED, {"now": now, "limit": limit}))
-        rows = conn.execute(_TAKE, {"ids": ids, "now": now, "worker": worker}).all() if ids else []
+        rows = conn.execute(_TAKE_LOOKING if look else _TAKE, {"ids": ids, "now": now, "worker": worker}).all() \
+            if ids else []
     else:
-        rows = conn.execute(TAKE_DUE, {"now": now, "limit": limit, "worker": worker}).all()
-    return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
+        rows = conn.execute(TAKE_DUE_LOOKING if look else TAKE_DUE,
+                            {"now": now, "limit": limit, "worker": worker}).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 def keep_claims(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
@@ -152,11 +198,19 @@ def mark_sent(conn: Connection, sent: Sequence[tuple[Claimed, str]], worker: str
         return set(), {}
     params = [{"oid": item.id, "worker": worker, "new_attempts": item.attempts + 1, "new_sid": sid,
                "new_sent_at": now} for item, sid in sent]
-    try:
-        with conn.begin_nested():
-            marked = conn.execute(_MARK_SENT, params)
-    except IntegrityError:
-        return _mark_sent_one_by_one(conn, params)
+    if conn.dialect.name == "sqlite":
+        # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): no other writer can store one of these ids
+        # between this question and the UPDATE, so asking first spares the savepoint that a clash would need.
+        given = [sid for _, sid in sent]
+        if len(set(given)) < len(given) or known_sids(conn, given):
+            return _mark_sent_one_by_one(conn, params)
+        marked = conn.execute(_MARK_SENT, params)
+    else:
+        try:
+            with conn.begin_nested():
+                marked = conn.execute(_MARK_SENT, params)
+        except IntegrityError:
+            return _mark_sent_one_by_one(conn, params)
     ours = {item.id for item, _ in sent}
     if marked.rowcount != len(sent) or not conn.dialect.supports_sane_multi_rowcount:
         stored = conn.execute(select(OutboxRow.id, OutboxRow.sid).where(OutboxRow.id.in_(ours)))
@@ -216,7 +270,7 @@ def finish(conn: Connection, item: Claimed, worker: str, status: str, code: str 
 
 def known_sids(conn: Connection, sids: Sequence[str]) -> set[str]:
     """Which of the provider's ``sids`` are already recorded on some row."""
-    return set(conn.scalars(select(OutboxRow.sid).where(OutboxRow.sid.in_(sids)))) if sids else set()
+    return set(conn.scalars(_KNOWN_SIDS, {"sids": list(sids)})) if sids else set()
 
 
 def reconciled_sent(conn: Connection, item: Claimed, sid: str, sent_at: datetime) -> None:

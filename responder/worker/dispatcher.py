@@ -10,7 +10,8 @@ stood down) since it was queued, is not sent.
 
 A gateway with a batch request (``batch_limit`` > 0) is handed a claimed batch's SMS at once; the steps are the
 same (claim, look again, send, record), so are the guarantees: a crash leaves at most that batch unrecorded, and
-reconciliation asks the gateway about each of its rows.
+reconciliation asks the gateway about each of its rows. A gateway that sends nothing out of the process
+(``in_process``, a drill's) takes the same steps in one transaction: nothing is left 'sending' to reconcile.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 # The use cases a send calls are loaded with the dispatcher, not on a first send: an import in the middle of a
 # rate-limited stream holds that send back, and the next ones bunch up behind it.
@@ -140,15 +142,17 @@ class Dispatcher:
         with self._held_lock:
             self._held.discard(outbox_id)
 
-    def _still_wanted(self, conn: Connection, items: list[Claimed]) -> list[Claimed]:
+    def _still_wanted(self, conn: Connection, items: list[Claimed],
+                      rows: Mapping[int, Row[*tuple[Any, ...]]] | None = None) -> list[Claimed]:
         """Look at the rows once more just before the gateway: still ours, and still wanted?
 
         Not if another worker took one over (this one stalled past the claim timeout), nor if the person
         confirmed after it was queued (a reminder, or a call-out still waiting on the rate limit), nor if the
         incident was stood down after it was queued: a confirmation or a stand-down only cancels rows still
-        'pending', and these were already claimed.
+        'pending', and these were already claimed. ``rows``: what the claim read of them, in this transaction.
         """
-        rows = outbox.look_again(conn, [item.id for item in items])
+        if rows is None:
+            rows = outbox.look_again(conn, [item.id for item in items])
         wanted: list[Claimed] = []
         unwanted: list[tuple[Claimed, str]] = []
         for item in items:
@@ -209,13 +213,33 @@ class Dispatcher:
                 self.send_group(batch)
             return len(batch)
         with self.ctx.engine.begin() as conn:
-            batch = outbox.claim_due(conn, self.ctx.clock.now(), limit, self.worker_id)
+            batch, looked = outbox.claim_and_look(conn, self.ctx.clock.now(), limit, self.worker_id)
             if not batch:  # nothing due: ``drain`` stops unless failures are left to summarise, asked here
                 self._unreported = any_unreported(conn)
                 return 0
-            wanted = self._still_wanted(conn, batch)
+            wanted = self._still_wanted(conn, batch, looked)
         self._hold(batch)
         self._send_and_record(batch, wanted, short=len(batch) < limit)
+        return len(batch)
+
+    def _send_at_once(self) -> int:
+        """For a gateway that sends nothing out of the process (``in_process``), with no rate limit to wait on: claim
+        a batch, look at it again, hand it over and record what became of it, all in the claim's transaction.
+
+        The same steps and statements as for any gateway, without the commits between them: with no provider to ask
+        after a crash, a crash (or a lost database) rolls the claim back with the record, and the rows are due again.
+        """
+        limit = self.ctx.settings.claim_batch
+        now = self.ctx.clock.now()
+        with self.ctx.engine.begin() as conn:
+            batch, looked = outbox.claim_and_look(conn, now, limit, self.worker_id)
+            if not batch:  # nothing due: ``drain`` stops unless failures are left to summarise, asked here
+                self._unreported = any_unreported(conn)
+                return 0
+            results = self._hand_over(self._still_wanted(conn, batch, looked))
+            outcomes, marked = self._record_results(conn, results, now)
+            self._unreported = any_unreported(conn) if len(batch) < limit else None
+        self._settle(batch, results, outcomes, marked, now)
         return len(batch)
 
     def _send_and_record(self, items: list[Claimed], wanted: list[Claimed], short: bool = False) -> list[str]:
@@ -347,6 +371,8 @@ class Dispatcher:
             # that is soon enough, and spares a write transaction on every pass.
             self._reconciled_at = now
             self.reconcile()
+        if self.gateway.in_process and isinstance(self.limiter, Unlimited):
+            return self._send_at_once()
         if self.gateway.batch_limit > 0:
             return self._send_batch()
         batch = self.claim()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from responder.gateways.base import Accepted, Gateway, GatewayError, OutgoingCall, OutgoingSms
+from responder.gateways.base import Accepted, Gateway, GatewayError, OutgoingCall, OutgoingSms, as_outcome
 from responder.gateways.callbacks import keypress_url
 from responder.storage.outbox import Claimed
 
@@ -45,7 +45,7 @@ def hand_over(gateway: Gateway, items: Sequence[Claimed], public_url: str | None
         try:
             answers: Sequence[Outcome] = gateway.send_batch([outgoing_sms(item) for item in chunk])
         except GatewayError as exc:
-            answers = [exc] * len(chunk)
+            answers = [as_outcome(exc)] * len(chunk)
         if len(answers) != len(chunk):
             raise RuntimeError(f"{gateway.name}: {len(answers)} outcomes for a batch of {len(chunk)} SMS")
         outcomes.update((item.id, answer) for item, answer in zip(chunk, answers, strict=True))
@@ -56,5 +56,5 @@ def hand_over(gateway: Gateway, items: Sequence[Claimed], public_url: str | None
             else:
                 outcomes[item.id] = gateway.send_sms(outgoing_sms(item))
         except GatewayError as exc:
-            outcomes[item.id] = exc
+            outcomes[item.id] = as_outcome(exc)
     return [(item, outcomes[item.id]) for item in items]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from alerts_support import DUTY_OFFICER, REASON, outbox, raw_roster, same_engine, sibling
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from responder.app.alerts import raise_alert
 from responder.app.confirm import handle_inbound, record_delivery
@@ -72,11 +72,15 @@ def test_sends_every_pending_row_once_and_records_each_attempt(ctx: AppContext) 
     assert again.processed == 0 and len(gateway.sms) == 63
 
 
-@pytest.mark.parametrize("batch_limit", [0, 50])
-def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: AppContext,
-                                                                    batch_limit: int) -> None:
+GATEWAY_SHAPES = [(0, False), (50, False), (50, True), (0, True)]
+"""(batch_limit, in_process): one SMS per request, a batch request, and each in one transaction per batch."""
+
+
+@pytest.mark.parametrize(("batch_limit", "in_process"), GATEWAY_SHAPES)
+def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: AppContext, batch_limit: int,
+                                                                    in_process: bool) -> None:
     raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
-    gateway = FakeGateway(clock=sqlite_ctx.clock, batch_limit=batch_limit)
+    gateway = FakeGateway(clock=sqlite_ctx.clock, batch_limit=batch_limit, in_process=in_process)
     gateway.fail_numbers({phone(sqlite_ctx, "R002"): PermanentError("invalid number", code="21211")})
     dispatcher = Dispatcher(sqlite_ctx, gateway, concurrency=1)
     told: list[tuple[int, str | None, str, str]] = []
@@ -94,9 +98,10 @@ def test_on_sent_hears_of_each_row_marked_sent_once_it_is_committed(sqlite_ctx: 
     assert len(told) == len(rows) - 1 and [r.person_id for r in rows if r.status == "failed"] == ["R002"]
 
 
-@pytest.mark.parametrize("batch_limit", [0, 50])
+@pytest.mark.parametrize(("batch_limit", "in_process"), GATEWAY_SHAPES)
 def test_a_reminder_for_someone_who_confirmed_meanwhile_is_cancelled_when_claimed(sqlite_ctx: AppContext,
-                                                                                 batch_limit: int) -> None:
+                                                                                 batch_limit: int,
+                                                                                 in_process: bool) -> None:
     """Also when a gateway with a batch request is handed a claimed batch at once (``batch_limit`` > 0)."""
     clock = fake_clock(sqlite_ctx)
     raised = raise_alert(sqlite_ctx, "flood", 2, REASON, "tester")
@@ -112,7 +117,7 @@ def test_a_reminder_for_someone_who_confirmed_meanwhile_is_cancelled_when_claime
                       timedelta(minutes=15), sender_key(sqlite_ctx))
     before = len(gateway.sms)
 
-    gateway.batch_limit = batch_limit
+    gateway.batch_limit, gateway.in_process = batch_limit, in_process
     stats = Dispatcher(sqlite_ctx, gateway, concurrency=1).drain()
     resend = row_of(sqlite_ctx, "R002", kind="resend")
     assert (resend.status, resend.error_message) == ("cancelled", "the person confirmed before it went out")
@@ -414,6 +419,26 @@ def test_a_provider_id_already_in_the_outbox_never_leaves_a_row_sending(ctx: App
     assert attempt.outcome == "sent" and f"already belongs to outbox {holder.id}" in (attempt.detail or "")
 
 
+@pytest.mark.parametrize("in_process", [False, True])
+def test_one_provider_id_given_twice_in_one_batch_is_stored_on_the_first_row_only(ctx: AppContext,
+                                                                                   in_process: bool) -> None:
+    raised = raise_alert(ctx, "flood", 2, REASON, "tester")
+
+    class Repeats(FakeGateway):
+        def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+            outcomes = super().send_batch(messages)
+            return [outcomes[0], outcomes[0], *outcomes[2:]]  # the provider answered the first id twice
+
+    stats = Dispatcher(ctx, Repeats(clock=ctx.clock, batch_limit=50, in_process=in_process)).drain()
+    assert stats.sent == 63
+    rows = sorted(outbox(ctx, raised.incident_id), key=lambda r: r.id)
+    assert {r.status for r in rows} == {"sent"}
+    first, second = rows[0], rows[1]
+    assert first.sid is not None and second.sid is None
+    [attempt] = attempts(ctx, second.id)
+    assert f"already belongs to outbox {first.id}" in (attempt.detail or "")
+
+
 # -- a gateway with a batch request ---------------------------------------------------------------------------------
 def test_a_gateway_with_a_batch_request_is_handed_each_claimed_batch_at_once(sqlite_ctx: AppContext) -> None:
     ctx = same_engine(sqlite_ctx, claim_batch=25)
@@ -442,6 +467,37 @@ def test_a_batch_request_that_fails_as_a_whole_is_each_message_s_failure(sqlite_
     rows = outbox(sqlite_ctx)
     assert rows and stats.retried == len(rows) and gateway.sms == []
     assert {(r.status, r.attempts, r.error_code) for r in rows} == {("pending", 1, "20503")}
+
+
+def test_an_in_process_gateway_s_batch_is_claimed_sent_and_recorded_in_one_transaction(ctx: AppContext) -> None:
+    """Nothing to reconcile with a provider: a crash after the hand-over rolls the claim back with the record, so no
+    row is left 'sending', and the next worker sends the batch (again, to the simulated provider) right away."""
+    raise_alert(ctx, "flood", 2, REASON, "tester")
+
+    class DiesAfterItsSecondBatch(FakeGateway):
+        requests = 0
+
+        def send_batch(self, messages: Sequence[OutgoingSms]) -> list[Accepted | GatewayError]:
+            outcomes = super().send_batch(messages)
+            self.requests += 1
+            if self.requests == 2:
+                raise SystemExit("killed after the simulated provider took the batch")
+            return outcomes
+
+    transactions: list[object] = []
+    event.listen(ctx.engine, "begin", transactions.append)
+    gateway = DiesAfterItsSecondBatch(clock=ctx.clock, batch_limit=50, in_process=True)
+    first = same_engine(ctx, claim_batch=40)
+    with pytest.raises(SystemExit):
+        Dispatcher(first, gateway, worker_id="dead-worker").drain()
+    assert len(transactions) == 1 + 2, "the look for abandoned rows, then one transaction per batch"
+    assert Counter(r.status for r in outbox(ctx)) == Counter({"sent": 40, "pending": 23})
+    assert Counter(a.outcome for a in attempts(ctx)) == Counter({"sent": 40})
+
+    stats = Dispatcher(first, gateway, worker_id="next").drain()
+    assert (stats.sent, stats.reconciled) == (23, 0)
+    assert Counter(r.status for r in outbox(ctx)) == Counter({"sent": 63})
+    assert len(gateway.sms) == 63 + 23, "the rolled-back batch went to the simulated provider twice"
 
 
 def test_a_worker_that_dies_after_a_batch_request_is_reconciled_without_resending(ctx: AppContext) -> None:

@@ -143,3 +143,14 @@ def test_a_batch_request_answers_for_each_message_in_order(clock: FakeClock) -> 
     with pytest.raises(ValueError, match="1 to 3"):
         fake.send_batch([OutgoingSms(to=TO, body="x")] * 4)
     assert FakeGateway(clock=clock).batch_limit == 0, "by default one SMS per request, as Twilio takes them"
+
+
+def test_an_error_kept_as_an_outcome_holds_no_frames(clock: FakeClock) -> None:
+    """A traceback would keep every frame of the send alive, with the batch in its locals, as long as the fake
+    gateway keeps the attempt: the whole drill."""
+    fake = FakeGateway(clock=clock, batch_limit=2)
+    fake.fail_numbers({OTHER: lambda: PermanentError("invalid number", code="21211")})
+    _, refused = fake.send_batch([OutgoingSms(to=TO, body="a"), OutgoingSms(to=OTHER, body="b")])
+    assert isinstance(refused, PermanentError) and refused.__traceback__ is None
+    [error] = [a.error for a in fake.attempts if a.error is not None]
+    assert error is refused

@@ -52,6 +52,7 @@ class AlibabaGateway:
     """SMS and voice through one Alibaba Cloud account, as a plan's ``messaging.gateways`` entry configures it."""
 
     name = "alibaba"
+    in_process = False
 
     def __init__(self, config: GatewayConfig, access_key_id: str, access_key_secret: str, *,
                  sms_endpoint: str | None = None, vms_endpoint: str | None = None, protocol: str = "https",

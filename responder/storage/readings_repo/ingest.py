@@ -1,14 +1,15 @@
 """Storing readings: a batch in bulk, with de-duplication and conflict checks as set operations.
 
-``store_readings`` inserts with ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL), then looks up the
-rows that did not insert: the same value is a duplicate, another value is recorded as a conflict and
-the stored value stays. In the same transaction it adds the new readings to the hourly totals and the
-latest value per station, which is what keeps a cycle's snapshots cheap."""
+A batch is a list of runs (``columns``: one station and quantity in rising time). SQLite looks up what is
+stored already in the batch's time range and inserts the rest, many rows per statement; PostgreSQL gets the
+batch by COPY and one INSERT … ON CONFLICT DO NOTHING that tells which rows it skipped. Of those, the same value
+is a duplicate, another value is recorded as a conflict and the stored value stays. In the same transaction
+the new readings go into the hourly totals, the latest value per station and the rain gauges' state, which is
+what keeps a cycle's snapshots cheap."""
 
 from __future__ import annotations
 
 import bisect
-import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -31,13 +32,27 @@ from responder.storage.readings_repo.bulk import (
     SUMMED,
     Key,
     chunks,
+    columns_into,
     epoch,
     insert_for,
     is_postgres,
     rows_into,
     same_value,
+    staged,
 )
-from responder.storage.readings_repo.columns import Columns, Conflict, runs_of
+from responder.storage.readings_repo.columns import (
+    Conflict,
+    Runs,
+    are_runs,
+    conflicts_with,
+    count,
+    key_rows,
+    latest_rows,
+    reading_columns,
+    runs_of,
+    spans,
+    without,
+)
 
 
 class StoreResult(NamedTuple):
@@ -60,68 +75,63 @@ def store_readings(session: Session, readings: Iterable[Reading], now: datetime)
                 duplicates += 1
             else:
                 conflicts.append(Conflict(key, reading.value, reading.source, first.value))
-    columns = Columns()
-    for (station, quantity, t), reading in batch.items():
-        columns.add(station, quantity, t, reading.value, reading.unit, reading.source)
-    return _store_unique(session, columns, now, conflicts, duplicates)
-
+    runs = runs_of((key, reading.value, reading.unit, reading.source) for key, reading in batch.items())
+    return _store_unique(session, runs, now, conflicts, duplicates)
 
 
 
 def store_series(session: Session, series: Sequence[Series], now: datetime) -> StoreResult:
     """Store whole series (drills, bulk feeds) without one object per reading; same outcome as store_readings."""
-    seen: set[tuple[str, str]] = set()
-    for one in series:
-        times = one.times
-        if (one.station, one.quantity) in seen or not all(map(operator.lt, times, times[1:])):
-            # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
-            return store_readings(session, [r for s in series for r in s.readings()], now)
-        seen.add((one.station, one.quantity))
-    columns = Columns()
-    for one in series:
-        columns.add_series(one)
-    return _store_unique(session, columns, now, [], 0)
+    if not are_runs(series):
+        # Repeated times within the call: the row-by-row path sorts out duplicates and conflicts.
+        return store_readings(session, [r for s in series for r in s.readings()], now)
+    return _store_unique(session, [one for one in series if one.times], now, [], 0)
 
 
 
-def _store_unique(session: Session, columns: Columns, now: datetime, conflicts: list[Conflict],
+def _store_unique(session: Session, runs: Runs, now: datetime, conflicts: list[Conflict],
                   duplicates: int) -> StoreResult:
     """Insert what is not stored yet, then the hourly totals and latest values of what was."""
-    if is_postgres(session):
-        rows = list(zip(columns.station, columns.quantity, columns.time, columns.value, columns.unit,
-                        columns.source, [now] * len(columns), strict=True))
-        returned = rows_into(session, "readings", _READING_COLUMNS, rows,
-                              "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time")
-        inserted = {(station, quantity, int(t)) for station, quantity, t in returned}
-        new = columns if len(inserted) == len(columns) else columns.without(
-            {key for key in columns.key_rows() if key not in inserted})
-        stored = {} if new is columns else _stored_values(session, [k for k in columns.key_rows() if k not in inserted])
+    if not runs:
+        new: Runs = runs
+        stored: dict[Key, float] = {}
+    elif is_postgres(session):
+        skipped = _insert_skipping_stored(session, runs, now)
+        stored = _stored_values(session, skipped)
+        new = without(runs, set(skipped)) if skipped else runs
     else:
         # SQLite: every transaction holds the write lock (BEGIN IMMEDIATE), so what is stored cannot change
         # between this look-up and the insert; ON CONFLICT stays as a safety net.
-        stored = _stored_in_spans(session, columns)
-        new = columns.without(stored) if stored else columns
-        received = _received_param(session, now)
-        rows_into(session, "readings", _READING_COLUMNS, list(zip(
-            new.station, new.quantity, new.time, new.value, new.unit, new.source, [received] * len(new),
-            strict=True)), "ON CONFLICT (station, quantity, time) DO NOTHING")
+        stored = _stored_in_spans(session, runs)
+        new = without(runs, stored) if stored else runs
+        columns_into(session, "readings", _READING_COLUMNS, reading_columns(new, _received_param(session, now)),
+                     "ON CONFLICT (station, quantity, time) DO NOTHING")
     if stored:
-        for i, key in enumerate(columns.key_rows()):
-            value = stored.get(key)
-            if value is None:
-                continue
-            if same_value(value, columns.value[i]):
-                duplicates += 1
-            else:
-                conflicts.append(Conflict(key, columns.value[i], columns.source[i], value))
+        again, differing = conflicts_with(runs, stored)
+        duplicates += again
+        conflicts += differing
     _record_conflicts(session, conflicts, now)
     _add_to_hours_and_latest(session, new)
-    return StoreResult(len(new), duplicates, len(conflicts))
+    return StoreResult(count(new), duplicates, len(conflicts))
 
 
 
 _READING_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bigint"), ("value", "float8"),
                     ("unit", "varchar"), ("source", "varchar"), ("received_at", "timestamptz"))
+_READING_NAMES = ", ".join(name for name, _ in _READING_COLUMNS)
+
+
+
+def _insert_skipping_stored(session: Session, runs: Runs, now: datetime) -> list[Key]:
+    """PostgreSQL: COPY the batch in, insert what is not stored yet, and return the keys that were (an insert
+    that skipped a row tells which one, even if another worker stored it a moment ago)."""
+    staging = staged(session, "readings", _READING_COLUMNS, zip(*reading_columns(runs, now), strict=True))
+    skipped = session.connection().exec_driver_sql(
+        f"WITH moved AS (DELETE FROM {staging} RETURNING {_READING_NAMES}), "
+        f"inserted AS (INSERT INTO readings ({_READING_NAMES}) SELECT {_READING_NAMES} FROM moved "
+        "ON CONFLICT (station, quantity, time) DO NOTHING RETURNING station, quantity, time) "
+        "SELECT station, quantity, time FROM moved EXCEPT SELECT station, quantity, time FROM inserted")
+    return [(station, quantity, int(t)) for station, quantity, t in skipped]
 
 
 
@@ -135,15 +145,15 @@ def _received_param(session: Session, now: datetime) -> Any:
 
 
 
-def _stored_in_spans(session: Session, columns: Columns) -> dict[Key, float]:
-    """SQLite: the stored values among ``columns``' keys, one range query per quantity.
+def _stored_in_spans(session: Session, runs: Runs) -> dict[Key, float]:
+    """SQLite: the stored values among ``runs``' keys, one range query per quantity.
 
     A cycle's readings are recent and close together, so the range holds little besides them; few
     stations (a back-filled gauge) are looked up by their own key range instead of every station's.
     """
     found: dict[Key, float] = {}
     connection = session.connection()
-    for quantity, (lo, hi, stations) in columns.spans.items():
+    for quantity, (lo, hi, stations) in spans(runs).items():
         sql = "SELECT station, quantity, time, value FROM readings WHERE quantity = ? AND time >= ? AND time <= ?"
         params: list[Any] = [quantity, lo, hi]
         if len(stations) <= 50:
@@ -152,7 +162,7 @@ def _stored_in_spans(session: Session, columns: Columns) -> dict[Key, float]:
         for station, q, t, value in connection.exec_driver_sql(sql, tuple(params)):
             found[(station, q, int(t))] = value
     if found:
-        wanted = set(columns.key_rows())
+        wanted = set(key_rows(runs))
         found = {key: value for key, value in found.items() if key in wanted}
     return found
 
@@ -191,42 +201,44 @@ _LATEST_COLUMNS = (("station", "varchar"), ("quantity", "varchar"), ("time", "bi
 
 
 
-def _add_to_hours_and_latest(session: Session, new: Columns) -> None:
+def _add_to_hours_and_latest(session: Session, new: Runs) -> None:
     """The hourly totals and the latest value per station, kept in step with the readings just inserted.
 
-    Per run of readings (``runs_of``), its last one is the newest, and each hour's readings are a slice found
-    by bisection and summed by ``sum`` in time order, as they were added one by one before: no Python loop
-    over single readings, which at a drill's million readings cost seconds."""
+    Per run, each hour's readings are a slice summed by ``sum`` in time order, as they were added one by one
+    before: no Python step per reading, which at a drill's million readings cost seconds. A run within one hour
+    bucket (a feed check's few readings) needs no bisection. The latest values: ``latest_rows``."""
     sums: dict[tuple[str, str, int], list[float]] = {}
-    newest: dict[tuple[str, str], tuple[int, float, str]] = {}
-    times, values = new.time, new.value
-    for station, quantity, lo, hi in runs_of(new):
-        last = times[hi - 1]
-        known = newest.get((station, quantity))
-        if known is None or last > known[0]:
-            newest[station, quantity] = (last, values[hi - 1], new.source[hi - 1])
+    for run in new:
+        station, quantity, times, values = run.station, run.quantity, run.times, run.values
         if quantity not in SUMMED:
             continue
-        i = lo
+        hour = -(-times[0] // HOUR) * HOUR
+        if times[-1] <= hour:
+            _add(sums, (station, quantity, hour), sum(values), len(times))
+            continue
+        i, hi = 0, len(times)
         while i < hi:
             hour = -(-times[i] // HOUR) * HOUR
             j = bisect.bisect_right(times, hour, i, hi)
-            bucket = sums.get((station, quantity, hour))
-            if bucket is None:
-                sums[station, quantity, hour] = [sum(values[i:j]), j - i]
-            else:
-                bucket[0] += sum(values[i:j])
-                bucket[1] += j - i
+            _add(sums, (station, quantity, hour), sum(values[i:j]), j - i)
             i = j
     rows_into(session, "reading_hours", _HOUR_COLUMNS,
-               [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
-               "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
-               "count = reading_hours.count + excluded.count")
+              [(s, q, h, total, int(n)) for (s, q, h), (total, n) in sums.items()],
+              "ON CONFLICT (station, quantity, hour) DO UPDATE SET total = reading_hours.total + excluded.total, "
+              "count = reading_hours.count + excluded.count")
     rain_state.advance(session, sums)
-    rows_into(session, "reading_latest", _LATEST_COLUMNS,
-               [(s, q, t, value, source) for (s, q), (t, value, source) in newest.items()],
-               "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
-               "source = excluded.source WHERE excluded.time > reading_latest.time")
+    rows_into(session, "reading_latest", _LATEST_COLUMNS, latest_rows(new),
+              "ON CONFLICT (station, quantity) DO UPDATE SET time = excluded.time, value = excluded.value, "
+              "source = excluded.source WHERE excluded.time > reading_latest.time")
+
+
+def _add(sums: dict[tuple[str, str, int], list[float]], key: tuple[str, str, int], total: float, n: int) -> None:
+    bucket = sums.get(key)
+    if bucket is None:
+        sums[key] = [total, n]
+    else:
+        bucket[0] += total
+        bucket[1] += n
 
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from responder.domain.derived import count_dry_days, day_start, local_day, utc_offsets
@@ -28,8 +28,6 @@ _COLUMNS = (("station", "varchar"), ("day", "int"), ("day_total", "float8"), ("w
             ("first_day", "int"))
 _UPSERT = ("ON CONFLICT (station) DO UPDATE SET day = excluded.day, day_total = excluded.day_total, "
            "wet_before = excluded.wet_before, first_day = excluded.first_day")
-NAMED = 200
-"""Up to this many gauges in a batch are looked up by name; more, and every row is read."""
 
 
 class RainState(NamedTuple):
@@ -51,7 +49,7 @@ def zone_name(zone: tzinfo) -> str:
 
 def basis(session: Session) -> Basis | None:
     """What the state is cut by, or None: not kept (or a zone this machine does not know)."""
-    row = session.connection().execute(select(StateBasisRow.zone, StateBasisRow.dry_below_mm)).first()
+    row = session.connection().exec_driver_sql(_BASIS).first()  # every batch asks: plain SQL, nothing to compile
     if row is None:
         return None
     try:
@@ -59,6 +57,9 @@ def basis(session: Session) -> Basis | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
     return Basis(zone, row.zone, float(row.dry_below_mm))
+
+
+_BASIS = "SELECT zone, dry_below_mm FROM state_basis"
 
 
 def is_kept(session: Session, zone: tzinfo, dry_below_mm: float) -> bool:
@@ -78,7 +79,11 @@ def read(session: Session, zone: tzinfo, dry_below_mm: float) -> dict[str, RainS
 
 def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) -> None:
     """Add a batch's new hourly rain (``(station, quantity, hour)`` → [total, count]) to the gauges' state, in
-    the caller's transaction, after the hourly totals themselves (a back-filled day is summed from them)."""
+    the caller's transaction, after the hourly totals themselves (a back-filled day is summed from them).
+
+    A day at or after a gauge's row is stepped by the database (``_FORWARD``: no row read into Python, and none
+    written where nothing changes, as for most readings of a dry spell); the few gauges whose row is on a later
+    day than one of the batch's (a back-filled day) are read and stepped here (``_step``)."""
     kept = basis(session) if any(q == QUANTITY for _, q, _ in sums) else None
     if kept is None:
         return
@@ -90,18 +95,44 @@ def advance(session: Session, sums: Mapping[tuple[str, str, int], list[float]]) 
         day = days.get(hour)
         if day is None:
             day = days[hour] = local_day(datetime.fromtimestamp(hour, UTC), kept.zone)
-        per_day = added.setdefault(station, {})
-        per_day[day] = per_day.get(day, 0.0) + total
-    known = _load(session, added)
-    rows = []
+        per_day = added.get(station)
+        if per_day is None:
+            added[station] = {day: total}
+        else:
+            per_day[day] = per_day.get(day, 0.0) + total
+    ahead = _ahead_of(session, min(days.values()))
+    stepped = []
+    forward: list[list[tuple[str, int, float, None, int]]] = [[]]
     for station, per_day in added.items():
-        before = state = known.get(station)
+        row = ahead.get(station)
+        if row is None:  # every day of the batch at or after the row's (or no row yet): the database steps it
+            if len(per_day) == 1:
+                ((day, rain),) = per_day.items()
+                forward[0].append((station, day, rain, None, day))
+                continue
+            for rank, day in enumerate(sorted(per_day)):
+                if rank == len(forward):
+                    forward.append([])
+                forward[rank].append((station, day, per_day[day], None, day))
+            continue
+        before = state = row
         for day in sorted(per_day):
             state = _step(session, kept, station, state, day, per_day[day])
-        if state != before:  # most readings of a dry spell add 0.0 to the day they are on: nothing to write
-            assert state is not None
-            rows.append((station, *state))
-    rows_into(session, "rain_state", _COLUMNS, rows, _UPSERT)
+        if state != before:
+            stepped.append((station, *state))
+    rows_into(session, "rain_state", _COLUMNS, stepped, _UPSERT)
+    for rows in forward:  # a gauge's days in order, one statement each (PostgreSQL updates a row once a statement)
+        rows_into(session, "rain_state", _COLUMNS, rows, _FORWARD)
+
+
+_FORWARD = ("ON CONFLICT (station) DO UPDATE SET day = excluded.day, "
+            "day_total = CASE WHEN excluded.day = rain_state.day THEN rain_state.day_total + excluded.day_total "
+            "ELSE excluded.day_total END, "
+            "wet_before = CASE WHEN excluded.day > rain_state.day AND rain_state.day_total >= "
+            "(SELECT dry_below_mm FROM state_basis) THEN rain_state.day ELSE rain_state.wet_before END "
+            "WHERE excluded.day > rain_state.day OR rain_state.day_total + excluded.day_total <> rain_state.day_total")
+"""``_step`` for a day at or after the row's, in SQL: a new day (the one before it was wet or not, and stays so)
+or more rain on the same day; a row that would not change is not written."""
 
 
 def _step(session: Session, kept: Basis, station: str, state: RainState | None, day: int,
@@ -112,7 +143,7 @@ def _step(session: Session, kept: Basis, station: str, state: RainState | None, 
         wet = state.day if state.day_total >= kept.dry_below_mm else state.wet_before
         return RainState(day, rain, wet, state.first_day)
     if day == state.day:
-        return state._replace(day_total=state.day_total + rain)
+        return RainState(day, state.day_total + rain, state.wet_before, state.first_day)
     # A back-filled day: its whole rain is in the hourly totals by now.
     total = _day_total(session, kept.zone, station, day)
     wet = state.wet_before
@@ -129,15 +160,14 @@ def _day_total(session: Session, zone: tzinfo, station: str, day: int) -> float:
     return float(total or 0.0)
 
 
-def _load(session: Session, stations: Iterable[str]) -> dict[str, RainState]:
-    names = sorted(stations)
-    t = RainStateRow
-    query = select(t.station, t.day, t.day_total, t.wet_before, t.first_day)
-    if len(names) <= NAMED:
-        query = query.where(t.station.in_(names))
-    wanted = set(names)
+def _ahead_of(session: Session, day: int) -> dict[str, RainState]:
+    """The gauges whose row is on a day after ``day`` (the batch's first): only they can have a day back-filled."""
     return {station: RainState(day, total, wet, first)
-            for station, day, total, wet, first in session.connection().execute(query) if station in wanted}
+            for station, day, total, wet, first in session.connection().execute(_AHEAD, {"day": day})}
+
+
+_AHEAD = select(RainStateRow.station, RainStateRow.day, RainStateRow.day_total, RainStateRow.wet_before,
+                RainStateRow.first_day).where(RainStateRow.day > bindparam("day"))
 
 
 def rebuild(session: Session, zone: tzinfo, dry_below_mm: float) -> int:
