@@ -10,17 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from responder.configfiles.plan_file import PlanFile, read_plan
 from responder.domain.clock import Clock, SystemClock
 from responder.domain.errors import InputError, Problem
-from responder.domain.plan import Plan
-from responder.domain.roster import DutyRota
 from responder.settings import Settings
 from responder.storage.db import make_engine, session_factory, sqlite_path
+
+if TYPE_CHECKING:  # imported where used: a command that never reads the plan file (alert status) skips YAML
+    from responder.configfiles.plan_file import PlanFile
+    from responder.domain.plan import Plan
+    from responder.domain.roster import DutyRota
 
 
 @dataclass
@@ -48,6 +51,8 @@ class AppContext:
 
     @cached_property
     def plan_file(self) -> PlanFile:
+        from responder.configfiles.plan_file import read_plan
+
         return self.plan_file_override or read_plan(self.settings.plan_file)
 
     @property

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from responder.app.ports import Context
 from responder.domain.callout import Contact, chain_contacts, group_heads
 from responder.domain.escalation import Pending, names_list, previous_chain_step, schedule, targets
-from responder.domain.incidents import Assignment, OutgoingMessage, calls_to_confirm
+from responder.domain.incidents import Assignment, OutgoingMessage
 from responder.domain.messages import IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Roster
+from responder.domain.routes import confirm_by
 from responder.domain.types import Role
 from responder.storage import escalation_steps as steps
 from responder.storage import incidents as store
@@ -98,7 +99,7 @@ def _messages_for(session: Session, plan: Plan, roster: Roster, incident: Incide
         for pid in who.reminders:
             r = by_id[pid]
             # Someone with no SMS reply channel (the route confirms by voice) is reminded by another call: 叫应.
-            by_voice = step.action == "voice_call" or calls_to_confirm(plan, r.phone) != "reply"
+            by_voice = step.action == "voice_call" or confirm_by(plan.messaging, r.phone) != "reply"
             kind, channel = ("voice", "voice") if by_voice else ("resend", "sms")
             template = "voice" if by_voice else "callout"
             tasks = [t for a in r.assignments if (t := Assignment.from_dict(a).as_task()) is not None]

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from responder.app.ports import Context
+from responder.configfiles import plan_cache
 from responder.domain.errors import Conflict, NotFound
 from responder.domain.plan import Plan
 from responder.domain.roster import Roster
@@ -71,6 +72,16 @@ def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
     if found is None:
         if len(_SNAPSHOTS) > 64:
             _SNAPSHOTS.clear()
-        found = _SNAPSHOTS[key] = (Plan.model_validate(incident.plan_snapshot),
-                                   Roster.from_list(incident.roster_snapshot))
+        found = _SNAPSHOTS[key] = _validated_snapshot(incident, key)
+    return found
+
+
+def _validated_snapshot(incident: HasSnapshots, digest: str) -> tuple[Plan, Roster]:
+    """Validated by an earlier process (``configfiles.plan_cache``, by the digest), else here and kept for the next."""
+    name = plan_cache.key("incident snapshot", digest)
+    cached = plan_cache.load(name)
+    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Plan) and isinstance(cached[1], Roster):
+        return cached
+    found = Plan.model_validate(incident.plan_snapshot), Roster.from_list(incident.roster_snapshot)
+    plan_cache.store(name, found)
     return found

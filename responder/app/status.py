@@ -6,13 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from responder.app.escalation import next_step
 from responder.app.ports import Context
 from responder.domain.errors import NotFound
-from responder.domain.incidents import calls_to_confirm
-from responder.domain.plan import Plan, pick
+from responder.domain.plan import pick
+from responder.domain.routes import confirm_by
 from responder.storage import incidents as store
+from responder.storage.escalation_steps import next_pending
 from responder.storage.models import IncidentRow
 
 RANK = {"delivered": 6, "sent": 5, "sending": 4, "pending": 3, "undelivered": 2, "failed": 1, "cancelled": 0}
@@ -55,9 +56,12 @@ class IncidentStatus:
     other: list[PersonStatus]
     """Recipients outside any group: the reporting chain, evacuation-zone leads."""
     totals: dict[str, int]
+    zone: ZoneInfo
+    """The time zone of the plan the incident was declared under, to show its times in: the plan file is not read
+    (a fresh ``alert status`` parsed it for this alone, and a plan being edited must not hide the status)."""
     next_step: dict[str, Any] | None = None
 
-    def to_dict(self, plan: Plan) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         inc = self.incident
         return {
             "id": inc.id, "code": inc.code, "hazard": inc.hazard, "level": inc.level, "status": inc.status,
@@ -108,7 +112,7 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
         delivery = best.get(r.person_id, "none")
         gids = [a["group"] for a in r.assignments if a.get("group")]
         person = PersonStatus(r.person_id, r.name, r.phone, delivery, r.confirmed_at, r.confirmed_channel, gids,
-                              calls_to_confirm(plan, r.phone))
+                              confirm_by(plan.messaging, r.phone))
         (people if gids else other).append(person)
         for gid in gids:
             g = groups.get(gid)
@@ -127,10 +131,10 @@ def incident_status(ctx: Context, incident_id: int) -> IncidentStatus:
                 g.unreachable.append(r.name)
     ordered = [groups[g.id] for g in plan.groups if g.id in groups]
     with ctx.sessions() as session:
-        step = next_step(session, incident_id)
+        step = next_pending(session, incident_id)
     upcoming = None if step is None else {"id": step.id, "action": step.action, "chain_step": step.chain_step,
                                           "due_at": step.due_at, "round": step.round}
-    return IncidentStatus(incident, ordered, people, other, dict(totals), upcoming)
+    return IncidentStatus(incident, ordered, people, other, dict(totals), plan.area.zone, upcoming)
 
 
 def timeline(ctx: Context, incident_id: int) -> list[dict[str, Any]]:

@@ -213,13 +213,13 @@ def status(
     ctx = app_context()
     st = incident_status(ctx, incident)
     if as_json:
-        dump_json(st.to_dict(ctx.plan))
+        dump_json(st.to_dict())
         return
     inc = st.incident
     out = console()
     drill = " [magenta]【演练 DRILL】[/magenta]" if inc.is_drill else ""
     out.print(f"[bold]#{inc.id} {inc.code}[/bold]{drill} {inc.hazard} level {inc.level}, {inc.status}; raised "
-              f"{local_time(inc.raised_at)} by {inc.raised_by}: {inc.reason}")
+              f"{local_time(inc.raised_at, zone=st.zone)} by {inc.raised_by}: {inc.reason}")
     table = Table("group", "called", "pending", "sent", "delivered", "failed", "confirmed", "required",
                   "not confirmed", "unreachable")
     for g in st.groups:
@@ -236,7 +236,7 @@ def status(
         out.print("also told: " + ", ".join(f"{p.name} ({p.delivery})" for p in st.other))
     out.print("messages: " + ", ".join(f"{k} {v}" for k, v in sorted(st.totals.items())))
     if st.next_step:
-        out.print(f"next escalation: {st.next_step['action']} at {local_time(st.next_step['due_at'])}")
+        out.print(f"next escalation: {st.next_step['action']} at {local_time(st.next_step['due_at'], zone=st.zone)}")
 
 
 def _names(names: list[str]) -> str:

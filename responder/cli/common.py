@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,8 +96,8 @@ def _database_url() -> str:
                or "sqlite:///responder.db")
 
 
-def new_app(help_text: str) -> typer.Typer:
-    return typer.Typer(help=help_text, cls=ResponderGroup, no_args_is_help=True, add_completion=False,
+def new_app(help_text: str, cls: type[TyperGroup] = ResponderGroup) -> typer.Typer:
+    return typer.Typer(help=help_text, cls=cls, no_args_is_help=True, add_completion=False,
                        pretty_exceptions_show_locals=False, rich_markup_mode=None)
 
 
@@ -113,11 +113,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
-    """Times are UTC inside and shown in the plan's zone."""
+def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z", zone: tzinfo | None = None) -> str:
+    """Times are UTC inside and shown in the plan's zone (``zone``: an incident's, from the plan it was declared
+    under)."""
     if when is None:
         return "—"
-    return when.astimezone(app_context().plan_file.plan.area.zone).strftime(fmt)
+    return when.astimezone(zone or app_context().plan_file.plan.area.zone).strftime(fmt)
 
 
 def text(value: dict[str, str], language: str | None = None) -> str:

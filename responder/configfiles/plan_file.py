@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from responder.configfiles import plan_cache
 from responder.configfiles.located_yaml import load_yaml, read_text, validate_model
 from responder.domain.checks import Path as KeyPath
 from responder.domain.plan import Plan
@@ -18,6 +19,14 @@ class PlanFile:
 
 
 def read_plan(path: Path) -> PlanFile:
+    """The plan in ``path``, validated; a text validated before is taken from the cache (``plan_cache``)."""
     filename = str(path)
-    data, lines = load_yaml(read_text(path), filename)
-    return PlanFile(validate_model(Plan, data, filename, lines), filename, lines)
+    text = read_text(path)
+    name = plan_cache.key("plan file", text)
+    cached = plan_cache.load(name)
+    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Plan):
+        return PlanFile(cached[0], filename, cached[1])
+    data, lines = load_yaml(text, filename)
+    plan = validate_model(Plan, data, filename, lines)
+    plan_cache.store(name, (plan, lines))
+    return PlanFile(plan, filename, lines)

@@ -42,7 +42,7 @@ DEFAULT_TAGS = {"zh": "zh-CN", "en": "en-US"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class CapLevel(_Strict):

@@ -15,7 +15,7 @@ from responder.domain.callout import CallTarget, Contact, called_at, chain_conta
 from responder.domain.messages import Composed, IncidentFacts, Task, compose
 from responder.domain.plan import Plan, pick
 from responder.domain.roster import Person, Roster
-from responder.domain.routes import as_sent, template_language
+from responder.domain.routes import as_sent, confirm_by, template_language
 from responder.domain.types import Role
 
 SUMMARISED_KINDS = ("callout", "upgrade", "downgrade", "released", "evacuation", "inform_chain", "resend")
@@ -89,18 +89,11 @@ class OutgoingMessage:
         return cls(contact, kind, sent.text, channel, sent.fields)
 
 
-def calls_to_confirm(plan: Plan, phone: str) -> str:
-    """How a person on ``phone`` confirms a call-out: "reply" (to the SMS), "voice_after_sms" (a call right after it,
-    press 1) or "voice_instead" (the call alone), as the plan's route for the number says."""
-    route = plan.messaging.route_for(phone) if plan.messaging else None
-    return route.confirm if route is not None else "reply"
-
-
 def callout_messages(plan: Plan, contact: Contact, kind: str, sms: Composed, facts: IncidentFacts,
                      tasks: Sequence[Task], when: datetime) -> list[OutgoingMessage]:
     """A call-out's messages to one person: the SMS, a voice call (press 1) after it or instead of it, as the route
     of their number says. A voice call-out reads the plan's ``voice`` template."""
-    how = calls_to_confirm(plan, contact.phone)
+    how = confirm_by(plan.messaging, contact.phone)
     out = [] if how == "voice_instead" else [OutgoingMessage.of(plan, contact, kind, sms)]
     if how != "reply":
         out.append(OutgoingMessage.of(plan, contact, "voice", compose(plan, "voice", contact.language, facts, tasks,

@@ -41,7 +41,7 @@ TEMPLATE_FIELDS = frozenset(
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 LocalText = dict[LanguageCode, PlanText]

@@ -23,7 +23,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)]
 class Strict(BaseModel):
     """``plan.py`` imports this module, so it declares its own strict base (as ``cap_config`` does)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Provider = Literal["alibaba", "twilio", "console", "fake"]
@@ -181,10 +181,17 @@ class Messaging(Strict):
         return route.voice if channel == "voice" else route.sms
 
 
+def confirm_by(messaging: Messaging | None, phone: str) -> str:
+    """How a person on ``phone`` confirms a call-out: "reply" (to the SMS), "voice_after_sms" (a call right after it,
+    press 1) or "voice_instead" (the call alone), as the plan's route for the number says."""
+    route = messaging.route_for(phone) if messaging else None
+    return route.confirm if route is not None else "reply"
+
+
 class Sent(BaseModel):
     """A message's text and fields as they will go out (see :func:`as_sent`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     text: str
     fields: dict[str, str]
 

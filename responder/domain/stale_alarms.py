@@ -29,7 +29,7 @@ ALARM_KINDS = ("stale_feed", "feed_recovered")
 class AlarmPolicy(BaseModel):
     """The plan's ``feed_alarms``: how eager the stale-feed alarm is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     recover_after: Annotated[Duration, within("0s", "7d")] = timedelta(hours=1)
     """A silent station counts as back once it has stayed fresh this long (and at least twice its interval)."""

@@ -28,7 +28,7 @@ LocalText = dict[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")],
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 Quantity = Literal["rain_mm", "stage_m", "flow_m3s", "inflow_m3s", "outflow_m3s", "storage_mcm", "storage_pct",

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Insert, Table, Text, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session, undefer
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from responder.domain.callout import Contact
-from responder.domain.incidents import Assignment, OutgoingMessage, RecipientPlan
 from responder.domain.redact import redact, redact_values
 from responder.storage.db import locked
 from responder.storage.models import AuditEventRow, InboundMessageRow, IncidentRow, OutboxRow, RecipientRow
+
+if TYPE_CHECKING:  # the call-out's model is imported by the writers that build it: readers (alert status) skip it
+    from responder.domain.incidents import OutgoingMessage, RecipientPlan
 
 PENDING_STATES = ("pending", "sending")
 RECIPIENTS: Table = RecipientRow.__table__  # type: ignore[assignment]
@@ -88,6 +89,9 @@ def recipient_states(session: Session, incident_id: int) -> list[RecipientState]
 
 
 def recipient_plans(rows: Iterable[RecipientRow]) -> dict[str, RecipientPlan]:
+    from responder.domain.callout import Contact
+    from responder.domain.incidents import Assignment, RecipientPlan
+
     return {
         r.person_id: RecipientPlan(Contact(r.person_id, r.name, r.phone, r.language),
                                    [Assignment.from_dict(a) for a in r.assignments])

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from responder.storage import migrate
 from responder.storage.db import make_engine, reading
-from responder.storage.models import AuditEventRow, Base, PersonRow
+from responder.storage.models import AuditEventRow, PersonRow
+from responder.storage.schema import Base
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ T0 = datetime(2027, 7, 1, 1, 0, tzinfo=UTC)
 def test_loader_reads_the_feeds_table(tmp_path: Path) -> None:
     """The readings the feeds stored, of the stations asked for, in the window (both ends included)."""
     from responder.storage.feed_models import ReadingRow
-    from responder.storage.models import Base
+    from responder.storage.schema import Base
 
     engine = create_engine(f"sqlite:///{tmp_path / 'feeds.db'}")
     Base.metadata.tables["readings"].create(engine)

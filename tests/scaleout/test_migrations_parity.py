@@ -16,7 +16,7 @@ from responder.cli.common import State
 from responder.cli.main import app
 from responder.storage.db import make_engine
 from responder.storage.migrate import current_revision, head_revision
-from responder.storage.models import Base
+from responder.storage.schema import Base
 
 FAMILIES: list[tuple[type[Any], str]] = [
     (sqltypes.Boolean, "boolean"),

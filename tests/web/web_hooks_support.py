@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from responder.gateways.fake import FakeGateway
 from responder.settings import Settings
-from responder.storage.models import Base
+from responder.storage.schema import Base
 from responder.wiring import AppContext
 from responder.worker.dispatcher import Dispatcher
 
