@@ -111,12 +111,9 @@ _ABANDONED = (update(OutboxRow).where(OutboxRow.status == "sending",
                                       OutboxRow.claimed_at < bindparam("before", type_=UTCDateTime()))
               .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
               .returning(*_SEND_COLUMNS, OutboxRow.created_at))
-_LOOK_AGAIN = (select(OutboxRow.id, OutboxRow.status, OutboxRow.claimed_by, OutboxRow.kind, OutboxRow.created_at,
-                      RecipientRow.confirmed_at, IncidentRow.status.label("incident_status"), IncidentRow.ended_at)
-               .outerjoin(RecipientRow, and_(RecipientRow.incident_id == OutboxRow.incident_id,
-                                             RecipientRow.person_id == OutboxRow.person_id))
-               .outerjoin(IncidentRow, IncidentRow.id == OutboxRow.incident_id)
+_LOOK_AGAIN = (select(OutboxRow.id, OutboxRow.kind, *_look_columns())
                .where(OutboxRow.id.in_(bindparam("ids", expanding=True))))
+"""The same columns a claim that looks again returns (``_look_columns``), for rows claimed in an earlier transaction."""
 _outbox = OutboxRow.__table__
 _attempts = SendAttemptRow.__table__
 assert isinstance(_outbox, Table) and isinstance(_attempts, Table)
