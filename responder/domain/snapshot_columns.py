@@ -13,10 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from responder.domain.derived import Latest, StationSnapshot, station_figures
+from responder.domain.derived import NOTHING, Latest, StationSnapshot, station_figures
 from responder.domain.stations import Station, StationKind
-
-_NOTHING: Mapping[str, Latest] = {}
 
 
 class SnapshotColumns(Mapping[str, StationSnapshot]):
@@ -59,7 +57,7 @@ class SnapshotColumns(Mapping[str, StationSnapshot]):
         rain per gauge (0.0 where none is given), each lookback's rate per station and the gauges' dry days:
         the same figures ``derived.compose_snapshot`` gives one station (``station_figures``)."""
         out = cls([s.id for s in stations], [s.kind for s in stations], [s.measured[0] for s in stations])
-        figures = [station_figures(s, now, latest.get(s.id, _NOTHING)) for s in stations]
+        figures = [station_figures(s, now, latest.get(s.id, NOTHING)) for s in stations]
         if figures:  # one tuple per station, turned into columns by zip
             kept, last, margin, guaranteed, share, stale = map(list, zip(*figures, strict=True))
             out.latest, out.last, out.margin, out.guaranteed, out.storage_pct, out.stale = (

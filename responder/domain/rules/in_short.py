@@ -74,7 +74,8 @@ class _Short:
                          for sid, i in self._chosen(rule)]
                 self._gave(rule, dam_break(rule, flags, reports, now))
                 continue
-            if rule.stations if rule.stations != "all" else self._of_kinds(rule.applies_to, False):
+            named_or_of_kind = rule.stations if rule.stations != "all" else self._of_kinds(rule.applies_to, False)
+            if named_or_of_kind:  # the rule applies somewhere, as ``evaluate`` counts it
                 self.hazards.gave(rule)
             usable = self._usable(rule)
             if isinstance(rule, RateOfRiseRule):
