@@ -78,10 +78,8 @@ def snapshot_of(incident: HasSnapshots) -> tuple[Plan, Roster]:
 
 def _validated_snapshot(incident: HasSnapshots, digest: str) -> tuple[Plan, Roster]:
     """Validated by an earlier process (``configfiles.plan_cache``, by the digest), else here and kept for the next."""
-    name = plan_cache.key("incident snapshot", digest)
-    cached = plan_cache.load(name)
-    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Plan) and isinstance(cached[1], Roster):
-        return cached
-    found = Plan.model_validate(incident.plan_snapshot), Roster.from_list(incident.roster_snapshot)
-    plan_cache.store(name, found)
-    return found
+    return plan_cache.kept(
+        plan_cache.key("incident snapshot", digest),
+        lambda: (Plan.model_validate(incident.plan_snapshot), Roster.from_list(incident.roster_snapshot)),
+        lambda got: (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], Plan)
+                     and isinstance(got[1], Roster)))

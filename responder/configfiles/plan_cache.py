@@ -19,8 +19,9 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -51,6 +52,20 @@ def key(*parts: str | bytes) -> str:
     for part in parts:
         digest.update(b"\0" + (part.encode() if isinstance(part, str) else part))
     return digest.hexdigest()
+
+
+T = TypeVar("T")
+
+
+def kept(name: str, make: Callable[[], T], is_whole: Callable[[Any], bool]) -> T:
+    """What is stored under ``name`` if ``is_whole`` accepts it, else ``make()`` (which may refuse by raising:
+    nothing is stored then), stored for the next process."""
+    cached = load(name)
+    if cached is not None and is_whole(cached):
+        return cached  # type: ignore[no-any-return]
+    value = make()
+    store(name, value)
+    return value
 
 
 def load(name: str) -> Any | None:

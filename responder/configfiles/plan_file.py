@@ -22,11 +22,11 @@ def read_plan(path: Path) -> PlanFile:
     """The plan in ``path``, validated; a text validated before is taken from the cache (``plan_cache``)."""
     filename = str(path)
     text = read_text(path)
-    name = plan_cache.key("plan file", text)
-    cached = plan_cache.load(name)
-    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Plan):
-        return PlanFile(cached[0], filename, cached[1])
-    data, lines = load_yaml(text, filename)
-    plan = validate_model(Plan, data, filename, lines)
-    plan_cache.store(name, (plan, lines))
+
+    def validated() -> tuple[Plan, dict[KeyPath, int]]:
+        data, lines = load_yaml(text, filename)
+        return validate_model(Plan, data, filename, lines), lines
+
+    plan, lines = plan_cache.kept(plan_cache.key("plan file", text), validated,
+                                  lambda got: isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], Plan))
     return PlanFile(plan, filename, lines)
